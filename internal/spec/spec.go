@@ -1,0 +1,288 @@
+// Package spec is the internal build model: a fully resolved, validated
+// description of what to build. Template front ends (Packer JSON, HCL2)
+// produce a *Spec; the build orchestration consumes only a *Spec and never
+// sees template syntax.
+//
+// Values in a Spec are final: variables are substituted, template functions
+// are evaluated, defaults are applied and legacy spellings are normalised.
+// The one exception is provisioner-local placeholders such as {{.Vars}} and
+// {{.Path}} in a shell provisioner's ExecuteCommand, which are rendered by
+// the provisioner at run time.
+package spec
+
+import (
+	"fmt"
+	"time"
+)
+
+// Pos is a position in a template source file. Line and Col are 1-based; a
+// zero Line means the position is unknown.
+type Pos struct {
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
+	Col  int    `json:"col,omitempty"`
+}
+
+// String formats the position as file:line:col, the form editors and
+// GitHub's problem matchers understand.
+func (p Pos) String() string {
+	switch {
+	case p.File == "" && p.Line == 0:
+		return ""
+	case p.Line == 0:
+		return p.File
+	default:
+		return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+	}
+}
+
+// Spec is a whole template, resolved.
+type Spec struct {
+	// Path is the template's path as the user gave it; Dir its directory.
+	Path string
+	Dir  string
+
+	Description string
+
+	// Variables lists the template's user variables with their final values,
+	// in declaration order, for `inspect`.
+	Variables []Variable
+
+	// Builds are the builds selected by -only/-except, in template order.
+	Builds []Build
+
+	// Secrets are values that must never appear in any output: the API key,
+	// passwords, and the values of sensitive variables. Front ends fill it.
+	Secrets []string
+
+	// Warnings are non-fatal diagnostics, such as deprecated keys.
+	Warnings Diagnostics
+}
+
+// Variable is a user variable after resolution.
+type Variable struct {
+	Name      string
+	Value     string
+	Sensitive bool
+	Pos       Pos
+}
+
+// Build is one builder instance: what to create, how to reach it, what to
+// run on it and what to do with the result.
+type Build struct {
+	// Name is the builder's name (default: its type). Unique in a Spec.
+	Name string
+	// Type is the builder type; always "vultr" today.
+	Type string
+	Pos  Pos
+
+	Vultr        Vultr
+	SSH          SSH
+	Provisioners []Provisioner
+	// PostProcessors is a list of sequences, as in Packer: each inner slice
+	// runs in order, fed by the artifact of the build.
+	PostProcessors [][]PostProcessor
+}
+
+// Ref names a catalogue object (region, plan, image). Either ID is a
+// Vultr API v2 identifier that is used as-is, or Name must be resolved
+// against the live catalogue before anything is created.
+type Ref struct {
+	ID   string // v2 identifier: "ord", "vc2-1c-1gb", "167", a UUID
+	Name string // a name to look up: "Chicago", "Ubuntu 24.04 LTS x64"
+	Key  string // the template key that set it, for messages: "region_id"
+	Pos  Pos
+}
+
+// IsZero reports whether nothing was set.
+func (r Ref) IsZero() bool { return r.ID == "" && r.Name == "" }
+
+// ImageKind says which image source a build boots from.
+type ImageKind string
+
+// Image sources, one per create-instance field of the v2 API.
+const (
+	ImageOS       ImageKind = "os"       // os_id (int)
+	ImageApp      ImageKind = "app"      // app_id (int)
+	ImageMarket   ImageKind = "image"    // image_id (marketplace string)
+	ImageSnapshot ImageKind = "snapshot" // snapshot_id (UUID)
+	ImageISO      ImageKind = "iso"      // iso_id (UUID)
+)
+
+// Image is the image source of a build. Ref.ID holds the identifier in the
+// API's own form (an os_id as decimal digits); Ref.Name a name to resolve
+// (os_name, snapshot_name).
+type Image struct {
+	Kind ImageKind
+	Ref  Ref
+}
+
+// Vultr is the vultr builder's configuration.
+type Vultr struct {
+	APIKey string // never logged
+
+	Region Ref
+	Plan   Ref
+	Image  Image
+
+	// SnapshotDescription is the snapshot's description; InstanceLabel the
+	// temporary instance's label. The front end applies the label rule
+	// documented in the README ("Snapshotting: <description>" by default).
+	SnapshotDescription string
+	InstanceLabel       string
+	Hostname            string
+	// Tags are the user's tags; the build adds its own run tag.
+	Tags []string
+
+	EnableIPv6 bool
+	EnableVPC  bool
+	VPCIDs     []string
+	ScriptID   string
+	SSHKeyIDs  []string
+	// UserData is the user data as bytes to send (the build base64-encodes
+	// it for the API). A template value that is valid base64 is decoded by
+	// the front end first, so it is never double-encoded.
+	UserData []byte
+
+	// Timeouts. StateTimeout is Packer's single knob; the three below default
+	// to it when unset.
+	StateTimeout    time.Duration
+	BootTimeout     time.Duration
+	ShutdownTimeout time.Duration
+	SnapshotTimeout time.Duration
+
+	// ShutdownCommand runs over SSH before the snapshot (default
+	// "shutdown -P now").
+	ShutdownCommand string
+
+	// KeepSnapshots > 0 deletes older snapshots with the same description
+	// after a successful build, keeping the newest KeepSnapshots.
+	KeepSnapshots int
+	// RetentionDryRun logs what retention would delete without deleting.
+	RetentionDryRun bool
+}
+
+// SSH is the communicator configuration, with Packer's names and defaults.
+type SSH struct {
+	Username string
+	Port     int // default 22
+	// Host overrides the address to dial; Interface picks it otherwise:
+	// "public_v4" (default) or "public_v6".
+	Host      string
+	Interface string
+
+	Timeout           time.Duration // default 5m (see Packer's rule)
+	HandshakeAttempts int           // default 10 (see Packer's rule)
+
+	PrivateKeyFile string
+	Password       string // never logged
+	AgentAuth      bool
+
+	PauseBeforeConnecting time.Duration
+	KeepAliveInterval     time.Duration // default 5s
+	ReadWriteTimeout      time.Duration // 0 = none
+
+	// FileTransferMethod is "sftp" (default here) or "scp".
+	FileTransferMethod string
+	// HostKeyFingerprint, when set, must match the server's host key
+	// (OpenSSH "SHA256:..." form).
+	HostKeyFingerprint string
+
+	Bastion *Bastion
+}
+
+// Bastion is a jump host for instances reachable only through a VPC.
+type Bastion struct {
+	Host           string
+	Port           int // default 22
+	Username       string
+	Password       string
+	PrivateKeyFile string
+}
+
+// Provisioner is one provisioner, already filtered and overridden for its
+// build. Exactly one of Shell, File and ShellLocal is set, matching Type.
+type Provisioner struct {
+	Index int    // position in the template's provisioners array
+	Type  string // "shell", "file", "shell-local"
+	Pos   Pos
+
+	PauseBefore time.Duration
+	MaxRetries  int
+	Timeout     time.Duration
+
+	Shell      *Shell
+	File       *File
+	ShellLocal *ShellLocal
+}
+
+// Shell is the shell provisioner.
+type Shell struct {
+	Inline        []string
+	Scripts       []string // "script" is normalised into Scripts
+	InlineShebang string   // default "/bin/sh -e"
+
+	EnvironmentVars []string          // "K=V"
+	Env             map[string]string // wins over EnvironmentVars
+	EnvVarFormat    string            // default "%s='%s' "
+	UseEnvVarFile   bool
+
+	// ExecuteCommand still holds {{.Vars}}, {{.Path}} and {{.EnvVarFile}}.
+	ExecuteCommand string // default "chmod +x {{.Path}}; {{.Vars}} {{.Path}}"
+
+	RemoteFolder string // default "/tmp"
+	RemoteFile   string // default "script_<n>.sh"
+	RemotePath   string // default RemoteFolder/RemoteFile
+
+	SkipClean         bool
+	ExpectDisconnect  bool
+	ValidExitCodes    []int         // default [0]
+	StartRetryTimeout time.Duration // default 5m
+	PauseAfter        time.Duration
+	Binary            bool
+}
+
+// File is the file provisioner.
+type File struct {
+	Sources     []string // "source" is normalised into Sources
+	Content     string
+	HasContent  bool
+	Destination string
+	Direction   string // "upload" (default) or "download"
+	Generated   bool
+}
+
+// ShellLocal runs on the machine running the build (the action's container,
+// or the CLI user's machine).
+type ShellLocal struct {
+	Inline          []string
+	Command         string
+	Scripts         []string
+	InlineShebang   string
+	EnvironmentVars []string
+	Env             map[string]string
+	// ExecuteCommand is Packer's argv form, default
+	// ["/bin/sh", "-c", "{{.Vars}} {{.Script}}"].
+	ExecuteCommand []string
+	ValidExitCodes []int
+}
+
+// PostProcessor is one post-processor of a sequence.
+type PostProcessor struct {
+	Index int // position of its sequence in the template
+	Type  string
+	Pos   Pos
+
+	KeepInputArtifact bool
+
+	Manifest   *Manifest
+	ShellLocal *ShellLocal
+}
+
+// Manifest is Packer's manifest post-processor.
+type Manifest struct {
+	Output     string // default "packer-manifest.json"
+	StripPath  bool
+	StripTime  bool
+	CustomData map[string]string
+}
