@@ -1,0 +1,283 @@
+// Package build runs builds: it alone knows the order of the steps (see
+// steps.go, which reads top to bottom as the whole build) and owns the
+// promise that every temporary resource is destroyed, on success, on error
+// and on cancel.
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/provision"
+	"github.com/vultr-image-action/vultr-image-action/internal/remote"
+	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+	"github.com/vultr-image-action/vultr-image-action/internal/vultr"
+)
+
+// Cloud is what a build needs from the Vultr API; *vultr.Client has it.
+type Cloud interface {
+	Resolve(ctx context.Context, v spec.Vultr) (*vultr.Resolved, error)
+	CreateSSHKey(ctx context.Context, name, publicKey string) (*vultr.SSHKey, error)
+	DeleteSSHKey(ctx context.Context, id string) error
+	CreateInstance(ctx context.Context, req vultr.CreateInstanceRequest) (*vultr.Instance, error)
+	WaitInstance(ctx context.Context, id string, cond func(*vultr.Instance) (bool, error), opts vultr.WaitOptions) (*vultr.Instance, error)
+	HaltInstance(ctx context.Context, id string) error
+	DeleteInstance(ctx context.Context, id string) error
+	CreateSnapshot(ctx context.Context, instanceID, description string) (*vultr.Snapshot, error)
+	WaitSnapshot(ctx context.Context, id string, opts vultr.WaitOptions) (*vultr.Snapshot, error)
+	Retain(ctx context.Context, description string, keep int, keepID string, dryRun bool, logf func(string, ...any)) ([]vultr.Snapshot, error)
+}
+
+// Comm is a connection to a build's machine; *remote.Client has it.
+type Comm interface {
+	provision.Communicator
+	HostKeyFingerprint() string
+	Close() error
+}
+
+// UI is the run's log; *ui.Console has it.
+type UI interface {
+	Say(build, msg string)
+	Message(build, msg string)
+	Phase(build, phase string) (end func())
+	Warn(build, msg string, pos spec.Pos)
+	Error(build, msg string, pos spec.Pos, title string)
+	Debug(msg string)
+	Output(build string) io.WriteCloser
+	Success(build, msg string)
+}
+
+// Secrets receives values that must be masked from now on: generated keys,
+// the instance's root password.
+type Secrets interface {
+	Add(secrets ...string)
+}
+
+// Tracker records live temporary resources so that a later process (the
+// action's post step) can delete them if this one is killed. Kinds are
+// "instance" and "ssh_key".
+type Tracker interface {
+	Track(kind, id string)
+	Untrack(kind, id string)
+}
+
+// Options configures a run of builds.
+type Options struct {
+	// Cloud returns the API client for a build's api_key. Builds with the
+	// same key should share a client, so they share its rate limit.
+	Cloud   func(apiKey string) (Cloud, error)
+	UI      UI
+	Secrets Secrets
+	Tracker Tracker // may be nil
+
+	// Connect opens an SSH connection; default remote.Connect.
+	Connect func(ctx context.Context, cfg remote.Config) (Comm, error)
+	// Dial, when set, is used for every SSH dial (the embedded emulator
+	// rewrites instance addresses through it).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// RunID identifies this run in tags, labels and key names; RunUUID is
+	// Packer's packer_run_uuid for the manifest.
+	RunID   string
+	RunUUID string
+	// WorkDir is where relative post-processor outputs are written.
+	WorkDir string
+	// Now is the clock.
+	Now func() time.Time
+	// Getenv is the process environment for the SSH agent socket and
+	// shell-local provisioners.
+	Getenv  func(string) string
+	Environ []string
+
+	// ParallelBuilds bounds concurrent builds; 0 means unlimited.
+	ParallelBuilds int
+	// OnError is "cleanup" (default) or "abort" (keep a failed build's
+	// instance for debugging).
+	OnError string
+
+	// CleanupTimeout bounds cleanup after a normal finish or failure;
+	// CancelBudget bounds it after a cancel (GitHub kills the step ~10 s
+	// after the first signal).
+	CleanupTimeout time.Duration
+	CancelBudget   time.Duration
+
+	// Poll tunes the waits (tests shrink it).
+	Poll vultr.WaitOptions
+	// SSHBackoff tunes the wait for SSH (tests shrink it).
+	SSHBackoff time.Duration
+}
+
+// Phase is the timing of one phase of a build.
+type Phase struct {
+	Name  string
+	Start time.Time
+	End   time.Time
+	Err   error
+}
+
+// Status of a finished build.
+type Status string
+
+// Build outcomes.
+const (
+	Succeeded Status = "succeeded"
+	Failed    Status = "failed"
+	Cancelled Status = "cancelled"
+)
+
+// Result is what one build produced.
+type Result struct {
+	Name        string
+	Type        string
+	Status      Status
+	SnapshotID  string // set as soon as the snapshot exists, even if a later step fails
+	Description string
+	Region      string
+	Plan        string
+	Image       string
+	Start, End  time.Time
+	Phases      []Phase
+	Err         error
+	// KeptInstance is set when on-error=abort kept a failed instance.
+	KeptInstance string
+}
+
+// Duration is the build's wall time.
+func (r *Result) Duration() time.Duration { return r.End.Sub(r.Start) }
+
+// Run validates every build with the cloud (pre-flight) before creating
+// anything, then runs the builds, at most ParallelBuilds at a time. It
+// returns one Result per build, in spec order, and the joined errors.
+func Run(ctx context.Context, s *spec.Spec, o Options) ([]*Result, error) {
+	o = o.withDefaults()
+	if len(s.Builds) == 0 {
+		return nil, errors.New("no builds to run (check -only/-except)")
+	}
+
+	prepared, err := preflight(ctx, s, o)
+	if err != nil {
+		return nil, err
+	}
+
+	results := make([]*Result, len(s.Builds))
+	limit := o.ParallelBuilds
+	if limit <= 0 || limit > len(s.Builds) {
+		limit = len(s.Builds)
+	}
+	sem := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	for i := range s.Builds {
+		b := &s.Builds[i]
+		results[i] = &Result{Name: b.Name, Type: b.Type, Description: b.Vultr.SnapshotDescription}
+		wg.Add(1)
+		go func(r *Result, p prepared) {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+			case <-ctx.Done():
+				r.Status, r.Err = Cancelled, fmt.Errorf("build %s: not started: %w", b.Name, context.Cause(ctx))
+				return
+			}
+			runOne(ctx, s, b, p, r, o)
+		}(results[i], prepared[i])
+	}
+	wg.Wait()
+
+	var errs []error
+	for _, r := range results {
+		if r.Err != nil {
+			errs = append(errs, r.Err)
+		}
+	}
+	return results, errors.Join(errs...)
+}
+
+func (o Options) withDefaults() Options {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Getenv == nil {
+		o.Getenv = func(string) string { return "" }
+	}
+	if o.Connect == nil {
+		o.Connect = func(ctx context.Context, cfg remote.Config) (Comm, error) { return remote.Connect(ctx, cfg) }
+	}
+	if o.OnError == "" {
+		o.OnError = "cleanup"
+	}
+	if o.CleanupTimeout <= 0 {
+		o.CleanupTimeout = 5 * time.Minute
+	}
+	if o.CancelBudget <= 0 {
+		o.CancelBudget = 6 * time.Second
+	}
+	if o.Secrets == nil {
+		o.Secrets = nopSecrets{}
+	}
+	if o.Tracker == nil {
+		o.Tracker = nopTracker{}
+	}
+	return o
+}
+
+type nopSecrets struct{}
+
+func (nopSecrets) Add(...string) {}
+
+type nopTracker struct{}
+
+func (nopTracker) Track(string, string)   {}
+func (nopTracker) Untrack(string, string) {}
+
+// preflight resolves every build's region, plan and image against the live
+// catalogue, all builds at once, and reports every problem together.
+func preflight(ctx context.Context, s *spec.Spec, o Options) ([]prepared, error) {
+	out := make([]prepared, len(s.Builds))
+	errs := make([]error, len(s.Builds))
+	var wg sync.WaitGroup
+	for i := range s.Builds {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			b := &s.Builds[i]
+			end := o.UI.Phase(b.Name, "pre-flight")
+			defer end()
+			cloud, err := o.Cloud(b.Vultr.APIKey)
+			if err != nil {
+				errs[i] = fmt.Errorf("build %s: %w", b.Name, err)
+				return
+			}
+			rv, err := cloud.Resolve(ctx, b.Vultr)
+			if err != nil {
+				errs[i] = fmt.Errorf("build %s: pre-flight: %w", b.Name, err)
+				return
+			}
+			o.UI.Message(b.Name, fmt.Sprintf("Region %s, plan %s, image %s", describe(rv.Region, rv.RegionCity), describe(rv.Plan, rv.PlanSummary), rv.ImageName))
+			out[i] = prepared{cloud: cloud, resolved: rv}
+		}(i)
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// prepared is a build that passed pre-flight.
+type prepared struct {
+	cloud    Cloud
+	resolved *vultr.Resolved
+}
+
+func describe(id, detail string) string {
+	if detail == "" || detail == id {
+		return id
+	}
+	return id + " (" + detail + ")"
+}

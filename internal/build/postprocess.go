@@ -1,0 +1,133 @@
+package build
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/provision"
+	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+)
+
+// manifestMu serialises manifest writes of parallel builds in one process.
+var manifestMu sync.Mutex
+
+// postProcess runs the build's post-processor sequences in order.
+func postProcess(ctx context.Context, s *spec.Spec, b *spec.Build, r *Result, o Options) error {
+	for _, seq := range b.PostProcessors {
+		for _, pp := range seq {
+			var err error
+			switch {
+			case pp.Manifest != nil:
+				var path string
+				path, err = writeManifest(s, b, r, o, pp.Manifest)
+				if err == nil {
+					o.UI.Message(b.Name, "Wrote manifest "+path)
+				}
+			case pp.ShellLocal != nil:
+				out := o.UI.Output(b.Name)
+				err = provision.Run(ctx, spec.Provisioner{Index: pp.Index, Type: pp.Type, Pos: pp.Pos, ShellLocal: pp.ShellLocal}, &provision.Env{
+					BuildName:    b.Name,
+					BuilderType:  b.Type,
+					Stdout:       out,
+					Stderr:       out,
+					TemplateDir:  s.Dir,
+					LocalEnviron: append(append([]string{}, o.Environ...), "PACKER_ARTIFACT_ID="+r.SnapshotID),
+					Logf:         func(format string, args ...any) { o.UI.Message(b.Name, fmt.Sprintf(format, args...)) },
+				})
+				_ = out.Close()
+			default:
+				err = fmt.Errorf("unsupported post-processor %q", pp.Type)
+			}
+			if err != nil {
+				return fmt.Errorf("post-processor %d (%s) at %s: %w", pp.Index, pp.Type, pp.Pos, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Manifest is Packer's packer-manifest.json.
+type Manifest struct {
+	Builds      []ManifestBuild `json:"builds"`
+	LastRunUUID string          `json:"last_run_uuid"`
+}
+
+// ManifestBuild is one build's entry, field for field as Packer writes it.
+type ManifestBuild struct {
+	Name          string            `json:"name"`
+	BuilderType   string            `json:"builder_type"`
+	BuildTime     int64             `json:"build_time,omitempty"`
+	Files         []ManifestFile    `json:"files"`
+	ArtifactID    string            `json:"artifact_id"`
+	PackerRunUUID string            `json:"packer_run_uuid"`
+	CustomData    map[string]string `json:"custom_data"`
+}
+
+// ManifestFile is an artifact file (Vultr snapshots have none).
+type ManifestFile struct {
+	Name string `json:"name"`
+	Size int64  `json:"size"`
+}
+
+func writeManifest(s *spec.Spec, b *spec.Build, r *Result, o Options, m *spec.Manifest) (string, error) {
+	path := m.Output
+	if path == "" {
+		path = "packer-manifest.json"
+	}
+	if !filepath.IsAbs(path) && o.WorkDir != "" {
+		path = filepath.Join(o.WorkDir, path)
+	}
+	manifestMu.Lock()
+	defer manifestMu.Unlock()
+
+	var man Manifest
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(data, &man); err != nil {
+			return "", fmt.Errorf("read existing manifest %s: %w", path, err)
+		}
+	case errors.Is(err, fs.ErrNotExist):
+	default:
+		return "", fmt.Errorf("read manifest: %w", err)
+	}
+	entry := ManifestBuild{
+		Name:          b.Name,
+		BuilderType:   b.Type,
+		BuildTime:     r.End.Unix(),
+		ArtifactID:    r.SnapshotID,
+		PackerRunUUID: o.RunUUID,
+		CustomData:    m.CustomData,
+	}
+	if r.End.IsZero() {
+		entry.BuildTime = o.Now().Unix()
+	}
+	if m.StripTime {
+		entry.BuildTime = 0
+	}
+	man.Builds = append(man.Builds, entry)
+	man.LastRunUUID = o.RunUUID
+	out, err := json.MarshalIndent(man, "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("encode manifest: %w", err)
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", fmt.Errorf("create manifest directory: %w", err)
+		}
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(out, '\n'), 0o644); err != nil {
+		return "", fmt.Errorf("write manifest: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return "", fmt.Errorf("write manifest: %w", err)
+	}
+	return path, nil
+}

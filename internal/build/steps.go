@@ -1,0 +1,478 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/provision"
+	"github.com/vultr-image-action/vultr-image-action/internal/remote"
+	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+	"github.com/vultr-image-action/vultr-image-action/internal/vultr"
+)
+
+// Tags every instance this tool creates carries. Sweep finds leftovers by
+// ToolTag; RunTagPrefix+runID names one run's build.
+const (
+	ToolTag      = "vultr-image-action"
+	RunTagPrefix = "vultr-image-action-run:"
+	KeyPrefix    = "vultr-image-action-"
+)
+
+// state is everything one build learns as it goes. It is typed: no bag.
+type state struct {
+	b        *spec.Build
+	cloud    Cloud
+	resolved *vultr.Resolved
+	runTag   string
+
+	key      *keyPair
+	sshKeyID string
+
+	instance *vultr.Instance
+	password string // the instance's root password, from the create response
+	host     string
+	comm     Comm
+	pin      *remote.Pin
+
+	snapshot *vultr.Snapshot
+}
+
+// runOne runs one build, top to bottom. Each step that creates something
+// pushes its undo onto the cleanup stack the moment the thing has an ID.
+func runOne(ctx context.Context, s *spec.Spec, b *spec.Build, p prepared, r *Result, o Options) {
+	rv := p.resolved
+	st := &state{b: b, cloud: p.cloud, resolved: rv, runTag: RunTagPrefix + o.RunID + ":" + b.Name, pin: &remote.Pin{}}
+	r.Region, r.Plan, r.Image = rv.Region, rv.Plan, rv.ImageName
+	r.Start = o.Now()
+	var undo cleanups
+
+	err := func() error {
+		steps := []struct {
+			name string
+			run  func(context.Context, *state, *cleanups, Options) error
+		}{
+			{"create temporary SSH key", stepCreateSSHKey},
+			{"create instance", stepCreateInstance},
+			{"wait for instance", stepWaitInstance},
+			{"connect over SSH", stepConnect},
+			{"provision", stepProvision},
+			{"shut down", stepShutdown},
+			{"create snapshot", stepCreateSnapshot},
+			{"wait for snapshot", stepWaitSnapshot},
+		}
+		for _, step := range steps {
+			if err := r.phase(ctx, o, step.name, func(ctx context.Context) error { return step.run(ctx, st, &undo, o) }); err != nil {
+				return err
+			}
+			if st.snapshot != nil {
+				r.SnapshotID = st.snapshot.ID
+			}
+		}
+		return nil
+	}()
+
+	// Cleanup: always, in reverse order, on a context of its own.
+	cerr := r.phase(ctx, o, "clean up", func(context.Context) error {
+		if err != nil && o.OnError == "abort" && ctx.Err() == nil && st.instance != nil {
+			r.KeptInstance = st.instance.ID
+			o.UI.Error(b.Name, fmt.Sprintf("on-error=abort: keeping instance %s and its SSH key for debugging. It is billed until you delete it: vultr-image-action cleanup, or the Vultr console.", st.instance.ID), spec.Pos{}, "Instance kept")
+			return nil
+		}
+		budget := o.CleanupTimeout
+		if ctx.Err() != nil {
+			budget = o.CancelBudget
+		}
+		return undo.run(ctx, budget)
+	})
+
+	// After a successful build: post-processors and retention. Their
+	// failure fails the build but never hides the snapshot ID.
+	if err == nil && cerr == nil {
+		err = r.phase(ctx, o, "post-process", func(ctx context.Context) error { return postProcess(ctx, s, b, r, o) })
+		if err == nil && b.Vultr.KeepSnapshots > 0 {
+			err = r.phase(ctx, o, "snapshot retention", func(ctx context.Context) error { return retain(ctx, st, o) })
+		}
+	}
+
+	r.End = o.Now()
+	r.Err = errors.Join(err, cerr)
+	switch {
+	case r.Err == nil:
+		r.Status = Succeeded
+		o.UI.Success(b.Name, fmt.Sprintf("Build '%s' finished after %s.", b.Name, r.Duration().Round(time.Millisecond)))
+	case ctx.Err() != nil:
+		r.Status = Cancelled
+		r.Err = fmt.Errorf("build %s cancelled: %w", b.Name, r.Err)
+	default:
+		r.Status = Failed
+		r.Err = fmt.Errorf("build %s: %w", b.Name, r.Err)
+	}
+}
+
+// phase runs fn as a named, timed phase of the build.
+func (r *Result) phase(ctx context.Context, o Options, name string, fn func(context.Context) error) error {
+	end := o.UI.Phase(r.Name, name)
+	p := Phase{Name: name, Start: o.Now()}
+	err := fn(ctx)
+	p.End, p.Err = o.Now(), err
+	r.Phases = append(r.Phases, p)
+	end()
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+// stepCreateSSHKey registers a temporary ed25519 key, unless the image
+// brings its own credentials (snapshots and ISOs, as in Packer).
+func stepCreateSSHKey(ctx context.Context, st *state, undo *cleanups, o Options) error {
+	if k := st.b.Vultr.Image.Kind; k == spec.ImageSnapshot || k == spec.ImageISO {
+		o.UI.Message(st.b.Name, "Image brings its own credentials; no temporary key")
+		return nil
+	}
+	name := KeyPrefix + o.RunID + "-" + st.b.Name
+	key, err := newKeyPair(name)
+	if err != nil {
+		return err
+	}
+	o.Secrets.Add(key.privatePEM)
+	st.key = key
+	k, err := st.cloud.CreateSSHKey(ctx, name, key.authorizedKey)
+	if err != nil {
+		return fmt.Errorf("create ssh key %s: %w", name, err)
+	}
+	st.sshKeyID = k.ID
+	o.Tracker.Track("ssh_key", k.ID)
+	undo.push("delete ssh key "+k.ID, func(ctx context.Context) error {
+		if err := st.cloud.DeleteSSHKey(ctx, k.ID); err != nil {
+			return err
+		}
+		o.Tracker.Untrack("ssh_key", k.ID)
+		o.UI.Message(st.b.Name, "Deleted temporary SSH key "+k.ID)
+		return nil
+	})
+	o.UI.Message(st.b.Name, "Created temporary SSH key "+k.ID)
+	return nil
+}
+
+// stepCreateInstance creates the VPS and registers its deletion before
+// anything waits on it.
+func stepCreateInstance(ctx context.Context, st *state, undo *cleanups, o Options) error {
+	v, rv := &st.b.Vultr, st.resolved
+	req := vultr.CreateInstanceRequest{
+		Region:     rv.Region,
+		Plan:       rv.Plan,
+		OSID:       rv.OSID,
+		AppID:      rv.AppID,
+		ImageID:    rv.ImageID,
+		SnapshotID: rv.SnapshotID,
+		ISOID:      rv.ISOID,
+		Label:      v.InstanceLabel,
+		Hostname:   v.Hostname,
+		Tags:       append(append([]string{}, v.Tags...), ToolTag),
+		RunTag:     st.runTag,
+		SSHKeyIDs:  append([]string{}, v.SSHKeyIDs...),
+		ScriptID:   v.ScriptID,
+		UserData:   v.UserData,
+		EnableIPv6: v.EnableIPv6 || rv.IPv6Only || st.b.SSH.Interface == "public_v6",
+		EnableVPC:  v.EnableVPC,
+		VPCIDs:     v.VPCIDs,
+	}
+	if st.sshKeyID != "" {
+		req.SSHKeyIDs = append(req.SSHKeyIDs, st.sshKeyID)
+	}
+	inst, err := st.cloud.CreateInstance(ctx, req)
+	if err != nil {
+		return fmt.Errorf("create instance in %s: %w", rv.Region, err)
+	}
+	st.instance = inst
+	o.Tracker.Track("instance", inst.ID)
+	undo.push("delete instance "+inst.ID, func(ctx context.Context) error {
+		if err := st.cloud.DeleteInstance(ctx, inst.ID); err != nil {
+			return err
+		}
+		o.Tracker.Untrack("instance", inst.ID)
+		o.UI.Message(st.b.Name, "Destroyed instance "+inst.ID)
+		return nil
+	})
+	if inst.DefaultPassword != "" {
+		o.Secrets.Add(inst.DefaultPassword)
+		st.password = inst.DefaultPassword
+	}
+	o.UI.Message(st.b.Name, fmt.Sprintf("Created instance %s (%q) in %s", inst.ID, v.InstanceLabel, rv.Region))
+	return nil
+}
+
+// stepWaitInstance waits until the instance is active, running and its
+// server_status is ok (Packer does not wait for "ok", and races cloud-init).
+func stepWaitInstance(ctx context.Context, st *state, _ *cleanups, o Options) error {
+	opts := o.Poll
+	opts.Timeout = st.b.Vultr.BootTimeout
+	opts.Progress = func(elapsed time.Duration, state string) {
+		o.UI.Message(st.b.Name, fmt.Sprintf("Waiting for instance %s: %s (%s)", st.instance.ID, state, elapsed.Round(time.Second)))
+	}
+	inst, err := st.cloud.WaitInstance(ctx, st.instance.ID, func(i *vultr.Instance) (bool, error) { return vultr.InstanceReady(i), nil }, opts)
+	if err != nil {
+		return fmt.Errorf("wait for instance %s to boot: %w", st.instance.ID, err)
+	}
+	pw := st.instance.DefaultPassword
+	st.instance = inst
+	if inst.DefaultPassword == "" {
+		st.instance.DefaultPassword = pw
+	}
+	st.host = sshHost(st.b.SSH, inst, st.resolved)
+	if st.host == "" {
+		return fmt.Errorf("instance %s has no address to reach over SSH (main_ip %q, v6_main_ip %q)", inst.ID, inst.MainIP, inst.V6MainIP)
+	}
+	o.UI.Message(st.b.Name, fmt.Sprintf("Instance %s is active at %s", inst.ID, st.host))
+	return nil
+}
+
+// sshHost picks the address to dial: ssh_host, else IPv6 when asked for or
+// when the plan has no IPv4, else main_ip.
+func sshHost(c spec.SSH, inst *vultr.Instance, rv *vultr.Resolved) string {
+	if c.Host != "" {
+		return c.Host
+	}
+	v4 := inst.MainIP
+	if v4 == "0.0.0.0" {
+		v4 = ""
+	}
+	if c.Interface == "public_v6" || rv.IPv6Only || v4 == "" {
+		if inst.V6MainIP != "" {
+			return inst.V6MainIP
+		}
+	}
+	return v4
+}
+
+// stepConnect waits for SSH and proves the connection with a real command.
+func stepConnect(ctx context.Context, st *state, undo *cleanups, o Options) error {
+	comm, err := connect(ctx, st, o)
+	if err != nil {
+		return err
+	}
+	st.comm = comm
+	undo.push("close SSH connection", func(context.Context) error {
+		if st.comm != nil {
+			_ = st.comm.Close()
+		}
+		return nil
+	})
+	o.UI.Message(st.b.Name, "Connected; host key "+comm.HostKeyFingerprint()+" pinned for this build")
+	out := o.UI.Output(st.b.Name)
+	defer out.Close()
+	if err := comm.Run(ctx, "uname -a", nil, out, out); err != nil {
+		return fmt.Errorf("prove SSH connection with `uname -a`: %w", err)
+	}
+	return nil
+}
+
+func connect(ctx context.Context, st *state, o Options) (Comm, error) {
+	c := st.b.SSH
+	cfg := remote.Config{
+		Host:                  st.host,
+		Port:                  c.Port,
+		User:                  c.Username,
+		Password:              c.Password,
+		PrivateKeyFile:        c.PrivateKeyFile,
+		AgentAuth:             c.AgentAuth,
+		Getenv:                o.Getenv,
+		Timeout:               c.Timeout,
+		HandshakeAttempts:     c.HandshakeAttempts,
+		PauseBeforeConnecting: c.PauseBeforeConnecting,
+		KeepAliveInterval:     c.KeepAliveInterval,
+		ReadWriteTimeout:      c.ReadWriteTimeout,
+		FileTransferMethod:    c.FileTransferMethod,
+		HostKeyFingerprint:    c.HostKeyFingerprint,
+		HostKeyPin:            st.pin,
+		Dial:                  o.Dial,
+		Backoff:               o.SSHBackoff,
+		Logf: func(format string, args ...any) {
+			o.UI.Debug(st.b.Name + ": " + fmt.Sprintf(format, args...))
+		},
+	}
+	if st.key != nil {
+		cfg.Signers = append(cfg.Signers, st.key.signer)
+	}
+	if cfg.Password == "" && c.Username == "root" {
+		// Vultr images accept the generated root password; offer it last.
+		cfg.Password = st.password
+	}
+	if bh := c.Bastion; bh != nil {
+		cfg.Bastion = &remote.Config{
+			Host:           bh.Host,
+			Port:           bh.Port,
+			User:           bh.Username,
+			Password:       bh.Password,
+			PrivateKeyFile: bh.PrivateKeyFile,
+			HostKeyPin:     &remote.Pin{},
+			Dial:           o.Dial,
+			Getenv:         o.Getenv,
+			Timeout:        c.Timeout,
+		}
+	}
+	o.UI.Message(st.b.Name, fmt.Sprintf("Waiting for SSH on %s as %s", net.JoinHostPort(st.host, strconv.Itoa(portOr22(c.Port))), c.Username))
+	comm, err := o.Connect(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s over SSH: %w", st.host, err)
+	}
+	return comm, nil
+}
+
+func portOr22(p int) int {
+	if p == 0 {
+		return 22
+	}
+	return p
+}
+
+// stepProvision runs the provisioners in order.
+func stepProvision(ctx context.Context, st *state, _ *cleanups, o Options) error {
+	if len(st.b.Provisioners) == 0 {
+		o.UI.Message(st.b.Name, "No provisioners")
+		return nil
+	}
+	out := o.UI.Output(st.b.Name)
+	defer out.Close()
+	env := &provision.Env{
+		BuildName:    st.b.Name,
+		BuilderType:  st.b.Type,
+		Comm:         st.comm,
+		Stdout:       out,
+		Stderr:       out,
+		Logf:         func(format string, args ...any) { o.UI.Message(st.b.Name, fmt.Sprintf(format, args...)) },
+		LocalEnviron: o.Environ,
+		Reconnect: func(ctx context.Context) (provision.Communicator, error) {
+			if st.comm != nil {
+				_ = st.comm.Close()
+			}
+			comm, err := connect(ctx, st, o)
+			if err != nil {
+				return nil, err
+			}
+			st.comm = comm
+			return comm, nil
+		},
+	}
+	for i := range st.b.Provisioners {
+		p := st.b.Provisioners[i]
+		end := o.UI.Phase(st.b.Name, fmt.Sprintf("provisioner %d: %s", p.Index, p.Type))
+		env.Comm = st.comm
+		err := provision.Run(ctx, p, env)
+		end()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stepShutdown shuts the machine down cleanly, as Packer does, then waits
+// for the API to report it stopped (instead of Packer's fixed sleeps). If it
+// does not stop in time it falls back to the halt API, with a warning.
+func stepShutdown(ctx context.Context, st *state, _ *cleanups, o Options) error {
+	cmd := st.b.Vultr.ShutdownCommand
+	o.UI.Message(st.b.Name, "Gracefully shutting down with: "+cmd)
+	out := o.UI.Output(st.b.Name)
+	err := st.comm.Run(ctx, cmd, nil, out, out)
+	_ = out.Close()
+	var exit *remote.ExitError
+	switch {
+	case err == nil, errors.Is(err, remote.ErrDisconnected):
+		// The machine went down under us: expected.
+	case errors.As(err, &exit):
+		return fmt.Errorf("shutdown command %q exited with status %d", cmd, exit.Status)
+	default:
+		if ctx.Err() != nil {
+			return err
+		}
+		return fmt.Errorf("run shutdown command %q: %w", cmd, err)
+	}
+	_ = st.comm.Close()
+	st.comm = nil
+
+	opts := o.Poll
+	opts.Timeout = st.b.Vultr.ShutdownTimeout
+	opts.Progress = func(elapsed time.Duration, state string) {
+		o.UI.Message(st.b.Name, fmt.Sprintf("Waiting for instance to stop: %s (%s)", state, elapsed.Round(time.Second)))
+	}
+	_, werr := st.cloud.WaitInstance(ctx, st.instance.ID, func(i *vultr.Instance) (bool, error) { return vultr.InstanceStopped(i), nil }, opts)
+	var timeout *vultr.TimeoutError
+	if werr == nil || !errors.As(werr, &timeout) {
+		if werr != nil {
+			return fmt.Errorf("wait for instance %s to stop: %w", st.instance.ID, werr)
+		}
+		return nil
+	}
+	o.UI.Warn(st.b.Name, fmt.Sprintf("instance did not stop within %s after %q; halting it through the API (the snapshot may not be crash-consistent)", opts.Timeout, cmd), spec.Pos{})
+	if err := st.cloud.HaltInstance(ctx, st.instance.ID); err != nil {
+		return fmt.Errorf("halt instance %s: %w", st.instance.ID, err)
+	}
+	opts.Timeout = time.Minute
+	if _, err := st.cloud.WaitInstance(ctx, st.instance.ID, func(i *vultr.Instance) (bool, error) { return vultr.InstanceStopped(i), nil }, opts); err != nil {
+		return fmt.Errorf("wait for halted instance %s to stop: %w", st.instance.ID, err)
+	}
+	return nil
+}
+
+// stepCreateSnapshot starts the snapshot. A snapshot is the build's product,
+// not a temporary resource: it is never cleaned up.
+func stepCreateSnapshot(ctx context.Context, st *state, _ *cleanups, o Options) error {
+	desc := st.b.Vultr.SnapshotDescription
+	snap, err := st.cloud.CreateSnapshot(ctx, st.instance.ID, desc)
+	if err != nil {
+		return fmt.Errorf("create snapshot of %s: %w", st.instance.ID, err)
+	}
+	st.snapshot = snap
+	o.UI.Message(st.b.Name, fmt.Sprintf("Creating snapshot %s (%q)", snap.ID, desc))
+	return nil
+}
+
+// stepWaitSnapshot waits for the snapshot to be complete. On timeout the
+// snapshot is kept (its ID is reported) and the instance is still destroyed.
+func stepWaitSnapshot(ctx context.Context, st *state, _ *cleanups, o Options) error {
+	opts := o.Poll
+	opts.Timeout = st.b.Vultr.SnapshotTimeout
+	opts.Progress = func(elapsed time.Duration, state string) {
+		o.UI.Message(st.b.Name, fmt.Sprintf("Waiting for snapshot %s: %s (%s)", st.snapshot.ID, state, elapsed.Round(time.Second)))
+	}
+	snap, err := st.cloud.WaitSnapshot(ctx, st.snapshot.ID, opts)
+	if err != nil {
+		return fmt.Errorf("wait for snapshot %s: %w", st.snapshot.ID, err)
+	}
+	st.snapshot = snap
+	o.UI.Message(st.b.Name, fmt.Sprintf("Snapshot %s is complete", snap.ID))
+	return nil
+}
+
+// retain deletes older snapshots of the same description.
+func retain(ctx context.Context, st *state, o Options) error {
+	v := st.b.Vultr
+	deleted, err := st.cloud.Retain(ctx, v.SnapshotDescription, v.KeepSnapshots, st.snapshot.ID, v.RetentionDryRun, func(format string, args ...any) {
+		o.UI.Message(st.b.Name, fmt.Sprintf(format, args...))
+	})
+	verb := "Deleted"
+	if v.RetentionDryRun {
+		verb = "Would delete"
+	}
+	for _, d := range deleted {
+		o.UI.Message(st.b.Name, fmt.Sprintf("%s old snapshot %s (%s)", verb, d.ID, d.DateCreated.Format(time.RFC3339)))
+	}
+	if err != nil {
+		return fmt.Errorf("keep %d snapshots described %q: %w", v.KeepSnapshots, v.SnapshotDescription, err)
+	}
+	return nil
+}
+
+// artifactString is Packer's human form of a Vultr artifact.
+func artifactString(r *Result) string {
+	return fmt.Sprintf("Vultr Snapshot: %s (%s)", r.Description, r.SnapshotID)
+}
+
+// ArtifactString is exported for the CLI's final summary.
+func ArtifactString(r *Result) string { return artifactString(r) }

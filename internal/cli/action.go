@@ -1,0 +1,332 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/build"
+	"github.com/vultr-image-action/vultr-image-action/internal/ghaction"
+	"github.com/vultr-image-action/vultr-image-action/internal/redact"
+	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+)
+
+// State keys shared by the main step and the post step.
+const (
+	stateInstances = "instances"
+	stateSSHKeys   = "ssh_keys"
+	stateAPIURL    = "api_url"
+)
+
+// runAction is the action's main step: it reads the inputs and runs the
+// mode they ask for.
+func runAction(ctx context.Context, env Env) error {
+	act := ghaction.New(env.Stdout, env.Getenv)
+	in, err := readInputs(act, env)
+	// The key is masked before anything else is written, error or not.
+	if in.apiKey != "" {
+		_ = act.Mask(in.apiKey)
+	}
+	if err != nil {
+		_ = act.Annotate(ghaction.LevelError, err.Error(), ghaction.Location{Title: "Invalid input"})
+		return &reportedError{err: err}
+	}
+	switch in.mode {
+	case "validate":
+		return runValidate(env, in.job.template, in.job, false, act)
+	case "sweep":
+		return runSweep(ctx, env, sweepOptions{olderThan: in.olderThan, yes: in.sweepYes, apiKey: in.apiKey}, act)
+	}
+	j := in.job
+	j.action = act
+	tr := &stateTracker{act: act}
+	j.tracker = tr
+	if u := env.Getenv("VULTR_API_URL"); u != "" {
+		_ = act.SaveState(stateAPIURL, u)
+	}
+	_, err = runJob(ctx, env, j)
+	return err
+}
+
+// actionInputs are the validated inputs of the action.
+type actionInputs struct {
+	mode      string
+	apiKey    string
+	job       job
+	olderThan time.Duration
+	sweepYes  bool
+}
+
+// readInputs validates every input: the runner does not enforce required.
+func readInputs(act *ghaction.Action, env Env) (actionInputs, error) {
+	var in actionInputs
+	var errs []error
+	str := func(name string) string {
+		v, err := act.CheckedInput(name)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		return v
+	}
+	list := func(name string, commas bool) []string {
+		v, err := act.ListInput(name, commas)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		return v
+	}
+	boolean := func(name string, def bool) bool {
+		v, err := act.BoolInput(name, def)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		return v
+	}
+	integer := func(name string, def int) int {
+		v, err := act.IntInput(name, def)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		return v
+	}
+	in.apiKey = str("api-key")
+	in.mode = str("mode")
+	if in.mode == "" {
+		in.mode = "build"
+	}
+	switch in.mode {
+	case "build", "validate", "sweep":
+	default:
+		errs = append(errs, &ghaction.InputError{Input: "mode", Msg: fmt.Sprintf("%q is not a mode; valid modes are build, validate and sweep", in.mode)})
+	}
+	workspace := env.Getenv("GITHUB_WORKSPACE")
+	wd := str("working-directory")
+	base := workspace
+	if wd != "" {
+		base = resolveTemplatePath(workspace, wd)
+		if workspace != "" && !within(workspace, base) {
+			errs = append(errs, &ghaction.InputError{Input: "working-directory", Msg: fmt.Sprintf("%q is outside the workspace %s", wd, workspace)})
+		}
+	}
+	j := job{keepSnapshots: -1, workDir: base, color: false}
+	j.template = str("template")
+	j.vars = list("variables", false)
+	j.varFiles = list("var-files", false)
+	for i, f := range j.varFiles {
+		j.varFiles[i] = resolveTemplatePath(base, f)
+	}
+	j.only = list("only", true)
+	j.except = list("except", true)
+	j.parallel = integer("parallel-builds", 0)
+	if v := str("keep-snapshots"); v != "" {
+		j.keepSnapshots = integer("keep-snapshots", 0)
+	}
+	if v := str("timeout"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			errs = append(errs, &ghaction.InputError{Input: "timeout", Msg: fmt.Sprintf("%q is not a duration such as 45m or 1h30m", v)})
+		}
+		j.timeout = d
+	}
+	j.onError = str("on-error")
+	switch j.onError {
+	case "":
+		j.onError = "cleanup"
+	case "cleanup", "abort":
+	default:
+		errs = append(errs, &ghaction.InputError{Input: "on-error", Msg: fmt.Sprintf("%q: valid values are cleanup and abort", j.onError)})
+	}
+	j.apiKey = in.apiKey
+	if v := str("older-than"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, &ghaction.InputError{Input: "older-than", Msg: fmt.Sprintf("%q is not a positive duration such as 6h", v)})
+		}
+		in.olderThan = d
+	} else {
+		in.olderThan = 6 * time.Hour
+	}
+	in.sweepYes = boolean("yes", false)
+
+	if in.mode != "sweep" {
+		if j.template == "" {
+			errs = append(errs, &ghaction.InputError{Input: "template", Msg: "is required: the path of a Packer template (JSON or HCL2) in the repository"})
+		} else {
+			j.template = resolveTemplatePath(base, j.template)
+			if workspace != "" && !within(workspace, j.template) {
+				errs = append(errs, &ghaction.InputError{Input: "template", Msg: fmt.Sprintf("%q resolves outside the workspace %s", str("template"), workspace)})
+			} else if _, err := os.Stat(j.template); err != nil {
+				errs = append(errs, &ghaction.InputError{Input: "template", Msg: fmt.Sprintf("cannot read %s: %v", j.template, errors.Unwrap(err))})
+			}
+		}
+	}
+	if in.mode != "validate" && in.apiKey == "" {
+		errs = append(errs, &ghaction.InputError{Input: "api-key", Msg: "is required: pass a Vultr API key from a secret, e.g. api-key: ${{ secrets.VULTR_API_KEY }}"})
+	}
+	in.job = j
+	if len(errs) > 0 {
+		return in, &UsageError{Err: errors.Join(errs...)}
+	}
+	return in, nil
+}
+
+// stateTracker saves the IDs of live temporary resources to GITHUB_STATE
+// the moment they exist, so the post step can delete them after a kill.
+type stateTracker struct {
+	act *ghaction.Action
+	mu  sync.Mutex
+	ids map[string]map[string]bool
+}
+
+func (t *stateTracker) Track(kind, id string)   { t.update(kind, id, true) }
+func (t *stateTracker) Untrack(kind, id string) { t.update(kind, id, false) }
+
+func (t *stateTracker) update(kind, id string, live bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ids == nil {
+		t.ids = map[string]map[string]bool{}
+	}
+	if t.ids[kind] == nil {
+		t.ids[kind] = map[string]bool{}
+	}
+	if live {
+		t.ids[kind][id] = true
+	} else {
+		delete(t.ids[kind], id)
+	}
+	var list []string
+	for k := range t.ids[kind] {
+		list = append(list, k)
+	}
+	sort.Strings(list)
+	name := stateInstances
+	if kind == "ssh_key" {
+		name = stateSSHKeys
+	}
+	// The last value saved under a name wins, so the whole list is saved.
+	_ = t.act.SaveState(name, strings.Join(list, ","))
+}
+
+// runActionPost is the post-entrypoint: it deletes any instance or key the
+// main step recorded and did not delete (it was killed, or timed out).
+func runActionPost(ctx context.Context, env Env) error {
+	act := ghaction.New(env.Stdout, env.Getenv)
+	key := act.Input("api-key")
+	_ = act.Mask(key)
+	instances := splitIDs(act.State(stateInstances))
+	keys := splitIDs(act.State(stateSSHKeys))
+	if len(instances)+len(keys) == 0 {
+		fmt.Fprintln(env.Stdout, "Nothing to clean up: the build deleted everything it created.")
+		return nil
+	}
+	apiURL := act.State(stateAPIURL)
+	if apiURL == "" {
+		apiURL = env.Getenv("VULTR_API_URL")
+	}
+	return cleanupResources(ctx, env, cleanupOptions{apiKey: key, apiURL: apiURL, instances: instances, sshKeys: keys, action: act})
+}
+
+func splitIDs(s string) []string {
+	var out []string
+	for _, id := range strings.Split(s, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// writeActionResults sets the step outputs and the job summary.
+func writeActionResults(act *ghaction.Action, s *spec.Spec, results []*build.Result, red *redact.Redactor, workDir string) error {
+	var errs []error
+	set := func(k, v string) { errs = append(errs, act.SetOutput(k, red.String(v))) }
+	ids := map[string]string{}
+	first := ""
+	for _, r := range results {
+		if r.SnapshotID != "" && r.Status == build.Succeeded {
+			ids[r.Name] = r.SnapshotID
+			if first == "" {
+				first = r.SnapshotID
+			}
+		}
+	}
+	set("snapshot-id", first)
+	idsJSON, _ := json.Marshal(ids)
+	set("snapshot-ids", string(idsJSON))
+	if len(results) > 0 {
+		r := results[0]
+		set("snapshot-description", r.Description)
+		set("region", r.Region)
+		var total time.Duration
+		for _, r := range results {
+			if d := r.Duration(); d > total {
+				total = d
+			}
+		}
+		set("build-time", fmt.Sprintf("%.0f", total.Seconds()))
+	}
+	if m := manifestPath(s, workDir); m != "" {
+		set("manifest", m)
+	}
+	artifacts, _ := json.Marshal(artifactsJSON(results, red))
+	set("artifacts", string(artifacts))
+	errs = append(errs, act.AddStepSummary(red.String(summaryMarkdown(results))))
+	return errors.Join(errs...)
+}
+
+// manifestPath is the first manifest post-processor's output, if any.
+func manifestPath(s *spec.Spec, workDir string) string {
+	if s == nil {
+		return ""
+	}
+	for _, b := range s.Builds {
+		for _, seq := range b.PostProcessors {
+			for _, pp := range seq {
+				if pp.Manifest != nil {
+					p := pp.Manifest.Output
+					if p == "" {
+						p = "packer-manifest.json"
+					}
+					if !filepath.IsAbs(p) && workDir != "" {
+						p = filepath.Join(workDir, p)
+					}
+					return p
+				}
+			}
+		}
+	}
+	return ""
+}
+
+type artifactJSON struct {
+	Name        string  `json:"name"`
+	Status      string  `json:"status"`
+	SnapshotID  string  `json:"snapshot_id,omitempty"`
+	Description string  `json:"description"`
+	Region      string  `json:"region"`
+	Plan        string  `json:"plan"`
+	Image       string  `json:"image"`
+	Seconds     float64 `json:"build_seconds"`
+	Error       string  `json:"error,omitempty"`
+}
+
+func artifactsJSON(results []*build.Result, red *redact.Redactor) []artifactJSON {
+	out := make([]artifactJSON, 0, len(results))
+	for _, r := range results {
+		a := artifactJSON{Name: r.Name, Status: string(r.Status), SnapshotID: r.SnapshotID, Description: r.Description,
+			Region: r.Region, Plan: r.Plan, Image: r.Image, Seconds: r.Duration().Round(time.Millisecond).Seconds()}
+		if r.Err != nil {
+			a.Error = red.String(r.Err.Error())
+		}
+		out = append(out, a)
+	}
+	return out
+}

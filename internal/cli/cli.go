@@ -1,0 +1,190 @@
+// Package cli is the command line and the GitHub Action entry point. It
+// reads the process environment (only through Env), parses flags and
+// inputs, wires the outside systems together and hands a *spec.Spec to
+// package build.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/ghaction"
+	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+)
+
+// Version is set at link time: -ldflags "-X .../internal/cli.Version=v1.2.3".
+var Version = "dev"
+
+// Env is the process's outside world, injected so tests can run the whole
+// CLI in parallel without touching the real environment.
+type Env struct {
+	Args    []string // os.Args
+	Stdin   io.Reader
+	Stdout  io.Writer
+	Stderr  io.Writer
+	Getenv  func(string) string
+	Environ func() []string
+	// Getwd returns the working directory.
+	Getwd func() (string, error)
+}
+
+// Exit codes, documented in the README.
+const (
+	ExitOK        = 0
+	ExitFailure   = 1   // a build failed, or cleanup did not finish
+	ExitUsage     = 2   // bad flags, inputs or template: nothing was created
+	ExitCancelled = 130 // interrupted by SIGINT/SIGTERM (after cleanup)
+)
+
+// UsageError is an invalid command line, input or template: nothing was
+// created in the cloud.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+func usageErrorf(format string, args ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, args...)}
+}
+
+// reportedError has already been shown to the user in full; main only
+// needs its exit code.
+type reportedError struct{ err error }
+
+func (e *reportedError) Error() string { return e.err.Error() }
+func (e *reportedError) Unwrap() error { return e.err }
+
+// Reported reports whether err was already printed by the command.
+func Reported(err error) bool {
+	var r *reportedError
+	return errors.As(err, &r)
+}
+
+// ExitCode maps a Run error to the process exit code.
+func ExitCode(err error) int {
+	var ue *UsageError
+	var ds spec.Diagnostics
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.Is(err, flag.ErrHelp):
+		return ExitOK
+	case errors.Is(err, context.Canceled):
+		return ExitCancelled
+	case errors.As(err, &ue), errors.As(err, &ds):
+		return ExitUsage
+	default:
+		return ExitFailure
+	}
+}
+
+const usage = `Usage: vultr-image-action <command> [flags] [args]
+
+Builds Vultr snapshots from Packer templates (JSON or HCL2), as Packer's
+vultr builder does, without Packer.
+
+Commands:
+  build         Build snapshots from a template
+  validate      Check a template without creating anything
+  inspect       Show a template's variables, builders and provisioners
+  hcl2_upgrade  Convert a JSON template to HCL2
+  cleanup       Delete instances and SSH keys left by a killed build
+  sweep         Find and delete this tool's leftovers older than a threshold
+  emulator      Run the built-in Vultr API emulator
+  version       Print the version
+
+Run 'vultr-image-action <command> -help' for a command's flags.
+With no command inside GitHub Actions, it runs as the action.
+`
+
+// Run runs the command line in env.Args. It returns nil on success; the
+// error's kind decides the exit code (see ExitCode).
+func Run(ctx context.Context, env Env) error {
+	args := env.Args
+	if len(args) == 0 {
+		args = []string{"vultr-image-action"}
+	}
+	prog := filepath.Base(args[0])
+	if strings.HasSuffix(prog, "-post") {
+		// The action's post-entrypoint: delete what the main step left.
+		return runActionPost(ctx, env)
+	}
+	if len(args) == 1 {
+		if ghaction.InActions(env.Getenv) {
+			return runAction(ctx, env)
+		}
+		fmt.Fprint(env.Stderr, usage)
+		return &UsageError{Err: errors.New("no command given")}
+	}
+	cmd, rest := args[1], args[2:]
+	switch cmd {
+	case "build":
+		return cmdBuild(ctx, env, rest)
+	case "validate":
+		return cmdValidate(ctx, env, rest)
+	case "inspect":
+		return cmdInspect(ctx, env, rest)
+	case "hcl2_upgrade":
+		return cmdHCL2Upgrade(ctx, env, rest)
+	case "cleanup":
+		return cmdCleanup(ctx, env, rest)
+	case "sweep":
+		return cmdSweep(ctx, env, rest)
+	case "emulator":
+		return cmdEmulator(ctx, env, rest)
+	case "version", "-version", "--version":
+		fmt.Fprintf(env.Stdout, "vultr-image-action %s\n", Version)
+		return nil
+	case "help", "-help", "--help", "-h":
+		fmt.Fprint(env.Stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(env.Stderr, usage)
+		return usageErrorf("unknown command %q", cmd)
+	}
+}
+
+// multiFlag is a repeatable string flag (-var, -var-file).
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// listFlag is a comma-separated list flag (-only, -except).
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}
+
+func newFlagSet(env Env, name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(env.Stderr, "Usage: vultr-image-action %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags the way Packer does: flags first, then arguments.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &UsageError{Err: err}
+	}
+	return nil
+}

@@ -1,0 +1,103 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/build"
+)
+
+// summaryMarkdown renders the job summary: one table row per build, the
+// duration of each phase, and a timeline (a Mermaid Gantt chart, which
+// GitHub renders in job summaries).
+func summaryMarkdown(results []*build.Result) string {
+	var b strings.Builder
+	b.WriteString("### Vultr image build\n\n")
+	if len(results) == 0 {
+		b.WriteString("No build ran.\n")
+		return b.String()
+	}
+	b.WriteString("| Build | Region | Plan | Image | Snapshot ID | Status | Duration |\n")
+	b.WriteString("|---|---|---|---|---|---|---|\n")
+	for _, r := range results {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n",
+			cell(r.Name), cell(r.Region), cell(r.Plan), cell(r.Image), cell(code(r.SnapshotID)), statusCell(r.Status), dur(r.Duration()))
+	}
+	b.WriteString("\n#### Phases\n\n")
+	b.WriteString("| Build | Phase | Duration | Result |\n|---|---|---|---|\n")
+	for _, r := range results {
+		for _, p := range r.Phases {
+			res := "ok"
+			if p.Err != nil {
+				res = "failed"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", cell(r.Name), cell(p.Name), dur(p.End.Sub(p.Start)), res)
+		}
+	}
+	b.WriteString("\n#### Timeline\n\n```mermaid\ngantt\n  dateFormat x\n  axisFormat %M:%S\n")
+	for _, r := range results {
+		fmt.Fprintf(&b, "  section %s\n", mermaidText(r.Name))
+		for _, p := range r.Phases {
+			end := p.End
+			if !end.After(p.Start) {
+				end = p.Start.Add(time.Millisecond)
+			}
+			tag := ""
+			if p.Err != nil {
+				tag = "crit, "
+			}
+			fmt.Fprintf(&b, "  %s :%s%d, %d\n", mermaidText(p.Name), tag, p.Start.UnixMilli(), end.UnixMilli())
+		}
+	}
+	b.WriteString("```\n")
+	for _, r := range results {
+		if r.Err != nil {
+			fmt.Fprintf(&b, "\n**%s failed:** %s\n", cell(r.Name), cell(r.Err.Error()))
+		}
+	}
+	return b.String()
+}
+
+func statusCell(s build.Status) string {
+	switch s {
+	case build.Succeeded:
+		return "✅ succeeded"
+	case build.Cancelled:
+		return "⏹ cancelled"
+	case "":
+		return "not run"
+	default:
+		return "❌ failed"
+	}
+}
+
+func code(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "`" + s + "`"
+}
+
+func cell(s string) string {
+	if s == "" {
+		return "–"
+	}
+	s = strings.ReplaceAll(s, "|", "\\|")
+	return strings.ReplaceAll(s, "\n", " ")
+}
+
+func mermaidText(s string) string {
+	return strings.NewReplacer(":", " ", "#", " ", ";", " ", "\n", " ").Replace(s)
+}
+
+func dur(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "0s"
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	default:
+		return d.Round(100 * time.Millisecond).String()
+	}
+}
