@@ -1,0 +1,409 @@
+package template
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/legacyid"
+	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+)
+
+// vultrKeys are the vultr builder's keys: packer-plugin-vultr v2.7.0's, the
+// legacy spellings of older plugins, our additions, and the communicator's.
+var vultrKeys = []string{
+	"type", "name", "api_key",
+	"region_id", "region_code", "region_name",
+	"plan_id", "plan_name",
+	"os_id", "os_name", "app_id", "image_id", "snapshot_id", "snapshot_name", "iso_id", "iso_url",
+	"snapshot_description", "description", "instance_label", "hostname", "label",
+	"enable_ipv6", "ipv6", "enable_vpc", "enable_vpc2", "enable_private_network", "private_networking", "vpc_ids",
+	"script_id", "startup_script_id", "ssh_key_ids", "sshkey_id", "ssh_key_id",
+	"userdata", "user_data", "tags", "tag",
+	"state_timeout", "boot_timeout", "shutdown_timeout", "snapshot_timeout", "shutdown_command",
+	"keep_snapshots", "retention_dry_run",
+	// communicator
+	"communicator", "ssh_username", "ssh_port", "ssh_host", "ssh_interface", "ssh_timeout", "ssh_handshake_attempts",
+	"ssh_private_key_file", "ssh_password", "ssh_agent_auth", "pause_before_connecting",
+	"ssh_keep_alive_interval", "ssh_read_write_timeout", "ssh_file_transfer_method", "ssh_host_key_fingerprint",
+	"ssh_bastion_host", "ssh_bastion_port", "ssh_bastion_username", "ssh_bastion_password", "ssh_bastion_private_key_file",
+	"ssh_pty", "ssh_clear_authorized_keys", "temporary_key_pair_type", "temporary_key_pair_bits",
+}
+
+// deprecated maps legacy spellings to their modern key.
+var deprecated = map[string]string{
+	"description":            "snapshot_description",
+	"tag":                    "tags",
+	"enable_private_network": "enable_vpc",
+	"private_networking":     "enable_vpc",
+	"ipv6":                   "enable_ipv6",
+	"startup_script_id":      "script_id",
+	"sshkey_id":              "ssh_key_ids",
+	"ssh_key_id":             "ssh_key_ids",
+	"label":                  "instance_label",
+	"user_data":              "userdata",
+}
+
+func (d *decoder) builders(s *spec.Spec, arr *Node, opts Options) {
+	names := map[string]spec.Pos{}
+	for i, n := range arr.Items {
+		p := fmt.Sprintf("builders[%d]", i)
+		o := d.object(n, p)
+		if o == nil {
+			continue
+		}
+		typ, tpos, ok := o.raw("type")
+		if !ok {
+			d.errorAt(n.Pos, p+".type", "the builder has no \"type\"", `add "type": "vultr"`)
+			continue
+		}
+		if typ != "vultr" {
+			d.errorAt(tpos, p+".type", fmt.Sprintf("unsupported builder type %q", typ), `the only supported type is "vultr"`+suggest(typ, []string{"vultr"}))
+			continue
+		}
+		name, npos, _ := o.raw("name")
+		if name == "" {
+			name, npos = typ, n.Pos
+		}
+		if first, dup := names[name]; dup {
+			d.errorAt(npos, p+".name", fmt.Sprintf("build name %q is used twice (first at line %d)", name, first.Line), `give each builder a unique "name"`)
+		}
+		names[name] = npos
+		d.in.buildName, d.in.buildType = name, typ
+		b := spec.Build{Name: name, Type: typ, Pos: n.Pos}
+		d.vultr(o, &b, s, opts)
+		d.ssh(o, &b, s)
+		o.unknown(vultrKeys, "a vultr builder")
+		s.Builds = append(s.Builds, b)
+	}
+	d.in.buildName, d.in.buildType = "", ""
+}
+
+func (d *decoder) deprecatedKey(o *object, key string) {
+	if m := o.n.Get(key); m != nil {
+		d.warnAt(m.KeyPos, join(o.path, key), fmt.Sprintf("%q is deprecated", key), fmt.Sprintf("use %q", deprecated[key]))
+	}
+}
+
+func (d *decoder) vultr(o *object, b *spec.Build, s *spec.Spec, opts Options) {
+	v := &b.Vultr
+	for k := range deprecated {
+		d.deprecatedKey(o, k)
+	}
+
+	key, kpos, _ := o.str("api_key")
+	if key == "" {
+		key = opts.Getenv("VULTR_API_KEY")
+	}
+	if key == "" {
+		pos := kpos
+		if pos.Line == 0 {
+			pos = o.n.Pos
+		}
+		d.errorAt(pos, join(o.path, "api_key"), "no API key", `set "api_key" (e.g. "{{user `+"`vultr_api_key`"+`}}") or the VULTR_API_KEY environment variable`)
+	}
+	v.APIKey = key
+	if key != "" {
+		s.Secrets = append(s.Secrets, key)
+	}
+
+	// Region: exactly one of region_id, region_code, region_name.
+	if set := o.exclusive("region_id", "region_code", "region_name"); len(set) == 0 {
+		d.errorAt(o.n.Pos, join(o.path, "region_id"), "no region", `set "region_id" to a region ID such as "ewr" (or a legacy numeric ID such as "1"), or "region_code"/"region_name"`)
+	}
+	if id, pos, ok := o.str("region_id"); ok {
+		v.Region = spec.Ref{ID: id, Key: "region_id", Pos: pos}
+		if isNumeric(id) {
+			if e, ok := legacyid.Region(id); ok {
+				v.Region.ID = e.V2
+			} else {
+				d.errorAt(pos, join(o.path, "region_id"), fmt.Sprintf("unknown legacy region ID %q", id), "use a v2 region ID such as \"ewr\", \"ord\" or \"fra\"")
+			}
+		} else {
+			v.Region.ID = strings.ToLower(id)
+		}
+	}
+	if code, pos, ok := o.str("region_code"); ok {
+		v.Region = spec.Ref{ID: strings.ToLower(code), Key: "region_code", Pos: pos}
+	}
+	if name, pos, ok := o.str("region_name"); ok {
+		v.Region = spec.Ref{Name: name, Key: "region_name", Pos: pos}
+	}
+
+	// Plan: exactly one of plan_id, plan_name.
+	if set := o.exclusive("plan_id", "plan_name"); len(set) == 0 {
+		d.errorAt(o.n.Pos, join(o.path, "plan_id"), "no plan", `set "plan_id" to a plan ID such as "vc2-1c-1gb" (or a legacy numeric ID such as "201"), or "plan_name"`)
+	}
+	if id, pos, ok := o.str("plan_id"); ok {
+		v.Plan = spec.Ref{ID: id, Key: "plan_id", Pos: pos}
+		if isNumeric(id) {
+			if e, ok := legacyid.Plan(id); ok {
+				v.Plan.ID = e.V2
+				if e.Inferred {
+					d.warnAt(pos, join(o.path, "plan_id"), e.Describe("plan")+" by matching specifications; Vultr has not confirmed this mapping", fmt.Sprintf("set \"plan_id\": %q to be sure", e.V2))
+				}
+			} else {
+				d.errorAt(pos, join(o.path, "plan_id"), fmt.Sprintf("unknown legacy plan ID %q", id), "use a v2 plan ID such as \"vc2-1c-1gb\"")
+			}
+		}
+	}
+	if name, pos, ok := o.str("plan_name"); ok {
+		v.Plan = spec.Ref{Name: name, Key: "plan_name", Pos: pos}
+	}
+
+	// Image: exactly one source.
+	sources := []string{"os_id", "os_name", "app_id", "image_id", "snapshot_id", "snapshot_name", "iso_id", "iso_url"}
+	set := o.exclusive(sources...)
+	if len(set) == 0 {
+		d.errorAt(o.n.Pos, join(o.path, "os_id"), "no image source", "set one of "+quoteJoin(sources[:7])+`, e.g. "os_id": "2284" (Ubuntu 24.04 LTS x64)`)
+	}
+	if id, pos, ok := o.str("os_id"); ok {
+		v.Image = spec.Image{Kind: spec.ImageOS, Ref: spec.Ref{ID: id, Key: "os_id", Pos: pos}}
+		if !isNumeric(id) {
+			d.errorAt(pos, join(o.path, "os_id"), fmt.Sprintf("os_id must be a number, got %q", id), `use "os_name" to pick an OS by name`)
+		} else if e, ok := legacyid.OS(id); ok && e.Name == "" {
+			d.warnAt(pos, join(o.path, "os_id"), fmt.Sprintf("OS %s was retired by Vultr", id), "pick a current OS ID from GET /v2/os")
+		}
+	}
+	if name, pos, ok := o.str("os_name"); ok {
+		v.Image = spec.Image{Kind: spec.ImageOS, Ref: spec.Ref{Name: name, Key: "os_name", Pos: pos}}
+	}
+	if id, pos, ok := o.str("app_id"); ok {
+		v.Image = spec.Image{Kind: spec.ImageApp, Ref: spec.Ref{ID: id, Key: "app_id", Pos: pos}}
+		if !isNumeric(id) {
+			d.errorAt(pos, join(o.path, "app_id"), fmt.Sprintf("app_id must be a number, got %q", id), "")
+		}
+	}
+	if id, pos, ok := o.str("image_id"); ok {
+		v.Image = spec.Image{Kind: spec.ImageMarket, Ref: spec.Ref{ID: id, Key: "image_id", Pos: pos}}
+	}
+	if id, pos, ok := o.str("snapshot_id"); ok {
+		v.Image = spec.Image{Kind: spec.ImageSnapshot, Ref: spec.Ref{ID: id, Key: "snapshot_id", Pos: pos}}
+	}
+	if name, pos, ok := o.str("snapshot_name"); ok {
+		v.Image = spec.Image{Kind: spec.ImageSnapshot, Ref: spec.Ref{Name: name, Key: "snapshot_name", Pos: pos}}
+	}
+	if id, pos, ok := o.str("iso_id"); ok {
+		v.Image = spec.Image{Kind: spec.ImageISO, Ref: spec.Ref{ID: id, Key: "iso_id", Pos: pos}}
+	}
+	if _, pos, ok := o.str("iso_url"); ok {
+		d.errorAt(pos, join(o.path, "iso_url"), "iso_url is not supported", "upload the ISO once (POST /v2/iso) and set \"iso_id\"")
+	}
+	if k := v.Image.Kind; (k == spec.ImageSnapshot || k == spec.ImageISO) && !o.has("ssh_password") && !o.has("ssh_private_key_file") {
+		d.errorAt(v.Image.Ref.Pos, join(o.path, v.Image.Ref.Key), fmt.Sprintf("a build from %s needs \"ssh_password\" or \"ssh_private_key_file\"", v.Image.Ref.Key), "Vultr does not add SSH keys to snapshots or ISOs, so there is no temporary key")
+	}
+
+	// Description and label. See README: the seed's rule is kept.
+	o.exclusive("snapshot_description", "description")
+	desc, _, hasDesc := o.str("snapshot_description")
+	if legacy, _, ok := o.str("description"); ok {
+		desc, hasDesc = legacy, true
+	}
+	if !hasDesc || desc == "" {
+		desc = "packer-" + fmt.Sprint(d.in.now.Unix())
+	}
+	v.SnapshotDescription = desc
+	o.exclusive("instance_label", "label")
+	label, _, hasLabel := o.str("instance_label")
+	if l, _, ok := o.str("label"); ok {
+		label, hasLabel = l, true
+	}
+	switch {
+	case hasLabel && label != "":
+		v.InstanceLabel = label
+	case hasDesc:
+		v.InstanceLabel = "Snapshotting: " + desc
+	default:
+		v.InstanceLabel = "packer-" + fmt.Sprint(d.in.now.Unix())
+	}
+	v.Hostname, _, _ = o.str("hostname")
+
+	// Options.
+	o.exclusive("enable_ipv6", "ipv6")
+	if b, ok := o.boolv("enable_ipv6"); ok {
+		v.EnableIPv6 = b
+	}
+	if b, ok := o.boolv("ipv6"); ok {
+		v.EnableIPv6 = b
+	}
+	o.exclusive("enable_vpc", "enable_private_network", "private_networking")
+	for _, k := range []string{"enable_vpc", "enable_private_network", "private_networking"} {
+		if b, ok := o.boolv(k); ok {
+			v.EnableVPC = b
+		}
+	}
+	if b, ok := o.boolv("enable_vpc2"); ok && b {
+		d.warnAt(o.n.Get("enable_vpc2").KeyPos, join(o.path, "enable_vpc2"), "VPC 2.0 is deprecated by Vultr", "use \"enable_vpc\" with \"vpc_ids\"")
+		v.EnableVPC = true
+	}
+	v.VPCIDs, _ = o.strList("vpc_ids")
+	o.exclusive("script_id", "startup_script_id")
+	v.ScriptID, _, _ = o.str("script_id")
+	if id, _, ok := o.str("startup_script_id"); ok {
+		v.ScriptID = id
+	}
+	o.exclusive("ssh_key_ids", "sshkey_id", "ssh_key_id")
+	for _, k := range []string{"ssh_key_ids", "sshkey_id", "ssh_key_id"} {
+		if ids, ok := o.strList(k); ok {
+			v.SSHKeyIDs = ids
+		}
+	}
+	o.exclusive("tags", "tag")
+	if tags, ok := o.strList("tags"); ok {
+		v.Tags = tags
+	}
+	if tag, _, ok := o.str("tag"); ok && tag != "" {
+		v.Tags = []string{tag}
+	}
+	o.exclusive("userdata", "user_data")
+	for _, k := range []string{"userdata", "user_data"} {
+		if ud, _, ok := o.str(k); ok {
+			v.UserData = decodeUserData(ud)
+		}
+	}
+
+	// Timeouts: state_timeout (Packer's 10m) bounds each wait unless the
+	// wait has its own.
+	v.StateTimeout = 10 * time.Minute
+	if t, ok := o.dur("state_timeout"); ok {
+		v.StateTimeout = t
+	}
+	v.BootTimeout, v.ShutdownTimeout, v.SnapshotTimeout = v.StateTimeout, v.StateTimeout, v.StateTimeout
+	if t, ok := o.dur("boot_timeout"); ok {
+		v.BootTimeout = t
+	}
+	if t, ok := o.dur("shutdown_timeout"); ok {
+		v.ShutdownTimeout = t
+	}
+	if t, ok := o.dur("snapshot_timeout"); ok {
+		v.SnapshotTimeout = t
+	}
+	v.ShutdownCommand = "shutdown -P now"
+	if c, _, ok := o.str("shutdown_command"); ok && c != "" {
+		v.ShutdownCommand = c
+	}
+	if n, ok := o.intv("keep_snapshots"); ok {
+		if n < 0 {
+			d.errorAt(o.n.Get("keep_snapshots").Value.Pos, join(o.path, "keep_snapshots"), "keep_snapshots must be 0 (keep all) or more", "")
+		}
+		v.KeepSnapshots = n
+	}
+	v.RetentionDryRun, _ = o.boolv("retention_dry_run")
+}
+
+// decodeUserData accepts plain text or base64; base64 is decoded so the
+// API client encodes it exactly once.
+func decodeUserData(s string) []byte {
+	trimmed := strings.TrimSpace(s)
+	if len(trimmed) >= 8 && len(trimmed)%4 == 0 {
+		if b, err := base64.StdEncoding.DecodeString(trimmed); err == nil {
+			return b
+		}
+	}
+	return []byte(s)
+}
+
+func isNumeric(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func (d *decoder) ssh(o *object, b *spec.Build, s *spec.Spec) {
+	c := &b.SSH
+	if comm, pos, ok := o.raw("communicator"); ok && comm != "ssh" {
+		d.errorAt(pos, join(o.path, "communicator"), fmt.Sprintf("unsupported communicator %q", comm), `only "ssh" is supported`)
+	}
+	c.Username, _, _ = o.str("ssh_username")
+	if c.Username == "" {
+		d.errorAt(o.n.Pos, join(o.path, "ssh_username"), "no ssh_username", `set "ssh_username", usually "root" on Vultr images`)
+	}
+	c.Port = 22
+	if p, ok := o.intv("ssh_port"); ok {
+		if p < 1 || p > 65535 {
+			d.errorAt(o.n.Get("ssh_port").Value.Pos, join(o.path, "ssh_port"), fmt.Sprintf("ssh_port %d is not a TCP port", p), "use 1-65535")
+		}
+		c.Port = p
+	}
+	c.Host, _, _ = o.str("ssh_host")
+	if iface, pos, ok := o.str("ssh_interface"); ok {
+		switch iface {
+		case "public_v4", "public_v6":
+			c.Interface = iface
+		default:
+			d.errorAt(pos, join(o.path, "ssh_interface"), fmt.Sprintf("unknown ssh_interface %q", iface), `valid values: "public_v4", "public_v6"`+suggest(iface, []string{"public_v4", "public_v6"}))
+		}
+	}
+	// Packer's rule: 5m and 10 attempts only when neither is set.
+	t, hasT := o.dur("ssh_timeout")
+	a, hasA := o.intv("ssh_handshake_attempts")
+	switch {
+	case !hasT && !hasA:
+		c.Timeout, c.HandshakeAttempts = 5*time.Minute, 10
+	default:
+		c.Timeout, c.HandshakeAttempts = t, a
+	}
+	c.PrivateKeyFile, _, _ = o.str("ssh_private_key_file")
+	c.Password, _, _ = o.str("ssh_password")
+	if c.Password != "" {
+		s.Secrets = append(s.Secrets, c.Password)
+	}
+	c.AgentAuth, _ = o.boolv("ssh_agent_auth")
+	c.PauseBeforeConnecting, _ = o.dur("pause_before_connecting")
+	c.KeepAliveInterval = 5 * time.Second
+	if k, ok := o.dur("ssh_keep_alive_interval"); ok {
+		c.KeepAliveInterval = k
+	}
+	c.ReadWriteTimeout, _ = o.dur("ssh_read_write_timeout")
+	c.FileTransferMethod = "sftp"
+	if m, pos, ok := o.str("ssh_file_transfer_method"); ok {
+		switch m {
+		case "sftp", "scp":
+			c.FileTransferMethod = m
+		default:
+			d.errorAt(pos, join(o.path, "ssh_file_transfer_method"), fmt.Sprintf("unknown ssh_file_transfer_method %q", m), `valid values: "sftp", "scp"`)
+		}
+	}
+	if fp, pos, ok := o.str("ssh_host_key_fingerprint"); ok {
+		if !strings.HasPrefix(fp, "SHA256:") {
+			d.errorAt(pos, join(o.path, "ssh_host_key_fingerprint"), "ssh_host_key_fingerprint must be an OpenSSH SHA256 fingerprint", `as printed by ssh-keygen -lf, e.g. "SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8"`)
+		}
+		c.HostKeyFingerprint = fp
+	}
+	if host, _, ok := o.str("ssh_bastion_host"); ok && host != "" {
+		bh := &spec.Bastion{Host: host, Port: 22}
+		if p, ok := o.intv("ssh_bastion_port"); ok {
+			bh.Port = p
+		}
+		bh.Username, _, _ = o.str("ssh_bastion_username")
+		if bh.Username == "" {
+			bh.Username = c.Username
+		}
+		bh.Password, _, _ = o.str("ssh_bastion_password")
+		if bh.Password != "" {
+			s.Secrets = append(s.Secrets, bh.Password)
+		}
+		bh.PrivateKeyFile, _, _ = o.str("ssh_bastion_private_key_file")
+		c.Bastion = bh
+	} else {
+		for _, k := range []string{"ssh_bastion_port", "ssh_bastion_username", "ssh_bastion_password", "ssh_bastion_private_key_file"} {
+			if m := o.member(k); m != nil {
+				d.errorAt(m.KeyPos, join(o.path, k), fmt.Sprintf("%q has no effect without \"ssh_bastion_host\"", k), "")
+			}
+		}
+	}
+	// Accepted for compatibility; they change nothing here.
+	o.boolv("ssh_pty")
+	o.boolv("ssh_clear_authorized_keys")
+	if kt, pos, ok := o.str("temporary_key_pair_type"); ok && kt != "ed25519" {
+		d.warnAt(pos, join(o.path, "temporary_key_pair_type"), fmt.Sprintf("temporary_key_pair_type %q is ignored", kt), "the temporary key is always ed25519")
+	}
+	o.intv("temporary_key_pair_bits")
+}

@@ -1,0 +1,201 @@
+package template
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	texttemplate "text/template"
+	"time"
+)
+
+// SupportedPackerVersion is the Packer version whose template language this
+// tool implements; min_packer_version above it is an error.
+const SupportedPackerVersion = "1.11.2"
+
+// interp evaluates Packer's {{ }} template functions in strings.
+type interp struct {
+	vars      map[string]string
+	getenv    func(string) string
+	now       time.Time
+	runUUID   string
+	dir       string // template_dir
+	buildName string
+	buildType string
+	// allowEnv is true only while evaluating variable defaults, the one
+	// place Packer allows {{env}}.
+	allowEnv bool
+	// data is the template data (.Vars, .Path) for provisioner-local
+	// placeholders, kept as-is for run time.
+	data map[string]string
+}
+
+var errEnvNotAllowed = errors.New("{{env}} can only be used in variable defaults; define a variable whose default is {{env `NAME`}} and use {{user `name`}} here")
+
+// isotimeDefault is Packer's default isotime layout (RFC 3339 in UTC).
+const isotimeDefault = "2006-01-02T15:04:05Z07:00"
+
+func (in *interp) funcs() texttemplate.FuncMap {
+	return texttemplate.FuncMap{
+		"user": func(name string) (string, error) {
+			v, ok := in.vars[name]
+			if !ok {
+				return "", fmt.Errorf("variable %q is not defined in \"variables\"%s", name, suggest(name, keysOf(in.vars)))
+			}
+			return v, nil
+		},
+		"env": func(name string) (string, error) {
+			if !in.allowEnv {
+				return "", errEnvNotAllowed
+			}
+			return in.getenv(name), nil
+		},
+		"timestamp": func() string { return strconv.FormatInt(in.now.Unix(), 10) },
+		"isotime": func(layout ...string) (string, error) {
+			switch len(layout) {
+			case 0:
+				return in.now.UTC().Format(isotimeDefault), nil
+			case 1:
+				return in.now.UTC().Format(layout[0]), nil
+			default:
+				return "", errors.New("isotime takes at most one layout argument")
+			}
+		},
+		"uuid":           func() string { return newUUID() },
+		"build_name":     func() string { return in.buildName },
+		"build_type":     func() string { return in.buildType },
+		"packer_version": func() string { return SupportedPackerVersion },
+		"lower":          strings.ToLower,
+		"upper":          strings.ToUpper,
+		// Packer's replace takes (old, new, n, s) and replace_all (old, new, s).
+		"replace":     func(old, new string, n int, s string) string { return strings.Replace(s, old, new, n) },
+		"replace_all": func(old, new, s string) string { return strings.ReplaceAll(s, old, new) },
+		"split": func(s, sep string, i int) (string, error) {
+			parts := strings.Split(s, sep)
+			if i < 0 || i >= len(parts) {
+				return "", fmt.Errorf("split: index %d out of range: %q has %d parts", i, s, len(parts))
+			}
+			return parts[i], nil
+		},
+		"clean_resource_name": cleanResourceName,
+		"pwd": func() (string, error) {
+			wd, err := os.Getwd()
+			if err != nil {
+				return "", fmt.Errorf("pwd: %w", err)
+			}
+			return wd, nil
+		},
+		"template_dir": func() (string, error) {
+			abs, err := filepath.Abs(in.dir)
+			if err != nil {
+				return "", fmt.Errorf("template_dir: %w", err)
+			}
+			return abs, nil
+		},
+	}
+}
+
+var invalidResourceChars = regexp.MustCompile(`[^a-z0-9-]+`)
+
+// cleanResourceName is Packer's: lower case, invalid characters to "-",
+// at most 63 characters.
+func cleanResourceName(s string) string {
+	s = invalidResourceChars.ReplaceAllString(strings.ToLower(s), "-")
+	if len(s) > 63 {
+		s = s[:63]
+	}
+	return s
+}
+
+// render evaluates s. Strings without "{{" are returned as they are.
+func (in *interp) render(s string) (string, error) {
+	if !strings.Contains(s, "{{") {
+		return s, nil
+	}
+	t, err := texttemplate.New("value").Funcs(in.funcs()).Option("missingkey=error").Parse(s)
+	if err != nil {
+		return "", cleanTemplateError(err)
+	}
+	var data any
+	if in.data != nil {
+		data = in.data
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, data); err != nil {
+		return "", cleanTemplateError(err)
+	}
+	return b.String(), nil
+}
+
+// cleanTemplateError drops text/template's internal prefix
+// ("template: value:1:2: executing ...") to keep the user's message.
+func cleanTemplateError(err error) error {
+	msg := err.Error()
+	if i := strings.Index(msg, "error calling "); i >= 0 {
+		rest := msg[i+len("error calling "):]
+		if j := strings.Index(rest, ": "); j >= 0 {
+			return errors.New(rest[j+2:])
+		}
+	}
+	msg = strings.TrimPrefix(msg, "template: value:")
+	return fmt.Errorf("template function error: %s", msg)
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = (b[6] & 0x0f) | 0x40
+	b[8] = (b[8] & 0x3f) | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+func keysOf(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// suggest returns `; did you mean "x"?` for the closest candidate, or a
+// short list of valid names when none is close.
+func suggest(got string, valid []string) string {
+	best, bestD := "", 1<<30
+	for _, v := range valid {
+		if d := levenshtein(strings.ToLower(got), strings.ToLower(v)); d < bestD {
+			best, bestD = v, d
+		}
+	}
+	if best != "" && bestD <= max(2, len(got)/3) {
+		return fmt.Sprintf("; did you mean %q?", best)
+	}
+	return ""
+}
+
+func levenshtein(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}

@@ -1,0 +1,511 @@
+package template
+
+import (
+	"fmt"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+)
+
+type rawProvisioner struct {
+	index  int
+	typ    string
+	node   *Node
+	only   []string
+	except []string
+	// override maps a build name to the keys that replace the base ones.
+	override map[string]*Node
+}
+
+type rawPostProcessor struct {
+	seq, index int
+	typ        string
+	node       *Node
+	only       []string
+	except     []string
+}
+
+var commonProvisionerKeys = []string{"type", "only", "except", "override", "pause_before", "max_retries", "timeout"}
+
+var provisionerKeys = map[string][]string{
+	"shell": {"inline", "script", "scripts", "inline_shebang", "environment_vars", "env", "env_var_format", "use_env_var_file",
+		"execute_command", "remote_folder", "remote_file", "remote_path", "skip_clean", "expect_disconnect",
+		"valid_exit_codes", "start_retry_timeout", "pause_after", "binary"},
+	"file":        {"source", "sources", "content", "destination", "direction", "generated"},
+	"shell-local": {"inline", "command", "script", "scripts", "inline_shebang", "environment_vars", "env", "execute_command", "valid_exit_codes", "use_linux_pathing", "only_on"},
+}
+
+var postProcessorKeys = map[string][]string{
+	"manifest":    {"output", "strip_path", "strip_time", "custom_data", "keep_input_artifact"},
+	"shell-local": append([]string{"keep_input_artifact"}, provisionerKeys["shell-local"]...),
+}
+
+func supported(m map[string][]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func (d *decoder) provisioners(n *Node, s *spec.Spec, opts Options) []rawProvisioner {
+	if n.Kind != Array {
+		d.errorAt(n.Pos, "provisioners", fmt.Sprintf("want an array of provisioners, got %s", n.Kind), "")
+		return nil
+	}
+	var out []rawProvisioner
+	for i, it := range n.Items {
+		p := fmt.Sprintf("provisioners[%d]", i)
+		o := d.object(it, p)
+		if o == nil {
+			continue
+		}
+		typ, tpos, ok := o.raw("type")
+		if !ok {
+			d.errorAt(it.Pos, p+".type", "the provisioner has no \"type\"", `valid types: "shell", "file", "shell-local"`)
+			continue
+		}
+		if _, ok := provisionerKeys[typ]; !ok {
+			d.errorAt(tpos, p+".type", fmt.Sprintf("unsupported provisioner type %q", typ), `valid types: "shell", "file", "shell-local"`+suggest(typ, supported(provisionerKeys)))
+			continue
+		}
+		rp := rawProvisioner{index: i, typ: typ, node: it, override: map[string]*Node{}}
+		if m := o.member("only"); m != nil {
+			rp.only, _ = d.strListRaw(m.Value, p+".only")
+		}
+		if m := o.member("except"); m != nil {
+			rp.except, _ = d.strListRaw(m.Value, p+".except")
+		}
+		if m := o.member("override"); m != nil {
+			if m.Value.Kind != Object {
+				d.errorAt(m.Value.Pos, p+".override", "want an object keyed by build name", "")
+			} else {
+				for _, kv := range m.Value.Keys {
+					if kv.Value.Kind != Object {
+						d.errorAt(kv.Value.Pos, p+".override."+kv.Key, "want an object of provisioner keys", "")
+						continue
+					}
+					rp.override[kv.Key] = kv.Value
+				}
+			}
+		}
+		out = append(out, rp)
+	}
+	return out
+}
+
+func (d *decoder) postProcessors(n *Node) [][]rawPostProcessor {
+	// Forms: "manifest"; {"type": ...}; [ one of those, or an array (a sequence) ].
+	var seqs [][]rawPostProcessor
+	one := func(seq, idx int, it *Node, p string) (rawPostProcessor, bool) {
+		rp := rawPostProcessor{seq: seq, index: idx}
+		switch it.Kind {
+		case String:
+			rp.typ, rp.node = it.Str, &Node{Kind: Object, Pos: it.Pos, Keys: []Member{{Key: "type", KeyPos: it.Pos, Value: it}}}
+		case Object:
+			t := it.Get("type")
+			if t == nil || t.Value.Kind != String {
+				d.errorAt(it.Pos, p+".type", "the post-processor has no \"type\"", `valid types: "manifest", "shell-local"`)
+				return rp, false
+			}
+			rp.typ, rp.node = t.Value.Str, it
+			if m := it.Get("only"); m != nil {
+				rp.only, _ = d.strListRaw(m.Value, p+".only")
+			}
+			if m := it.Get("except"); m != nil {
+				rp.except, _ = d.strListRaw(m.Value, p+".except")
+			}
+		default:
+			d.errorAt(it.Pos, p, fmt.Sprintf("want a post-processor (a type name or an object), got %s", it.Kind), "")
+			return rp, false
+		}
+		if _, ok := postProcessorKeys[rp.typ]; !ok {
+			d.errorAt(it.Pos, p+".type", fmt.Sprintf("unsupported post-processor type %q", rp.typ), `valid types: "manifest", "shell-local"`+suggest(rp.typ, supported(postProcessorKeys)))
+			return rp, false
+		}
+		return rp, true
+	}
+	switch n.Kind {
+	case String, Object:
+		if rp, ok := one(0, 0, n, "post-processors"); ok {
+			seqs = append(seqs, []rawPostProcessor{rp})
+		}
+	case Array:
+		for i, it := range n.Items {
+			p := fmt.Sprintf("post-processors[%d]", i)
+			if it.Kind == Array {
+				var seq []rawPostProcessor
+				for j, sub := range it.Items {
+					if rp, ok := one(i, j, sub, fmt.Sprintf("%s[%d]", p, j)); ok {
+						seq = append(seq, rp)
+					}
+				}
+				seqs = append(seqs, seq)
+				continue
+			}
+			if rp, ok := one(i, 0, it, p); ok {
+				seqs = append(seqs, []rawPostProcessor{rp})
+			}
+		}
+	default:
+		d.errorAt(n.Pos, "post-processors", fmt.Sprintf("want a post-processor or an array of them, got %s", n.Kind), "")
+	}
+	return seqs
+}
+
+// selected applies a provisioner's only/except to a build name.
+func selected(only, except []string, name string) bool {
+	match := func(globs []string) bool {
+		for _, g := range globs {
+			if ok, _ := path.Match(g, name); ok {
+				return true
+			}
+		}
+		return false
+	}
+	if len(only) > 0 && !match(only) {
+		return false
+	}
+	return !match(except)
+}
+
+// assemble gives each build its provisioners and post-processors, decoded
+// with that build's name and overrides.
+func (d *decoder) assemble(s *spec.Spec, provs []rawProvisioner, pps [][]rawPostProcessor, opts Options) {
+	names := map[string]bool{}
+	for _, b := range s.Builds {
+		names[b.Name] = true
+	}
+	// Overrides and filters must name real builds.
+	for _, rp := range provs {
+		for name, n := range rp.override {
+			if !names[name] {
+				d.errorAt(n.Pos, fmt.Sprintf("provisioners[%d].override.%s", rp.index, name), fmt.Sprintf("no build is named %q", name), strings.TrimPrefix(suggest(name, keysOfBool(names)), "; "))
+			}
+		}
+	}
+	// Decode once per build; report problems once (for the first build).
+	for bi := range s.Builds {
+		b := &s.Builds[bi]
+		d.in.buildName, d.in.buildType = b.Name, b.Type
+		quiet := bi > 0
+		saved := len(d.diags)
+		for _, rp := range provs {
+			if !selected(rp.only, rp.except, b.Name) {
+				continue
+			}
+			node := rp.node
+			if ov, ok := rp.override[b.Name]; ok {
+				node = mergeObjects(rp.node, ov)
+			}
+			if p, ok := d.provisioner(rp, node, s, opts); ok {
+				b.Provisioners = append(b.Provisioners, p)
+			}
+		}
+		for _, seq := range pps {
+			var out []spec.PostProcessor
+			for _, rp := range seq {
+				if !selected(rp.only, rp.except, b.Name) {
+					continue
+				}
+				if pp, ok := d.postProcessor(rp, s, opts); ok {
+					out = append(out, pp)
+				}
+			}
+			if len(out) > 0 {
+				b.PostProcessors = append(b.PostProcessors, out)
+			}
+		}
+		if quiet {
+			d.diags = d.diags[:saved]
+		}
+	}
+	d.in.buildName, d.in.buildType = "", ""
+}
+
+func mergeObjects(base, over *Node) *Node {
+	out := &Node{Kind: Object, Pos: base.Pos}
+	for _, m := range base.Keys {
+		if m.Key == "override" {
+			continue
+		}
+		if o := over.Get(m.Key); o != nil {
+			out.Keys = append(out.Keys, *o)
+			continue
+		}
+		out.Keys = append(out.Keys, m)
+	}
+	for _, m := range over.Keys {
+		if base.Get(m.Key) == nil {
+			out.Keys = append(out.Keys, m)
+		}
+	}
+	return out
+}
+
+// placeholders are provisioner-local template data, kept for run time.
+var placeholders = map[string]string{
+	"Vars": "{{.Vars}}", "Path": "{{.Path}}", "EnvVarFile": "{{.EnvVarFile}}", "Script": "{{.Script}}", "Command": "{{.Command}}",
+}
+
+func (d *decoder) provisioner(rp rawProvisioner, node *Node, s *spec.Spec, opts Options) (spec.Provisioner, bool) {
+	p := fmt.Sprintf("provisioners[%d]", rp.index)
+	o := d.object(node, p)
+	if o == nil {
+		return spec.Provisioner{}, false
+	}
+	for _, k := range []string{"type", "only", "except", "override"} {
+		o.member(k)
+	}
+	out := spec.Provisioner{Index: rp.index, Type: rp.typ, Pos: node.Pos}
+	out.PauseBefore, _ = o.dur("pause_before")
+	out.Timeout, _ = o.dur("timeout")
+	if n, ok := o.intv("max_retries"); ok {
+		out.MaxRetries = n
+	}
+	before := len(d.diags.Errors())
+	switch rp.typ {
+	case "shell":
+		out.Shell = d.shell(o, s, opts)
+	case "file":
+		out.File = d.file(o, s, opts)
+	case "shell-local":
+		out.ShellLocal = d.shellLocal(o, s, opts)
+	}
+	o.unknown(append(append([]string{}, commonProvisionerKeys...), provisionerKeys[rp.typ]...), "a "+rp.typ+" provisioner")
+	return out, len(d.diags.Errors()) == before
+}
+
+// withPlaceholders decodes execute_command keeping {{.Vars}} and friends.
+func (d *decoder) withPlaceholders(fn func()) {
+	d.in.data = placeholders
+	defer func() { d.in.data = nil }()
+	fn()
+}
+
+func (d *decoder) shell(o *object, s *spec.Spec, opts Options) *spec.Shell {
+	sh := &spec.Shell{InlineShebang: "/bin/sh -e", EnvVarFormat: "%s='%s' ", ExecuteCommand: "chmod +x {{.Path}}; {{.Vars}} {{.Path}}",
+		RemoteFolder: "/tmp", ValidExitCodes: []int{0}, StartRetryTimeout: 5 * time.Minute}
+	set := o.exclusive("inline", "script", "scripts")
+	if len(set) == 0 {
+		d.errorAt(o.n.Pos, join(o.path, "inline"), "the shell provisioner has nothing to run", `set one of "inline", "script" or "scripts"`)
+	}
+	sh.Inline, _ = o.strList("inline")
+	if sc, pos, ok := o.str("script"); ok {
+		sh.Scripts = []string{sc}
+		d.checkLocal(sc, pos, join(o.path, "script"), s, opts)
+	}
+	if m := o.member("scripts"); m != nil && m.Value.Kind != Null {
+		list, _ := d.strList(m.Value, join(o.path, "scripts"))
+		for i, sc := range list {
+			pos := m.Value.Pos
+			if m.Value.Kind == Array && i < len(m.Value.Items) {
+				pos = m.Value.Items[i].Pos
+			}
+			d.checkLocal(sc, pos, fmt.Sprintf("%s[%d]", join(o.path, "scripts"), i), s, opts)
+		}
+		sh.Scripts = list
+	}
+	for i := range sh.Scripts {
+		sh.Scripts[i] = resolveLocal(sh.Scripts[i], s.Dir)
+	}
+	if v, _, ok := o.str("inline_shebang"); ok {
+		sh.InlineShebang = v
+	}
+	sh.EnvironmentVars = d.envVars(o)
+	sh.Env, _ = o.strMap("env")
+	if v, _, ok := o.raw("env_var_format"); ok {
+		sh.EnvVarFormat = v
+	}
+	sh.UseEnvVarFile, _ = o.boolv("use_env_var_file")
+	d.withPlaceholders(func() {
+		if v, _, ok := o.str("execute_command"); ok {
+			sh.ExecuteCommand = v
+		}
+	})
+	if v, _, ok := o.str("remote_folder"); ok {
+		sh.RemoteFolder = v
+	}
+	sh.RemoteFile, _, _ = o.str("remote_file")
+	sh.RemotePath, _, _ = o.str("remote_path")
+	sh.SkipClean, _ = o.boolv("skip_clean")
+	sh.ExpectDisconnect, _ = o.boolv("expect_disconnect")
+	if codes, ok := o.intList("valid_exit_codes"); ok {
+		sh.ValidExitCodes = codes
+	}
+	if t, ok := o.dur("start_retry_timeout"); ok {
+		sh.StartRetryTimeout = t
+	}
+	sh.PauseAfter, _ = o.dur("pause_after")
+	sh.Binary, _ = o.boolv("binary")
+	return sh
+}
+
+// envVars reads environment_vars, which must be KEY=VALUE.
+func (d *decoder) envVars(o *object) []string {
+	m := o.n.Get("environment_vars")
+	list, _ := o.strList("environment_vars")
+	for i, kv := range list {
+		k, _, ok := strings.Cut(kv, "=")
+		if !ok || k == "" || strings.ContainsAny(k, " \t'\"$") {
+			pos := m.Value.Pos
+			if m.Value.Kind == Array && i < len(m.Value.Items) {
+				pos = m.Value.Items[i].Pos
+			}
+			d.errorAt(pos, fmt.Sprintf("%s[%d]", join(o.path, "environment_vars"), i), fmt.Sprintf("%q is not NAME=value", kv), "")
+		}
+	}
+	return list
+}
+
+func resolveLocal(p, dir string) string {
+	if filepath.IsAbs(p) || dir == "" {
+		return p
+	}
+	return filepath.Join(dir, p)
+}
+
+// checkLocal reports a local file that does not exist, as Packer does at
+// validation time.
+func (d *decoder) checkLocal(p string, pos spec.Pos, path string, s *spec.Spec, opts Options) {
+	if _, err := opts.Stat(resolveLocal(p, s.Dir)); err != nil {
+		d.errorAt(pos, path, fmt.Sprintf("file %q does not exist (paths are relative to the template's directory)", p), "")
+	}
+}
+
+func (d *decoder) file(o *object, s *spec.Spec, opts Options) *spec.File {
+	f := &spec.File{Direction: "upload"}
+	if dir, pos, ok := o.str("direction"); ok {
+		switch dir {
+		case "upload", "download":
+			f.Direction = dir
+		default:
+			d.errorAt(pos, join(o.path, "direction"), fmt.Sprintf("unknown direction %q", dir), `valid values: "upload", "download"`+suggest(dir, []string{"upload", "download"}))
+		}
+	}
+	f.Generated, _ = o.boolv("generated")
+	set := o.exclusive("source", "sources", "content")
+	if len(set) == 0 {
+		d.errorAt(o.n.Pos, join(o.path, "source"), "the file provisioner has nothing to copy", `set "source", "sources" or "content"`)
+	}
+	var posOf []spec.Pos
+	if src, pos, ok := o.str("source"); ok {
+		f.Sources, posOf = []string{src}, []spec.Pos{pos}
+	}
+	if m := o.member("sources"); m != nil && m.Value.Kind != Null {
+		f.Sources, _ = d.strList(m.Value, join(o.path, "sources"))
+		for i := range f.Sources {
+			pos := m.Value.Pos
+			if m.Value.Kind == Array && i < len(m.Value.Items) {
+				pos = m.Value.Items[i].Pos
+			}
+			posOf = append(posOf, pos)
+		}
+	}
+	if c, _, ok := o.str("content"); ok {
+		f.Content, f.HasContent = c, true
+		if f.Direction == "download" {
+			d.errorAt(o.n.Get("content").KeyPos, join(o.path, "content"), "content cannot be downloaded", `use "source" with "direction": "download"`)
+		}
+	}
+	dest, dpos, ok := o.str("destination")
+	if !ok || dest == "" {
+		d.errorAt(o.n.Pos, join(o.path, "destination"), "the file provisioner needs a \"destination\"", "")
+	}
+	f.Destination = dest
+	if len(f.Sources) > 1 && !strings.HasSuffix(dest, "/") {
+		d.errorAt(dpos, join(o.path, "destination"), "with several sources the destination must be a directory", fmt.Sprintf("end it with a slash: %q", dest+"/"))
+	}
+	for i, src := range f.Sources {
+		if f.Direction == "upload" {
+			if !f.Generated {
+				d.checkLocal(src, posOf[i], join(o.path, "source"), s, opts)
+			}
+			f.Sources[i] = keepSlash(src, resolveLocal(src, s.Dir))
+		}
+	}
+	if f.Direction == "download" {
+		f.Destination = keepSlash(dest, resolveLocal(dest, s.Dir))
+	}
+	return f
+}
+
+// keepSlash keeps a trailing slash that filepath.Join would drop: it is
+// meaningful in the file provisioner.
+func keepSlash(orig, resolved string) string {
+	if strings.HasSuffix(orig, "/") && !strings.HasSuffix(resolved, "/") {
+		return resolved + "/"
+	}
+	return resolved
+}
+
+func (d *decoder) shellLocal(o *object, s *spec.Spec, opts Options) *spec.ShellLocal {
+	sl := &spec.ShellLocal{InlineShebang: "/bin/sh -e", ExecuteCommand: []string{"/bin/sh", "-c", "{{.Vars}} {{.Script}}"}, ValidExitCodes: []int{0}}
+	set := o.exclusive("inline", "command", "script", "scripts")
+	if len(set) == 0 {
+		d.errorAt(o.n.Pos, join(o.path, "inline"), "shell-local has nothing to run", `set one of "inline", "command", "script" or "scripts"`)
+	}
+	sl.Inline, _ = o.strList("inline")
+	sl.Command, _, _ = o.str("command")
+	if sc, pos, ok := o.str("script"); ok {
+		d.checkLocal(sc, pos, join(o.path, "script"), s, opts)
+		sl.Scripts = []string{resolveLocal(sc, s.Dir)}
+	}
+	if list, ok := o.strList("scripts"); ok {
+		for _, sc := range list {
+			d.checkLocal(sc, o.n.Get("scripts").Value.Pos, join(o.path, "scripts"), s, opts)
+			sl.Scripts = append(sl.Scripts, resolveLocal(sc, s.Dir))
+		}
+	}
+	if v, _, ok := o.str("inline_shebang"); ok {
+		sl.InlineShebang = v
+	}
+	sl.EnvironmentVars = d.envVars(o)
+	sl.Env, _ = o.strMap("env")
+	d.withPlaceholders(func() {
+		if list, ok := o.strList("execute_command"); ok {
+			sl.ExecuteCommand = list
+		}
+	})
+	if codes, ok := o.intList("valid_exit_codes"); ok {
+		sl.ValidExitCodes = codes
+	}
+	o.boolv("use_linux_pathing")
+	o.strList("only_on")
+	return sl
+}
+
+func (d *decoder) postProcessor(rp rawPostProcessor, s *spec.Spec, opts Options) (spec.PostProcessor, bool) {
+	p := fmt.Sprintf("post-processors[%d]", rp.seq)
+	if rp.index > 0 {
+		p = fmt.Sprintf("post-processors[%d][%d]", rp.seq, rp.index)
+	}
+	o := d.object(rp.node, p)
+	if o == nil {
+		return spec.PostProcessor{}, false
+	}
+	for _, k := range []string{"type", "only", "except"} {
+		o.member(k)
+	}
+	out := spec.PostProcessor{Index: rp.seq, Type: rp.typ, Pos: rp.node.Pos}
+	out.KeepInputArtifact, _ = o.boolv("keep_input_artifact")
+	before := len(d.diags.Errors())
+	switch rp.typ {
+	case "manifest":
+		m := &spec.Manifest{Output: "packer-manifest.json"}
+		if v, _, ok := o.str("output"); ok && v != "" {
+			m.Output = v
+		}
+		m.StripPath, _ = o.boolv("strip_path")
+		m.StripTime, _ = o.boolv("strip_time")
+		m.CustomData, _ = o.strMap("custom_data")
+		out.Manifest = m
+	case "shell-local":
+		out.ShellLocal = d.shellLocal(o, s, opts)
+	}
+	o.unknown(append([]string{"type", "only", "except"}, postProcessorKeys[rp.typ]...), "a "+rp.typ+" post-processor")
+	return out, len(d.diags.Errors()) == before
+}

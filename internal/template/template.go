@@ -1,0 +1,374 @@
+// Package template is the Packer JSON template front end: it reads a
+// template, applies variables and Packer's template functions, validates
+// every key and produces a *spec.Spec. Every problem is reported at once,
+// each with file:line:col, the key's path and what would be valid.
+package template
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+)
+
+// Options are the command line's say in a template.
+type Options struct {
+	Vars     []string // -var k=v, in order (later wins)
+	VarFiles []string // -var-file paths, in order (later wins; -var beats files)
+	Only     []string // build-name globs
+	Except   []string
+	Getenv   func(string) string
+	Now      time.Time // {{timestamp}}, fixed for the run
+	RunUUID  string
+	// SyntaxOnly stops after syntax and structure, like
+	// packer validate -syntax-only.
+	SyntaxOnly bool
+	// ReadFile reads var files and checks scripts exist; default os.ReadFile.
+	ReadFile func(string) ([]byte, error)
+	// Stat checks provisioner sources exist; default os.Stat.
+	Stat func(string) (os.FileInfo, error)
+}
+
+func (o *Options) defaults() {
+	if o.Getenv == nil {
+		o.Getenv = func(string) string { return "" }
+	}
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	if o.ReadFile == nil {
+		o.ReadFile = os.ReadFile
+	}
+	if o.Stat == nil {
+		o.Stat = os.Stat
+	}
+}
+
+// Load reads and resolves the template at path.
+func Load(path string, opts Options) (*spec.Spec, error) {
+	opts.defaults()
+	src, err := opts.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read template: %w", err)
+	}
+	return Parse(path, src, opts)
+}
+
+// topLevelKeys are the keys a Packer JSON template may have.
+var topLevelKeys = []string{"description", "min_packer_version", "variables", "sensitive-variables", "builders", "provisioners", "post-processors", "_comment"}
+
+// Parse resolves a template from its source.
+func Parse(file string, src []byte, opts Options) (*spec.Spec, error) {
+	opts.defaults()
+	root, diags := parseJSON(file, src)
+	if root == nil {
+		return nil, diags
+	}
+	d := &decoder{diags: diags, in: &interp{getenv: opts.Getenv, now: opts.Now, runUUID: opts.RunUUID, dir: filepath.Dir(file), vars: map[string]string{}}}
+	s := &spec.Spec{Path: file, Dir: filepath.Dir(file)}
+	top := d.object(root, "")
+	if top == nil {
+		return nil, d.diags
+	}
+	// Structure first: every key known, sections of the right shape.
+	for _, m := range top.n.Keys {
+		if strings.HasPrefix(m.Key, "_") {
+			top.used[m.Key] = true // comments
+		}
+	}
+	if desc, _, ok := top.raw("description"); ok {
+		s.Description = desc
+	}
+	if v, pos, ok := top.raw("min_packer_version"); ok && newerThan(v, SupportedPackerVersion) {
+		d.errorAt(pos, "min_packer_version", fmt.Sprintf("this template needs Packer %s; vultr-image-action implements Packer %s's template language", v, SupportedPackerVersion), "lower min_packer_version, or remove it")
+	}
+	builders := top.member("builders")
+	provisioners := top.member("provisioners")
+	postProcessors := top.member("post-processors")
+	variables := top.member("variables")
+	sensitive := top.member("sensitive-variables")
+	top.unknown(topLevelKeys, "the template")
+	if builders == nil || builders.Value.Kind != Array || len(builders.Value.Items) == 0 {
+		pos := root.Pos
+		if builders != nil {
+			pos = builders.Value.Pos
+		}
+		d.errorAt(pos, "builders", "the template needs a \"builders\" array with at least one builder", `add "builders": [{"type": "vultr", ...}]`)
+	}
+
+	// Variables: defaults, then var files, then -var.
+	d.variables(s, variables, sensitive, opts)
+	if opts.SyntaxOnly {
+		if d.diags.HasErrors() {
+			return nil, d.diags
+		}
+		s.Warnings = warnings(d.diags)
+		return s, nil
+	}
+	if d.diags.HasErrors() {
+		// Undefined variables would cascade into every use; stop here.
+		return nil, d.diags
+	}
+
+	if builders != nil && builders.Value.Kind == Array {
+		d.builders(s, builders.Value, opts)
+	}
+	var provs []rawProvisioner
+	if provisioners != nil {
+		provs = d.provisioners(provisioners.Value, s, opts)
+	}
+	var pps [][]rawPostProcessor
+	if postProcessors != nil {
+		pps = d.postProcessors(postProcessors.Value)
+	}
+	d.assemble(s, provs, pps, opts)
+	s.Builds = d.filter(s.Builds, opts, builders)
+	if d.diags.HasErrors() {
+		return nil, d.diags
+	}
+	s.Warnings = warnings(d.diags)
+	return s, nil
+}
+
+func warnings(ds spec.Diagnostics) spec.Diagnostics {
+	var out spec.Diagnostics
+	for _, x := range ds {
+		if x.Severity == spec.Warning {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// newerThan compares dotted versions numerically.
+func newerThan(a, b string) bool {
+	pa, pb := strings.Split(strings.TrimPrefix(a, "v"), "."), strings.Split(b, ".")
+	for i := 0; i < max(len(pa), len(pb)); i++ {
+		var x, y int
+		if i < len(pa) {
+			x, _ = strconv.Atoi(strings.TrimFunc(pa[i], func(r rune) bool { return r < '0' || r > '9' }))
+		}
+		if i < len(pb) {
+			y, _ = strconv.Atoi(pb[i])
+		}
+		if x != y {
+			return x > y
+		}
+	}
+	return false
+}
+
+func (d *decoder) variables(s *spec.Spec, variables, sensitive *Member, opts Options) {
+	type decl struct {
+		name     string
+		pos      spec.Pos
+		def      *Node
+		required bool
+	}
+	var decls []decl
+	declared := map[string]bool{}
+	if variables != nil {
+		if variables.Value.Kind != Object {
+			d.errorAt(variables.Value.Pos, "variables", fmt.Sprintf("want an object of variable defaults, got %s", variables.Value.Kind), `e.g. "variables": {"region": "ewr"}`)
+		} else {
+			for _, m := range variables.Value.Keys {
+				dc := decl{name: m.Key, pos: m.KeyPos, def: m.Value}
+				switch m.Value.Kind {
+				case Null:
+					dc.required = true
+				case String, Number, Bool:
+				default:
+					d.errorAt(m.Value.Pos, "variables."+m.Key, fmt.Sprintf("a variable's default must be a string or null, got %s", m.Value.Kind), "")
+					continue
+				}
+				decls = append(decls, dc)
+				declared[m.Key] = true
+			}
+		}
+	}
+	sens := map[string]bool{}
+	if sensitive != nil {
+		names, _ := d.strListRaw(sensitive.Value, "sensitive-variables")
+		for i, n := range names {
+			if !declared[n] {
+				pos := sensitive.Value.Pos
+				if sensitive.Value.Kind == Array && i < len(sensitive.Value.Items) {
+					pos = sensitive.Value.Items[i].Pos
+				}
+				d.errorAt(pos, fmt.Sprintf("sensitive-variables[%d]", i), fmt.Sprintf("%q is not a declared variable", n), strings.TrimPrefix(suggest(n, keysOfBool(declared)), "; "))
+			}
+			sens[n] = true
+		}
+	}
+
+	// Overrides: var files in order, then -var in order.
+	overrides := map[string]string{}
+	for _, f := range opts.VarFiles {
+		data, err := opts.ReadFile(f)
+		if err != nil {
+			d.errorAt(spec.Pos{File: f}, "", fmt.Sprintf("read var file: %v", errors.Unwrap(err)), "")
+			continue
+		}
+		vf, ds := parseJSON(f, data)
+		d.diags = append(d.diags, ds...)
+		if vf == nil {
+			continue
+		}
+		if vf.Kind != Object {
+			d.errorAt(vf.Pos, "", "a var file must be a JSON object of variable values", `e.g. {"region": "ewr"}`)
+			continue
+		}
+		for _, m := range vf.Keys {
+			if !declared[m.Key] {
+				d.errorAt(m.KeyPos, m.Key, fmt.Sprintf("variable %q is set here but not declared in the template's \"variables\"", m.Key), strings.TrimPrefix(suggest(m.Key, keysOfBool(declared)), "; "))
+				continue
+			}
+			switch m.Value.Kind {
+			case String, Number:
+				overrides[m.Key] = m.Value.Str
+			case Bool:
+				overrides[m.Key] = strconv.FormatBool(m.Value.Bool)
+			default:
+				d.errorAt(m.Value.Pos, m.Key, fmt.Sprintf("want a string, got %s", m.Value.Kind), "")
+			}
+		}
+	}
+	for _, kv := range opts.Vars {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			d.errorAt(spec.Pos{}, "-var", fmt.Sprintf("%q is not name=value", kv), "")
+			continue
+		}
+		if !declared[k] {
+			d.errorAt(spec.Pos{}, "-var "+k, fmt.Sprintf("variable %q is not declared in the template's \"variables\"", k), strings.TrimPrefix(suggest(k, keysOfBool(declared)), "; "))
+			continue
+		}
+		overrides[k] = v
+	}
+
+	// Defaults may use {{env}} and earlier variables, as in Packer.
+	d.in.allowEnv = true
+	for _, dc := range decls {
+		val, ok := overrides[dc.name]
+		switch {
+		case ok:
+		case dc.required:
+			d.errorAt(dc.pos, "variables."+dc.name, fmt.Sprintf("variable %s is required; set it with -var %s=... or in a var file", dc.name, dc.name), "")
+			continue
+		case dc.def.Kind == Bool:
+			val = strconv.FormatBool(dc.def.Bool)
+		default:
+			v, err := d.in.render(dc.def.Str)
+			if err != nil {
+				d.errorAt(dc.def.Pos, "variables."+dc.name, err.Error(), "")
+				continue
+			}
+			val = v
+		}
+		d.in.vars[dc.name] = val
+		s.Variables = append(s.Variables, spec.Variable{Name: dc.name, Value: val, Sensitive: sens[dc.name], Pos: dc.pos})
+		if sens[dc.name] && val != "" {
+			s.Secrets = append(s.Secrets, val)
+		}
+	}
+	d.in.allowEnv = false
+}
+
+func keysOfBool(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (d *decoder) strListRaw(v *Node, p string) ([]string, bool) {
+	if v.Kind != Array {
+		d.errorAt(v.Pos, p, fmt.Sprintf("want an array of strings, got %s", v.Kind), "")
+		return nil, false
+	}
+	var out []string
+	for i, it := range v.Items {
+		if it.Kind != String {
+			d.errorAt(it.Pos, fmt.Sprintf("%s[%d]", p, i), fmt.Sprintf("want a string, got %s", it.Kind), "")
+			continue
+		}
+		out = append(out, it.Str)
+	}
+	return out, true
+}
+
+// filter applies -only and -except (globs against build names).
+func (d *decoder) filter(builds []spec.Build, opts Options, builders *Member) []spec.Build {
+	names := make([]string, len(builds))
+	for i, b := range builds {
+		names[i] = b.Name
+	}
+	check := func(flag string, globs []string) {
+		for _, g := range globs {
+			if _, err := path.Match(g, ""); err != nil {
+				d.errorAt(spec.Pos{}, flag, fmt.Sprintf("invalid pattern %q: %v", g, err), "")
+				continue
+			}
+			matched := false
+			for _, n := range names {
+				if ok, _ := path.Match(g, n); ok {
+					matched = true
+				}
+			}
+			if !matched {
+				d.errorAt(spec.Pos{}, flag, fmt.Sprintf("%q matches no build", g), "builds: "+strings.Join(names, ", "))
+			}
+		}
+	}
+	check("-only", opts.Only)
+	check("-except", opts.Except)
+	match := func(globs []string, name string) bool {
+		for _, g := range globs {
+			if ok, _ := path.Match(g, name); ok {
+				return true
+			}
+		}
+		return false
+	}
+	var out []spec.Build
+	for _, b := range builds {
+		if len(opts.Only) > 0 && !match(opts.Only, b.Name) {
+			continue
+		}
+		if match(opts.Except, b.Name) {
+			continue
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// FormatDiagnostics renders diagnostics one per line, each with its
+// snippet when there is one.
+func FormatDiagnostics(ds spec.Diagnostics) string {
+	var b strings.Builder
+	for _, d := range ds {
+		fmt.Fprintf(&b, "%s: %s\n", d.Severity, d.Error())
+		if d.Snippet != "" {
+			b.WriteString(d.Snippet)
+			b.WriteString("\n")
+		}
+	}
+	return b.String()
+}
+
+// jsonString quotes s as JSON, for messages.
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}

@@ -1,0 +1,133 @@
+package ui
+
+import (
+	"bytes"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/ghaction"
+	"github.com/vultr-image-action/vultr-image-action/internal/redact"
+	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+)
+
+func fixedNow() time.Time { return time.Unix(1700000000, 0) }
+
+func TestHumanOutput(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	c := New(Options{Out: &out, Redactor: redact.New("sekrit-api-key"), Now: fixedNow})
+	c.Say("vultr", "Creating instance with key sekrit-api-key")
+	c.Message("vultr", "two\nlines")
+	end := c.Phase("vultr", "wait for instance")
+	end()
+	c.Warn("", "region_code is deprecated; use region_id", spec.Pos{File: "server.json", Line: 4, Col: 3})
+	c.Error("vultr", "boom", spec.Pos{}, "Build failed")
+	c.Debug("hidden without debug")
+	w := c.Output("vultr")
+	fmt.Fprint(w, "remote line 1\nremote ")
+	fmt.Fprint(w, "line 2\r\npartial")
+	_ = w.Close()
+	want := "==> vultr: Creating instance with key ***\n" +
+		"    vultr: two\n" +
+		"    vultr: lines\n" +
+		"==> vultr: wait for instance\n" +
+		"Warning: server.json:4:3: region_code is deprecated; use region_id\n" +
+		"==> vultr: Error: boom\n" +
+		"    vultr: remote line 1\n" +
+		"    vultr: remote line 2\n" +
+		"    vultr: partial\n"
+	if got := out.String(); got != want {
+		t.Errorf("output:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestMachineReadable(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	c := New(Options{Out: &out, MachineReadable: true, Now: fixedNow})
+	c.Say("vultr", "Creating instance, please wait")
+	c.Message("vultr", "multi\nline")
+	c.Error("vultr", "it failed", spec.Pos{}, "")
+	if !c.Machine("vultr", "artifact", "0", "id", "abc-123") {
+		t.Fatal("Machine() = false in machine-readable mode")
+	}
+	want := "1700000000,vultr,ui,say,==> vultr: Creating instance%!(PACKER_COMMA) please wait\n" +
+		"1700000000,vultr,ui,message,    vultr: multi\\nline\n" +
+		"1700000000,vultr,error,it failed\n" +
+		"1700000000,vultr,artifact,0,id,abc-123\n"
+	if got := out.String(); got != want {
+		t.Errorf("output:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestActionsGroupsAndAnnotations(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	dir := t.TempDir()
+	env := map[string]string{"GITHUB_STEP_SUMMARY": filepath.Join(dir, "s")}
+	act := ghaction.New(&out, func(k string) string { return env[k] })
+	c := New(Options{Out: &out, Action: act, Groups: true, Debug: true, Workspace: "/github/workspace", Redactor: redact.New("pw-secret-1")})
+	end := c.Phase("vultr", "create instance")
+	c.Message("vultr", "created pw-secret-1")
+	end()
+	c.Error("vultr", "bad key", spec.Pos{File: "/github/workspace/packer/server.json", Line: 7, Col: 9}, "Template error")
+	c.Warn("", "deprecated", spec.Pos{})
+	c.Debug("GET /v2/account 200 pw-secret-1")
+	want := "::group::vultr: create instance\n" +
+		"    vultr: created ***\n" +
+		"::endgroup::\n" +
+		"::error col=9,file=packer/server.json,line=7,title=Template error::vultr: bad key\n" +
+		"::warning::deprecated\n" +
+		"::debug::GET /v2/account 200 ***\n"
+	if got := out.String(); got != want {
+		t.Errorf("output:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestNoGroupsWhenParallel(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	act := ghaction.New(&out, func(string) string { return "" })
+	c := New(Options{Out: &out, Action: act, Groups: false})
+	c.Phase("a", "boot")()
+	if strings.Contains(out.String(), "::group::") {
+		t.Errorf("group opened with Groups=false: %q", out.String())
+	}
+	if got, want := out.String(), "==> a: boot\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestConcurrentLinesStayWhole(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	c := New(Options{Out: &out})
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			w := c.Output(fmt.Sprintf("b%d", i))
+			for j := 0; j < 50; j++ {
+				fmt.Fprintf(w, "line %d of build %d\n", j, i)
+			}
+			_ = w.Close()
+		}(i)
+	}
+	wg.Wait()
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if got, want := len(lines), 200; got != want {
+		t.Fatalf("lines = %d, want %d", got, want)
+	}
+	for _, l := range lines {
+		var j, i int
+		var b string
+		if _, err := fmt.Sscanf(l, "    %s line %d of build %d", &b, &j, &i); err != nil || b != fmt.Sprintf("b%d:", i) {
+			t.Errorf("interleaved or malformed line %q", l)
+		}
+	}
+}
