@@ -159,7 +159,7 @@ func Run(ctx context.Context, s *spec.Spec, o Options) ([]*Result, error) {
 		return nil, errors.New("no builds to run (check -only/-except)")
 	}
 
-	prepared, err := preflight(ctx, s, o)
+	preps, err := preflight(ctx, s, o)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +185,7 @@ func Run(ctx context.Context, s *spec.Spec, o Options) ([]*Result, error) {
 				return
 			}
 			runOne(ctx, s, b, p, r, o)
-		}(results[i], prepared[i])
+		}(results[i], preps[i])
 	}
 	wg.Wait()
 

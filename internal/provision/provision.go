@@ -1,0 +1,160 @@
+// Package provision runs Packer's shell, file and shell-local
+// provisioners with Packer's options and defaults.
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand"
+	"time"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/remote"
+	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+)
+
+// Communicator is what provisioners need from the machine;
+// *remote.Client has it.
+type Communicator interface {
+	Run(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) error
+	Upload(ctx context.Context, dst string, r io.Reader, mode fs.FileMode, size int64) error
+	UploadFile(ctx context.Context, src, dst string) error
+	UploadDir(ctx context.Context, srcDir, dstDir string) error
+	Download(ctx context.Context, src string, w io.Writer) error
+	DownloadFile(ctx context.Context, src, dst string) error
+	DownloadDir(ctx context.Context, srcDir, dstDir string) error
+}
+
+// Env is what a provisioner runs with.
+type Env struct {
+	BuildName, BuilderType string
+	Comm                   Communicator
+	// Reconnect opens a new connection after an expected disconnect.
+	Reconnect func(ctx context.Context) (Communicator, error)
+	// Stdout and Stderr receive command output, already line-prefixed.
+	Stdout, Stderr io.Writer
+	Logf           func(format string, args ...any)
+	TemplateDir    string
+	// LocalEnviron is the environment of shell-local commands.
+	LocalEnviron []string
+	// Rand names remote scripts (script_<n>.sh); default math/rand.
+	Rand func() int
+	// Sleep pauses; default a timer honouring ctx.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+func (e *Env) defaults() {
+	if e.Logf == nil {
+		e.Logf = func(string, ...any) {}
+	}
+	if e.Stdout == nil {
+		e.Stdout = io.Discard
+	}
+	if e.Stderr == nil {
+		e.Stderr = io.Discard
+	}
+	if e.Rand == nil {
+		e.Rand = func() int { return rand.Intn(9999) }
+	}
+	if e.Sleep == nil {
+		e.Sleep = sleep
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Error is a provisioner's failure, with where it is in the template.
+type Error struct {
+	Index int
+	Type  string
+	Pos   spec.Pos
+	Err   error
+}
+
+func (e *Error) Error() string {
+	where := ""
+	if p := e.Pos.String(); p != "" {
+		where = " at " + p
+	}
+	return fmt.Sprintf("provisioner %d (%s)%s: %v", e.Index, e.Type, where, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Run runs one provisioner: pause_before, then up to max_retries+1
+// attempts, each bounded by timeout.
+func Run(ctx context.Context, p spec.Provisioner, env *Env) error {
+	env.defaults()
+	wrap := func(err error) error {
+		if err == nil {
+			return nil
+		}
+		return &Error{Index: p.Index, Type: p.Type, Pos: p.Pos, Err: err}
+	}
+	if p.PauseBefore > 0 {
+		env.Logf("Pausing %s before the next provisioner...", p.PauseBefore)
+		if err := env.Sleep(ctx, p.PauseBefore); err != nil {
+			return wrap(err)
+		}
+	}
+	var err error
+	for attempt := 0; attempt <= p.MaxRetries; attempt++ {
+		if attempt > 0 {
+			env.Logf("Provisioner %d (%s) failed: %v; retrying (%d of %d)", p.Index, p.Type, err, attempt, p.MaxRetries)
+		}
+		err = once(ctx, p, env)
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+	}
+	return wrap(err)
+}
+
+func once(ctx context.Context, p spec.Provisioner, env *Env) error {
+	if p.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.Timeout)
+		defer cancel()
+	}
+	var err error
+	switch {
+	case p.Shell != nil:
+		err = runShell(ctx, p.Shell, env)
+	case p.File != nil:
+		err = runFile(ctx, p.File, env)
+	case p.ShellLocal != nil:
+		err = runShellLocal(ctx, p.ShellLocal, env)
+	default:
+		err = fmt.Errorf("unsupported provisioner type %q", p.Type)
+	}
+	if p.Timeout > 0 && errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("timed out after %s: %w", p.Timeout, err)
+	}
+	return err
+}
+
+// exitStatus classifies a command error.
+func exitStatus(err error) (int, bool) {
+	var ee *remote.ExitError
+	if errors.As(err, &ee) {
+		return ee.Status, true
+	}
+	if err == nil {
+		return 0, true
+	}
+	return 0, false
+}

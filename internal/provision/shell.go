@@ -1,0 +1,192 @@
+package provision
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/remote"
+	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+)
+
+// envVars renders environment_vars and env (env wins), plus
+// PACKER_BUILD_NAME and PACKER_BUILDER_TYPE, in env_var_format with each
+// value single-quoted so any value is safe in a shell.
+func envVars(format string, list []string, m map[string]string, env *Env) string {
+	vals := map[string]string{}
+	for _, kv := range list {
+		k, v, _ := strings.Cut(kv, "=")
+		vals[k] = v
+	}
+	for k, v := range m {
+		vals[k] = v
+	}
+	vals["PACKER_BUILD_NAME"] = env.BuildName
+	vals["PACKER_BUILDER_TYPE"] = env.BuilderType
+	keys := make([]string, 0, len(vals))
+	for k := range vals {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if format == "" {
+		format = "%s='%s' "
+	}
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, format, k, strings.ReplaceAll(vals[k], "'", `'"'"'`))
+	}
+	return b.String()
+}
+
+func render(tmpl string, data map[string]string) (string, error) {
+	t, err := template.New("execute_command").Option("missingkey=error").Parse(tmpl)
+	if err != nil {
+		return "", fmt.Errorf("execute_command: %w", err)
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, data); err != nil {
+		return "", fmt.Errorf("execute_command: %w", err)
+	}
+	return b.String(), nil
+}
+
+func runShell(ctx context.Context, sh *spec.Shell, env *Env) error {
+	type script struct {
+		name string
+		body []byte
+	}
+	var scripts []script
+	if len(sh.Inline) > 0 {
+		shebang := sh.InlineShebang
+		if shebang == "" {
+			shebang = "/bin/sh -e"
+		}
+		var b strings.Builder
+		b.WriteString("#!" + shebang + "\n")
+		for _, line := range sh.Inline {
+			b.WriteString(line + "\n")
+		}
+		scripts = append(scripts, script{"inline script", []byte(b.String())})
+	}
+	for _, p := range sh.Scripts {
+		body, err := os.ReadFile(p)
+		if err != nil {
+			return fmt.Errorf("read script: %w", err)
+		}
+		scripts = append(scripts, script{p, body})
+	}
+	vars := envVars(sh.EnvVarFormat, sh.EnvironmentVars, sh.Env, env)
+	codes := sh.ValidExitCodes
+	if len(codes) == 0 {
+		codes = []int{0}
+	}
+	folder := sh.RemoteFolder
+	if folder == "" {
+		folder = "/tmp"
+	}
+	for _, s := range scripts {
+		body := s.body
+		if !sh.Binary {
+			body = bytes.ReplaceAll(body, []byte("\r\n"), []byte("\n"))
+		}
+		file := sh.RemoteFile
+		if file == "" {
+			file = fmt.Sprintf("script_%d.sh", env.Rand())
+		}
+		remotePath := sh.RemotePath
+		if remotePath == "" {
+			remotePath = path.Join(folder, file)
+		}
+		env.Logf("Provisioning with shell script: %s", s.name)
+		data := map[string]string{"Path": remotePath, "Vars": vars, "EnvVarFile": ""}
+		if sh.UseEnvVarFile {
+			envFile := path.Join(folder, fmt.Sprintf("varfile_%d.sh", env.Rand()))
+			format := "export %s='%s'\n"
+			if err := upload(ctx, env, sh, envFile, []byte(envVars(format, sh.EnvironmentVars, sh.Env, env)), 0o600); err != nil {
+				return err
+			}
+			data["EnvVarFile"], data["Vars"] = envFile, ""
+		}
+		cmd, err := render(executeCommand(sh), data)
+		if err != nil {
+			return err
+		}
+		if err := upload(ctx, env, sh, remotePath, body, 0o755); err != nil {
+			return err
+		}
+		err = env.Comm.Run(ctx, cmd, nil, env.Stdout, env.Stderr)
+		switch status, ok := exitStatus(err); {
+		case errors.Is(err, remote.ErrDisconnected) && sh.ExpectDisconnect:
+			env.Logf("Machine disconnected, as expected; reconnecting")
+			if env.Reconnect == nil {
+				return errors.New("expect_disconnect: cannot reconnect")
+			}
+			comm, rerr := env.Reconnect(ctx)
+			if rerr != nil {
+				return fmt.Errorf("reconnect after the expected disconnect: %w", rerr)
+			}
+			env.Comm = comm
+		case errors.Is(err, remote.ErrDisconnected):
+			return fmt.Errorf("script disconnected unexpectedly (set \"expect_disconnect\": true if it reboots the machine): %w", err)
+		case ok && slices.Contains(codes, status):
+		case ok:
+			return fmt.Errorf("script exited with status %d; valid exit codes: %v", status, codes)
+		default:
+			return fmt.Errorf("run script: %w", err)
+		}
+		if !sh.SkipClean {
+			if err := env.Comm.Run(ctx, "rm -f "+quote(remotePath), nil, io.Discard, env.Stderr); err != nil && ctx.Err() == nil {
+				env.Logf("Could not remove %s: %v", remotePath, err)
+			}
+		}
+	}
+	if sh.PauseAfter > 0 {
+		env.Logf("Pausing %s after this provisioner...", sh.PauseAfter)
+		return env.Sleep(ctx, sh.PauseAfter)
+	}
+	return nil
+}
+
+func executeCommand(sh *spec.Shell) string {
+	switch {
+	case sh.ExecuteCommand != "":
+		return sh.ExecuteCommand
+	case sh.UseEnvVarFile:
+		return "chmod +x {{.Path}}; . {{.EnvVarFile}} && {{.Path}}"
+	default:
+		return "chmod +x {{.Path}}; {{.Vars}} {{.Path}}"
+	}
+}
+
+// upload retries while the machine is not yet reachable, up to
+// start_retry_timeout, as Packer retries starting a script.
+func upload(ctx context.Context, env *Env, sh *spec.Shell, dst string, body []byte, mode os.FileMode) error {
+	limit := sh.StartRetryTimeout
+	if limit <= 0 {
+		limit = 5 * time.Minute
+	}
+	deadline := time.Now().Add(limit)
+	for {
+		err := env.Comm.Upload(ctx, dst, bytes.NewReader(body), mode, int64(len(body)))
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) || !errors.Is(err, remote.ErrDisconnected) {
+			if err != nil {
+				return fmt.Errorf("upload script to %s: %w", dst, err)
+			}
+			return nil
+		}
+		if serr := env.Sleep(ctx, 2*time.Second); serr != nil {
+			return serr
+		}
+	}
+}
+
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'" }

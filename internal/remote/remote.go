@@ -1,0 +1,483 @@
+// Package remote is the SSH communicator: it waits for a machine's SSH
+// server, pins its host key for the whole build, runs commands with typed
+// exit errors, and moves files over SFTP (or scp).
+package remote
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
+)
+
+// Config is how to reach and log in to a machine.
+type Config struct {
+	Host string
+	Port int // default 22
+	User string
+
+	// Authentication, offered in Packer's order: agent, key file,
+	// Signers (the build's temporary key), password, keyboard-interactive.
+	AgentAuth      bool
+	PrivateKeyFile string
+	Signers        []ssh.Signer
+	Password       string
+	// Getenv finds SSH_AUTH_SOCK for AgentAuth.
+	Getenv func(string) string
+
+	// Timeout bounds the whole wait for SSH (0: only ctx).
+	// HandshakeAttempts bounds authentication failures (0: unlimited).
+	Timeout           time.Duration
+	HandshakeAttempts int
+	// PauseBeforeConnecting waits before the first attempt.
+	PauseBeforeConnecting time.Duration
+	// KeepAliveInterval sends keepalives; a missed one drops the connection.
+	KeepAliveInterval time.Duration
+	// ReadWriteTimeout bounds each network read or write (0: none).
+	ReadWriteTimeout time.Duration
+
+	// FileTransferMethod is "sftp" (default) or "scp".
+	FileTransferMethod string
+
+	// HostKeyFingerprint, when set, must match ("SHA256:...").
+	HostKeyFingerprint string
+	// HostKeyPin keeps the first host key seen; share it across reconnects
+	// of one build so a changed key is refused.
+	HostKeyPin *Pin
+
+	// Dial opens the TCP connection; default net.Dialer.DialContext.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Backoff is the first wait between attempts (default 500ms); waits
+	// grow to 5s.
+	Backoff time.Duration
+	// Bastion, when set, is a jump host the target is dialled through.
+	Bastion *Config
+
+	Logf func(format string, args ...any)
+}
+
+// Pin holds the host key first seen for a machine.
+type Pin struct {
+	mu  sync.Mutex
+	key ssh.PublicKey
+}
+
+// Fingerprint is the pinned key's SHA256 fingerprint, or "".
+func (p *Pin) Fingerprint() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.key == nil {
+		return ""
+	}
+	return ssh.FingerprintSHA256(p.key)
+}
+
+// ErrDisconnected means the connection dropped before a command reported
+// its exit status (a reboot, a shutdown, a network failure).
+var ErrDisconnected = errors.New("connection to the machine was lost")
+
+// ExitError is a command that ran and exited non-zero.
+type ExitError struct {
+	Status int
+	Err    error
+}
+
+func (e *ExitError) Error() string { return fmt.Sprintf("exited with status %d", e.Status) }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// ExitStatus returns the status.
+func (e *ExitError) ExitStatus() int { return e.Status }
+
+// AuthError is a server that answered but refused every credential.
+type AuthError struct {
+	User, Addr string
+	Err        error
+}
+
+func (e *AuthError) Error() string {
+	return fmt.Sprintf("authentication as %s on %s failed: %v", e.User, e.Addr, e.Err)
+}
+func (e *AuthError) Unwrap() error { return e.Err }
+
+// HostKeyChangedError is a host key that differs from the pinned or the
+// configured one.
+type HostKeyChangedError struct {
+	Addr, Want, Got string
+}
+
+func (e *HostKeyChangedError) Error() string {
+	return fmt.Sprintf("host key of %s is %s, want %s: refusing to connect (possible man-in-the-middle, or the machine was replaced)", e.Addr, e.Got, e.Want)
+}
+
+// NotReadyError is the last reason SSH was not up when the wait ended.
+type NotReadyError struct {
+	Addr     string
+	Attempts int
+	Err      error
+}
+
+func (e *NotReadyError) Error() string {
+	return fmt.Sprintf("SSH on %s was not ready after %d attempts: %v", e.Addr, e.Attempts, e.Err)
+}
+func (e *NotReadyError) Unwrap() error { return e.Err }
+
+// Client is a connection to a machine.
+type Client struct {
+	cfg     Config
+	ssh     *ssh.Client
+	bastion *Client
+	fp      string
+	mu      sync.Mutex
+	sftp    *sftp.Client
+	stop    chan struct{}
+	closed  sync.Once
+	wg      sync.WaitGroup
+}
+
+func (c *Config) addr() string {
+	port := c.Port
+	if port == 0 {
+		port = 22
+	}
+	return net.JoinHostPort(c.Host, strconv.Itoa(port))
+}
+
+// Connect waits until the machine accepts an SSH login and returns the
+// connection. An authentication failure is told apart from "not up yet" by
+// where the handshake failed, not by error text.
+func Connect(ctx context.Context, cfg Config) (*Client, error) {
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	if cfg.Getenv == nil {
+		cfg.Getenv = func(string) string { return "" }
+	}
+	if cfg.HostKeyPin == nil {
+		cfg.HostKeyPin = &Pin{}
+	}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = 500 * time.Millisecond
+	}
+	if cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.Timeout)
+		defer cancel()
+	}
+	if err := sleep(ctx, cfg.PauseBeforeConnecting); err != nil {
+		return nil, err
+	}
+	auth, err := authMethods(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var bastion *Client
+	if cfg.Bastion != nil {
+		b := *cfg.Bastion
+		b.Logf = cfg.Logf
+		bastion, err = Connect(ctx, b)
+		if err != nil {
+			return nil, fmt.Errorf("connect to bastion %s: %w", b.addr(), err)
+		}
+	}
+	delay := cfg.Backoff
+	authFailures := 0
+	var last error
+	for attempt := 1; ; attempt++ {
+		c, err := dialOnce(ctx, cfg, auth, bastion)
+		if err == nil {
+			if bastion != nil {
+				c.bastion = bastion
+			}
+			c.startKeepAlive()
+			return c, nil
+		}
+		last = err
+		var hk *HostKeyChangedError
+		var ae *AuthError
+		switch {
+		case errors.As(err, &hk):
+			closeQuiet(bastion)
+			return nil, err
+		case errors.As(err, &ae):
+			authFailures++
+			if cfg.HandshakeAttempts > 0 && authFailures >= cfg.HandshakeAttempts {
+				closeQuiet(bastion)
+				return nil, fmt.Errorf("giving up after %d authentication failures: %w", authFailures, err)
+			}
+		}
+		cfg.Logf("SSH attempt %d on %s: %v", attempt, cfg.addr(), err)
+		if serr := sleep(ctx, delay); serr != nil {
+			closeQuiet(bastion)
+			if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return nil, &NotReadyError{Addr: cfg.addr(), Attempts: attempt, Err: last}
+			}
+			return nil, serr
+		}
+		delay = min(delay*3/2, 5*time.Second)
+	}
+}
+
+func closeQuiet(c *Client) {
+	if c != nil {
+		_ = c.Close()
+	}
+}
+
+func authMethods(cfg Config) ([]ssh.AuthMethod, error) {
+	var out []ssh.AuthMethod
+	var signers []ssh.Signer
+	if cfg.AgentAuth {
+		sock := cfg.Getenv("SSH_AUTH_SOCK")
+		if sock == "" {
+			return nil, errors.New("ssh_agent_auth is set but SSH_AUTH_SOCK is not")
+		}
+		conn, err := net.Dial("unix", sock)
+		if err != nil {
+			return nil, fmt.Errorf("connect to the SSH agent: %w", err)
+		}
+		out = append(out, ssh.PublicKeysCallback(agent.NewClient(conn).Signers))
+	}
+	if cfg.PrivateKeyFile != "" {
+		pem, err := os.ReadFile(cfg.PrivateKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("read ssh_private_key_file: %w", err)
+		}
+		s, err := ssh.ParsePrivateKey(pem)
+		if err != nil {
+			return nil, fmt.Errorf("parse ssh_private_key_file %s: %w", cfg.PrivateKeyFile, err)
+		}
+		signers = append(signers, s)
+	}
+	signers = append(signers, cfg.Signers...)
+	if len(signers) > 0 {
+		out = append(out, ssh.PublicKeys(signers...))
+	}
+	if cfg.Password != "" {
+		pw := cfg.Password
+		out = append(out, ssh.Password(pw), ssh.KeyboardInteractive(func(_, _ string, qs []string, _ []bool) ([]string, error) {
+			ans := make([]string, len(qs))
+			for i := range ans {
+				ans[i] = pw
+			}
+			return ans, nil
+		}))
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no SSH credentials: set ssh_password, ssh_private_key_file or ssh_agent_auth")
+	}
+	return out, nil
+}
+
+// dialOnce makes one connection attempt.
+func dialOnce(ctx context.Context, cfg Config, auth []ssh.AuthMethod, bastion *Client) (*Client, error) {
+	addr := cfg.addr()
+	var conn net.Conn
+	var err error
+	switch {
+	case bastion != nil:
+		conn, err = bastion.ssh.DialContext(ctx, "tcp", addr)
+	case cfg.Dial != nil:
+		conn, err = cfg.Dial(ctx, "tcp", addr)
+	default:
+		var d net.Dialer
+		conn, err = d.DialContext(ctx, "tcp", addr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
+	if cfg.ReadWriteTimeout > 0 {
+		conn = &deadlineConn{Conn: conn, d: cfg.ReadWriteTimeout}
+	}
+	// Reaching the host-key check means the server speaks SSH: a failure
+	// after it is an authentication failure.
+	var keyChecked bool
+	var keyErr error
+	clientCfg := &ssh.ClientConfig{
+		User: cfg.User,
+		Auth: auth,
+		HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error {
+			keyChecked = true
+			keyErr = checkHostKey(cfg, addr, key)
+			return keyErr
+		},
+		Timeout: 15 * time.Second,
+	}
+	// The handshake honours ctx: closing the conn ends it.
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(15 * time.Second))
+	sc, chans, reqs, err := ssh.NewClientConn(conn, addr, clientCfg)
+	stop()
+	if err != nil {
+		_ = conn.Close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		var hk *HostKeyChangedError
+		if errors.As(keyErr, &hk) {
+			return nil, hk
+		}
+		if keyChecked && keyErr == nil {
+			return nil, &AuthError{User: cfg.User, Addr: addr, Err: err}
+		}
+		return nil, fmt.Errorf("ssh handshake with %s: %w", addr, err)
+	}
+	_ = conn.SetDeadline(time.Time{})
+	c := &Client{cfg: cfg, ssh: ssh.NewClient(sc, chans, reqs), fp: cfg.HostKeyPin.Fingerprint(), stop: make(chan struct{})}
+	return c, nil
+}
+
+func checkHostKey(cfg Config, addr string, key ssh.PublicKey) error {
+	got := ssh.FingerprintSHA256(key)
+	if want := cfg.HostKeyFingerprint; want != "" && subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1 {
+		return &HostKeyChangedError{Addr: addr, Want: want, Got: got}
+	}
+	p := cfg.HostKeyPin
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.key == nil {
+		p.key = key
+		return nil
+	}
+	if subtle.ConstantTimeCompare(p.key.Marshal(), key.Marshal()) != 1 {
+		return &HostKeyChangedError{Addr: addr, Want: ssh.FingerprintSHA256(p.key), Got: got}
+	}
+	return nil
+}
+
+// deadlineConn applies a read/write time-out to every operation.
+type deadlineConn struct {
+	net.Conn
+	d time.Duration
+}
+
+func (c *deadlineConn) Read(p []byte) (int, error) {
+	_ = c.Conn.SetReadDeadline(time.Now().Add(c.d))
+	return c.Conn.Read(p)
+}
+
+func (c *deadlineConn) Write(p []byte) (int, error) {
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(c.d))
+	return c.Conn.Write(p)
+}
+
+func (c *Client) startKeepAlive() {
+	iv := c.cfg.KeepAliveInterval
+	if iv <= 0 {
+		return
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		t := time.NewTicker(iv)
+		defer t.Stop()
+		for {
+			select {
+			case <-c.stop:
+				return
+			case <-t.C:
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, _, err := c.ssh.SendRequest("keepalive@openssh.com", true, nil)
+				done <- err
+			}()
+			timer := time.NewTimer(3 * iv)
+			select {
+			case err := <-done:
+				timer.Stop()
+				if err != nil {
+					return
+				}
+			case <-timer.C:
+				c.cfg.Logf("keepalive to %s unanswered; dropping the connection", c.cfg.addr())
+				_ = c.ssh.Close()
+				return
+			case <-c.stop:
+				timer.Stop()
+				return
+			}
+		}
+	}()
+}
+
+// HostKeyFingerprint is the pinned host key's fingerprint.
+func (c *Client) HostKeyFingerprint() string { return c.fp }
+
+// Close closes the connection (and the bastion's).
+func (c *Client) Close() error {
+	var err error
+	c.closed.Do(func() {
+		close(c.stop)
+		c.mu.Lock()
+		if c.sftp != nil {
+			_ = c.sftp.Close()
+		}
+		c.mu.Unlock()
+		err = c.ssh.Close()
+		c.wg.Wait()
+		if c.bastion != nil {
+			_ = c.bastion.Close()
+		}
+	})
+	return err
+}
+
+// Run runs cmd, streaming its output. It returns nil, an *ExitError, or
+// an error wrapping ErrDisconnected. Ending ctx kills the command.
+func (c *Client) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) error {
+	s, err := c.ssh.NewSession()
+	if err != nil {
+		return fmt.Errorf("open session: %w: %w", ErrDisconnected, err)
+	}
+	defer s.Close()
+	s.Stdin, s.Stdout, s.Stderr = stdin, stdout, stderr
+	if err := s.Start(cmd); err != nil {
+		return fmt.Errorf("start command: %w: %w", ErrDisconnected, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Wait() }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		_ = s.Signal(ssh.SIGKILL)
+		_ = s.Close()
+		<-done
+		return ctx.Err()
+	}
+	var exit *ssh.ExitError
+	var missing *ssh.ExitMissingError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &exit):
+		return &ExitError{Status: exit.ExitStatus(), Err: err}
+	case errors.As(err, &missing), errors.Is(err, io.EOF):
+		return fmt.Errorf("%w (no exit status)", ErrDisconnected)
+	default:
+		return fmt.Errorf("%w: %w", ErrDisconnected, err)
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

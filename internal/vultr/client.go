@@ -1,0 +1,312 @@
+// Package vultr is the build's client of the Vultr API v2: a small surface
+// over github.com/vultr/govultr/v3 that adds what a build needs and govultr
+// lacks: typed errors with the HTTP status, no blind re-sending of creates,
+// deletes that outlast "Server is currently locked", adaptive waits that
+// honour the context, a client-side rate limit, and pre-flight checks.
+package vultr
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vultr/govultr/v3"
+)
+
+// DefaultBaseURL is Vultr's API.
+const DefaultBaseURL = "https://api.vultr.com"
+
+// Config configures a Client.
+type Config struct {
+	APIKey string
+	// BaseURL is the API's base, without /v2 (VULTR_API_URL).
+	BaseURL string
+	// HTTPClient defaults to one on a clone of http.DefaultTransport, which
+	// honours HTTPS_PROXY and NO_PROXY.
+	HTTPClient *http.Client
+	UserAgent  string
+	// Logf receives one line per API call (method, path, status, time);
+	// never keys or bodies.
+	Logf func(format string, args ...any)
+	// RateLimit caps requests per second from this client (default 10).
+	RateLimit float64
+	// MaxAttempts bounds tries of an idempotent call (default 5).
+	MaxAttempts int
+	// Backoff is the first retry wait (default 500ms), doubled each time.
+	Backoff time.Duration
+}
+
+// Client talks to the Vultr API. It is safe for concurrent use; parallel
+// builds share one Client and so its rate limit.
+type Client struct {
+	gv      *govultr.Client
+	cfg     Config
+	limiter *limiter
+	mu      sync.Mutex
+	cache   map[string]any
+}
+
+// New returns a Client.
+func New(cfg Config) (*Client, error) {
+	if cfg.APIKey == "" {
+		return nil, errors.New("no API key")
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = DefaultBaseURL
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	if cfg.RateLimit <= 0 {
+		cfg.RateLimit = 10
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 5
+	}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = 500 * time.Millisecond
+	}
+	base := cfg.HTTPClient
+	if base == nil {
+		base = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: 60 * time.Second}
+	}
+	c := &Client{cfg: cfg, limiter: newLimiter(cfg.RateLimit), cache: map[string]any{}}
+	hc := *base
+	next := hc.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	hc.Transport = &transport{next: next, key: cfg.APIKey, limiter: c.limiter, logf: cfg.Logf}
+	gv := govultr.NewClient(&hc)
+	if err := gv.SetBaseURL(strings.TrimSuffix(cfg.BaseURL, "/")); err != nil {
+		return nil, fmt.Errorf("base URL %q: %w", cfg.BaseURL, err)
+	}
+	// govultr re-sends every method, POST included, on 5xx and 429; a
+	// re-sent create can make a second VPS. We retry ourselves, per method.
+	gv.SetRetryLimit(0)
+	if cfg.UserAgent != "" {
+		gv.SetUserAgent(cfg.UserAgent)
+	}
+	c.gv = gv
+	return c, nil
+}
+
+// ErrNotFound is returned (wrapped in *APIError) for 404s.
+var ErrNotFound = errors.New("not found")
+
+// APIError is an error answer from the API.
+type APIError struct {
+	Status     int
+	Message    string // the body's "error" field
+	Method     string
+	Path       string
+	RetryAfter time.Duration
+	locked     bool
+}
+
+func (e *APIError) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = http.StatusText(e.Status)
+	}
+	return fmt.Sprintf("%s %s: %d %s", e.Method, e.Path, e.Status, msg)
+}
+
+// Is makes errors.Is(err, ErrNotFound) true for 404s.
+func (e *APIError) Is(target error) bool {
+	return target == ErrNotFound && e.Status == http.StatusNotFound
+}
+
+// Locked reports Vultr's "Server is currently locked" answer to a delete
+// made shortly after create.
+func (e *APIError) Locked() bool { return e.locked }
+
+// Temporary reports whether trying again may succeed: 429 and 5xx but 501.
+func (e *APIError) Temporary() bool {
+	return e.Status == http.StatusTooManyRequests || (e.Status >= 500 && e.Status != http.StatusNotImplemented)
+}
+
+// callInfo is filled by the transport for the call whose context holds it:
+// govultr drops the response on errors, so this is how the status reaches
+// us without parsing error strings.
+type callInfo struct {
+	mu         sync.Mutex
+	method     string
+	path       string
+	status     int
+	message    string
+	retryAfter time.Duration
+}
+
+type callKey struct{}
+
+type transport struct {
+	next    http.RoundTripper
+	key     string
+	limiter *limiter
+	logf    func(string, ...any)
+}
+
+func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if err := t.limiter.wait(r.Context()); err != nil {
+		return nil, err
+	}
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+t.key)
+	start := time.Now()
+	res, err := t.next.RoundTrip(r)
+	info, _ := r.Context().Value(callKey{}).(*callInfo)
+	if err != nil {
+		t.logf("%s %s: %v (%s)", r.Method, r.URL.Path, err, time.Since(start).Round(time.Millisecond))
+		return nil, err
+	}
+	t.logf("%s %s -> %d (%s)", r.Method, r.URL.Path, res.StatusCode, time.Since(start).Round(time.Millisecond))
+	if info != nil {
+		info.mu.Lock()
+		info.method, info.path, info.status = r.Method, r.URL.Path, res.StatusCode
+		if res.StatusCode >= 300 {
+			body, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
+			_ = res.Body.Close()
+			res.Body = io.NopCloser(bytes.NewReader(body))
+			var e struct {
+				Error   string `json:"error"`
+				Message string `json:"message"`
+			}
+			if json.Unmarshal(body, &e) == nil {
+				info.message = e.Error
+				if info.message == "" {
+					info.message = e.Message
+				}
+			}
+			if s, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && s >= 0 {
+				info.retryAfter = time.Duration(s) * time.Second
+			}
+		}
+		info.mu.Unlock()
+	}
+	return res, nil
+}
+
+// lockedText is the only signal Vultr gives for a locked instance: the
+// error text of a 500 (vultr/ansible-collection-vultr#113). It is compared
+// here, once, where the answer is decoded, and nowhere else.
+const lockedText = "currently locked"
+
+// call runs one API call and turns its failure into *APIError (or a
+// transport error).
+func (c *Client) call(ctx context.Context, fn func(ctx context.Context) error) error {
+	info := &callInfo{}
+	err := fn(context.WithValue(ctx, callKey{}, info))
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	info.mu.Lock()
+	defer info.mu.Unlock()
+	if info.status >= 300 {
+		return &APIError{Status: info.status, Message: info.message, Method: info.method, Path: info.path, RetryAfter: info.retryAfter,
+			locked: info.status == http.StatusInternalServerError && strings.Contains(strings.ToLower(info.message), lockedText)}
+	}
+	return &NetError{Err: err}
+}
+
+// NetError is a failure to get an answer at all (connection, time-out).
+type NetError struct{ Err error }
+
+func (e *NetError) Error() string { return "no answer from the Vultr API: " + e.Err.Error() }
+func (e *NetError) Unwrap() error { return e.Err }
+
+// temporary reports whether err may pass on a retry.
+func temporary(err error) bool {
+	var ae *APIError
+	var ne *NetError
+	switch {
+	case errors.As(err, &ae):
+		return ae.Temporary()
+	case errors.As(err, &ne):
+		return true
+	}
+	return false
+}
+
+// retry runs an idempotent call until it succeeds, fails for good, or the
+// attempts or the context run out.
+func (c *Client) retry(ctx context.Context, fn func(ctx context.Context) error) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = c.call(ctx, fn)
+		if err == nil || !temporary(err) || attempt >= c.cfg.MaxAttempts {
+			return err
+		}
+		if werr := sleep(ctx, c.backoff(attempt, err)); werr != nil {
+			return errors.Join(err, werr)
+		}
+	}
+}
+
+// backoff is the wait before retry number attempt: Retry-After when the
+// API said so, else exponential with jitter.
+func (c *Client) backoff(attempt int, err error) time.Duration {
+	var ae *APIError
+	if errors.As(err, &ae) && ae.RetryAfter > 0 {
+		return ae.RetryAfter
+	}
+	d := c.cfg.Backoff << (attempt - 1)
+	if d > 8*time.Second || d <= 0 {
+		d = 8 * time.Second
+	}
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// limiter allows at most rate requests per second on average, with bursts
+// of up to burst (the generic cell rate algorithm).
+type limiter struct {
+	mu       sync.Mutex
+	interval time.Duration
+	tat      time.Time // theoretical arrival time of the next request
+}
+
+const burst = 5
+
+func newLimiter(rate float64) *limiter {
+	return &limiter{interval: time.Duration(float64(time.Second) / rate)}
+}
+
+func (l *limiter) wait(ctx context.Context) error {
+	l.mu.Lock()
+	now := time.Now()
+	tat := l.tat
+	if tat.Before(now) {
+		tat = now
+	}
+	allowAt := tat.Add(-time.Duration(burst-1) * l.interval)
+	l.tat = tat.Add(l.interval)
+	l.mu.Unlock()
+	if d := allowAt.Sub(now); d > 0 {
+		return sleep(ctx, d)
+	}
+	return nil
+}

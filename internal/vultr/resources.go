@@ -1,0 +1,532 @@
+package vultr
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math/rand"
+	"sort"
+	"time"
+
+	"github.com/vultr/govultr/v3"
+)
+
+// Instance is what a build needs to know of an instance.
+type Instance struct {
+	ID, Label, Region, Plan           string
+	Status, PowerStatus, ServerStatus string
+	MainIP, V6MainIP                  string
+	DefaultPassword                   string
+	Tags                              []string
+	DateCreated                       time.Time
+	OSID, AppID                       int
+}
+
+// SSHKey is an SSH key.
+type SSHKey struct {
+	ID, Name    string
+	DateCreated time.Time
+}
+
+// Snapshot is a snapshot.
+type Snapshot struct {
+	ID, Description, Status string
+	Size                    int64
+	DateCreated             time.Time
+}
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339, s)
+	return t
+}
+
+func fromInstance(i *govultr.Instance) *Instance {
+	return &Instance{ID: i.ID, Label: i.Label, Region: i.Region, Plan: i.Plan, Status: i.Status, PowerStatus: i.PowerStatus,
+		ServerStatus: i.ServerStatus, MainIP: i.MainIP, V6MainIP: i.V6MainIP, DefaultPassword: i.DefaultPassword,
+		Tags: i.Tags, DateCreated: parseTime(i.DateCreated), OSID: i.OsID, AppID: i.AppID}
+}
+
+func fromSnapshot(s *govultr.Snapshot) *Snapshot {
+	return &Snapshot{ID: s.ID, Description: s.Description, Status: s.Status, Size: int64(s.Size), DateCreated: parseTime(s.DateCreated)}
+}
+
+// InstanceReady: active, running, and server_status ok (booted).
+func InstanceReady(i *Instance) bool {
+	return i.Status == "active" && i.PowerStatus == "running" && i.ServerStatus == "ok"
+}
+
+// InstanceStopped: powered off.
+func InstanceStopped(i *Instance) bool { return i.PowerStatus == "stopped" }
+
+// Account checks the key works.
+func (c *Client) Account(ctx context.Context) error {
+	return c.retry(ctx, func(ctx context.Context) error {
+		_, _, err := c.gv.Account.Get(ctx)
+		return err
+	})
+}
+
+// CreateSSHKey registers a public key. Key names are unique per run, so a
+// create whose answer was lost is found by name instead of re-sent.
+func (c *Client) CreateSSHKey(ctx context.Context, name, publicKey string) (*SSHKey, error) {
+	for attempt := 1; ; attempt++ {
+		var k *govultr.SSHKey
+		err := c.call(ctx, func(ctx context.Context) error {
+			var err error
+			k, _, err = c.gv.SSHKey.Create(ctx, &govultr.SSHKeyReq{Name: name, SSHKey: publicKey})
+			return err
+		})
+		if err == nil {
+			return &SSHKey{ID: k.ID, Name: k.Name, DateCreated: parseTime(k.DateCreated)}, nil
+		}
+		if !temporary(err) || attempt >= c.cfg.MaxAttempts {
+			return nil, err
+		}
+		keys, lerr := c.ListSSHKeys(ctx)
+		if lerr == nil {
+			for _, k := range keys {
+				if k.Name == name {
+					return &k, nil
+				}
+			}
+		}
+		if werr := sleep(ctx, c.backoff(attempt, err)); werr != nil {
+			return nil, errors.Join(err, werr)
+		}
+	}
+}
+
+// DeleteSSHKey deletes a key; one already gone counts as deleted.
+func (c *Client) DeleteSSHKey(ctx context.Context, id string) error {
+	err := c.retry(ctx, func(ctx context.Context) error { return c.gv.SSHKey.Delete(ctx, id) })
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// ListSSHKeys lists every key, following the cursor.
+func (c *Client) ListSSHKeys(ctx context.Context) ([]SSHKey, error) {
+	var out []SSHKey
+	opts := &govultr.ListOptions{PerPage: 500}
+	for {
+		var page []govultr.SSHKey
+		var meta *govultr.Meta
+		err := c.retry(ctx, func(ctx context.Context) error {
+			var err error
+			page, meta, _, err = c.gv.SSHKey.List(ctx, opts)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range page {
+			out = append(out, SSHKey{ID: k.ID, Name: k.Name, DateCreated: parseTime(k.DateCreated)})
+		}
+		if meta == nil || meta.Links == nil || meta.Links.Next == "" {
+			return out, nil
+		}
+		opts.Cursor = meta.Links.Next
+	}
+}
+
+// CreateInstanceRequest is what to create.
+type CreateInstanceRequest struct {
+	Region, Plan               string
+	OSID, AppID                int
+	ImageID, SnapshotID, ISOID string
+	Label, Hostname            string
+	Tags                       []string
+	// RunTag is unique to this build; it is added to Tags and is how a
+	// create whose answer was lost is found.
+	RunTag     string
+	SSHKeyIDs  []string
+	ScriptID   string
+	UserData   []byte
+	EnableIPv6 bool
+	EnableVPC  bool
+	VPCIDs     []string
+}
+
+// CreateInstance creates an instance and never two: after an ambiguous
+// failure (5xx, 429, no answer) it looks for the run tag before trying
+// again.
+func (c *Client) CreateInstance(ctx context.Context, r CreateInstanceRequest) (*Instance, error) {
+	if r.RunTag == "" {
+		return nil, errors.New("create instance: a run tag is required")
+	}
+	req := &govultr.InstanceCreateReq{
+		Region: r.Region, Plan: r.Plan, OsID: r.OSID, AppID: r.AppID, ImageID: r.ImageID, SnapshotID: r.SnapshotID, ISOID: r.ISOID,
+		Label: r.Label, Hostname: r.Hostname, Tags: append(append([]string{}, r.Tags...), r.RunTag), SSHKeys: r.SSHKeyIDs, ScriptID: r.ScriptID,
+		AttachVPC: r.VPCIDs,
+	}
+	if len(r.UserData) > 0 {
+		req.UserData = base64.StdEncoding.EncodeToString(r.UserData)
+	}
+	if r.EnableIPv6 {
+		req.EnableIPv6 = govultr.BoolToBoolPtr(true)
+	}
+	if r.EnableVPC || len(r.VPCIDs) > 0 {
+		req.EnableVPC = govultr.BoolToBoolPtr(true)
+	}
+	for attempt := 1; ; attempt++ {
+		var inst *govultr.Instance
+		err := c.call(ctx, func(ctx context.Context) error {
+			var err error
+			inst, _, err = c.gv.Instance.Create(ctx, req)
+			return err
+		})
+		if err == nil {
+			return fromInstance(inst), nil
+		}
+		if !temporary(err) {
+			return nil, err
+		}
+		// The create may have happened. Look before anything else.
+		if found, lerr := c.findByTag(ctx, r.RunTag); lerr == nil && found != nil {
+			c.cfg.Logf("create instance: the API answered %v, but instance %s exists with tag %s: using it", err, found.ID, r.RunTag)
+			return found, nil
+		} else if lerr != nil && ctx.Err() != nil {
+			return nil, errors.Join(err, lerr)
+		}
+		if attempt >= c.cfg.MaxAttempts {
+			return nil, err
+		}
+		if werr := sleep(ctx, c.backoff(attempt, err)); werr != nil {
+			return nil, errors.Join(err, werr)
+		}
+	}
+}
+
+// findByTag returns the instance carrying tag, if any. A lookup that
+// itself fails is retried (it is idempotent).
+func (c *Client) findByTag(ctx context.Context, tag string) (*Instance, error) {
+	list, err := c.ListInstances(ctx, ListFilter{Tag: tag})
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, nil
+	}
+	return &list[0], nil
+}
+
+// ListFilter narrows ListInstances.
+type ListFilter struct{ Tag, Label string }
+
+// ListInstances lists instances, following the cursor.
+func (c *Client) ListInstances(ctx context.Context, f ListFilter) ([]Instance, error) {
+	var out []Instance
+	opts := &govultr.ListOptions{PerPage: 500, Tag: f.Tag, Label: f.Label}
+	for {
+		var page []govultr.Instance
+		var meta *govultr.Meta
+		err := c.retry(ctx, func(ctx context.Context) error {
+			var err error
+			page, meta, _, err = c.gv.Instance.List(ctx, opts)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for i := range page {
+			out = append(out, *fromInstance(&page[i]))
+		}
+		if meta == nil || meta.Links == nil || meta.Links.Next == "" {
+			return out, nil
+		}
+		opts.Cursor = meta.Links.Next
+	}
+}
+
+// GetInstance reads an instance.
+func (c *Client) GetInstance(ctx context.Context, id string) (*Instance, error) {
+	var inst *govultr.Instance
+	err := c.retry(ctx, func(ctx context.Context) error {
+		var err error
+		inst, _, err = c.gv.Instance.Get(ctx, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return fromInstance(inst), nil
+}
+
+// HaltInstance powers an instance off (not a clean shutdown).
+func (c *Client) HaltInstance(ctx context.Context, id string) error {
+	return c.retry(ctx, func(ctx context.Context) error { return c.gv.Instance.Halt(ctx, id) })
+}
+
+// DeleteInstance deletes an instance. One already gone counts as deleted.
+// "Server is currently locked", which Vultr answers for a while after a
+// create, is retried with backoff until ctx ends.
+func (c *Client) DeleteInstance(ctx context.Context, id string) error {
+	for attempt := 1; ; attempt++ {
+		err := c.call(ctx, func(ctx context.Context) error { return c.gv.Instance.Delete(ctx, id) })
+		var ae *APIError
+		switch {
+		case err == nil, errors.Is(err, ErrNotFound):
+			return nil
+		case errors.As(err, &ae) && ae.Locked():
+			// keep trying until the deadline
+		case !temporary(err) || attempt >= c.cfg.MaxAttempts+5:
+			return err
+		}
+		d := c.backoff(min(attempt, 3), err)
+		if werr := sleep(ctx, d); werr != nil {
+			return errors.Join(err, werr)
+		}
+	}
+}
+
+// CreateSnapshot starts a snapshot of an instance. Snapshots have no tags:
+// after an ambiguous failure it looks for a snapshot with this description
+// created since the call began before trying again.
+func (c *Client) CreateSnapshot(ctx context.Context, instanceID, description string) (*Snapshot, error) {
+	started := time.Now().Add(-time.Minute)
+	for attempt := 1; ; attempt++ {
+		var s *govultr.Snapshot
+		err := c.call(ctx, func(ctx context.Context) error {
+			var err error
+			s, _, err = c.gv.Snapshot.Create(ctx, &govultr.SnapshotReq{InstanceID: instanceID, Description: description})
+			return err
+		})
+		if err == nil {
+			return fromSnapshot(s), nil
+		}
+		if !temporary(err) || attempt >= c.cfg.MaxAttempts {
+			return nil, err
+		}
+		if list, lerr := c.ListSnapshots(ctx, description); lerr == nil {
+			for _, sn := range list {
+				if !sn.DateCreated.Before(started) && sn.Status == "pending" {
+					return &sn, nil
+				}
+			}
+		}
+		if werr := sleep(ctx, c.backoff(attempt, err)); werr != nil {
+			return nil, errors.Join(err, werr)
+		}
+	}
+}
+
+// GetSnapshot reads a snapshot.
+func (c *Client) GetSnapshot(ctx context.Context, id string) (*Snapshot, error) {
+	var s *govultr.Snapshot
+	err := c.retry(ctx, func(ctx context.Context) error {
+		var err error
+		s, _, err = c.gv.Snapshot.Get(ctx, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return fromSnapshot(s), nil
+}
+
+// ListSnapshots lists snapshots with this description ("" for all).
+func (c *Client) ListSnapshots(ctx context.Context, description string) ([]Snapshot, error) {
+	var out []Snapshot
+	opts := &govultr.ListOptions{PerPage: 500, Description: description}
+	for {
+		var page []govultr.Snapshot
+		var meta *govultr.Meta
+		err := c.retry(ctx, func(ctx context.Context) error {
+			var err error
+			page, meta, _, err = c.gv.Snapshot.List(ctx, opts)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for i := range page {
+			if description == "" || page[i].Description == description {
+				out = append(out, *fromSnapshot(&page[i]))
+			}
+		}
+		if meta == nil || meta.Links == nil || meta.Links.Next == "" {
+			return out, nil
+		}
+		opts.Cursor = meta.Links.Next
+	}
+}
+
+// DeleteSnapshot deletes a snapshot; one already gone counts as deleted.
+func (c *Client) DeleteSnapshot(ctx context.Context, id string) error {
+	err := c.retry(ctx, func(ctx context.Context) error { return c.gv.Snapshot.Delete(ctx, id) })
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// Retain keeps the newest keep complete snapshots described description
+// (keepID, the new one, always among them) and deletes older complete
+// ones. Pending snapshots, which another run may be making, are never
+// touched. With dryRun it only reports.
+func (c *Client) Retain(ctx context.Context, description string, keep int, keepID string, dryRun bool, logf func(string, ...any)) ([]Snapshot, error) {
+	if keep <= 0 {
+		return nil, nil
+	}
+	list, err := c.ListSnapshots(ctx, description)
+	if err != nil {
+		return nil, err
+	}
+	var complete []Snapshot
+	for _, s := range list {
+		if s.Status == "complete" || s.ID == keepID {
+			complete = append(complete, s)
+		}
+	}
+	sort.SliceStable(complete, func(i, j int) bool {
+		if complete[i].ID == keepID {
+			return true
+		}
+		if complete[j].ID == keepID {
+			return false
+		}
+		return complete[i].DateCreated.After(complete[j].DateCreated)
+	})
+	var deleted []Snapshot
+	var errs []error
+	for i, s := range complete {
+		if i < keep || s.ID == keepID {
+			continue
+		}
+		if !dryRun {
+			if err := c.DeleteSnapshot(ctx, s.ID); err != nil {
+				errs = append(errs, fmt.Errorf("delete snapshot %s: %w", s.ID, err))
+				continue
+			}
+		}
+		deleted = append(deleted, s)
+	}
+	return deleted, errors.Join(errs...)
+}
+
+// WaitOptions tune a wait.
+type WaitOptions struct {
+	// Timeout bounds the wait (0: only ctx).
+	Timeout time.Duration
+	// First is the first poll's delay (default 250ms); polls then back off
+	// by half each time, with jitter, up to Max (default 2s for instances,
+	// 5s for snapshots).
+	First, Max time.Duration
+	// Progress is told the state at most every ProgressEvery (default 15s).
+	Progress      func(elapsed time.Duration, state string)
+	ProgressEvery time.Duration
+}
+
+// TimeoutError is a wait that ran out of time.
+type TimeoutError struct {
+	What  string
+	State string
+	After time.Duration
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("timed out after %s waiting for %s (last state: %s)", e.After.Round(time.Second), e.What, e.State)
+}
+
+// wait polls get until done, with adaptive backoff.
+func wait[T any](ctx context.Context, o WaitOptions, defMax time.Duration, what string, get func(ctx context.Context) (T, string, bool, error)) (T, error) {
+	var zero T
+	if o.First <= 0 {
+		o.First = 250 * time.Millisecond
+	}
+	if o.Max <= 0 {
+		o.Max = defMax
+	}
+	if o.ProgressEvery <= 0 {
+		o.ProgressEvery = 15 * time.Second
+	}
+	start := time.Now()
+	if o.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
+		defer cancel()
+	}
+	delay := o.First
+	lastProgress := start
+	state := "unknown"
+	for {
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) && o.Timeout > 0 && time.Since(start) >= o.Timeout {
+				return zero, &TimeoutError{What: what, State: state, After: time.Since(start)}
+			}
+			return zero, ctx.Err()
+		case <-t.C:
+		}
+		v, st, done, err := get(ctx)
+		switch {
+		case err != nil && temporary(err):
+			state = "API error: " + err.Error()
+		case err != nil:
+			if ctx.Err() != nil {
+				continue // reported by the select above
+			}
+			return zero, err
+		case done:
+			return v, nil
+		default:
+			state = st
+		}
+		if o.Progress != nil && time.Since(lastProgress) >= o.ProgressEvery {
+			lastProgress = time.Now()
+			o.Progress(time.Since(start), state)
+		}
+		delay = time.Duration(float64(delay) * (1.4 + 0.2*rand.Float64()))
+		if delay > o.Max {
+			delay = o.Max
+		}
+	}
+}
+
+// WaitInstance polls an instance until cond is true.
+func (c *Client) WaitInstance(ctx context.Context, id string, cond func(*Instance) (bool, error), o WaitOptions) (*Instance, error) {
+	return wait(ctx, o, 2*time.Second, "instance "+id, func(ctx context.Context) (*Instance, string, bool, error) {
+		var inst *govultr.Instance
+		err := c.call(ctx, func(ctx context.Context) error {
+			var err error
+			inst, _, err = c.gv.Instance.Get(ctx, id)
+			return err
+		})
+		if err != nil {
+			return nil, "", false, err
+		}
+		i := fromInstance(inst)
+		ok, err := cond(i)
+		return i, fmt.Sprintf("%s/%s/%s", i.Status, i.PowerStatus, i.ServerStatus), ok, err
+	})
+}
+
+// ErrSnapshotFailed is a snapshot that ended in a state other than complete.
+var ErrSnapshotFailed = errors.New("snapshot failed")
+
+// WaitSnapshot polls a snapshot until it is complete.
+func (c *Client) WaitSnapshot(ctx context.Context, id string, o WaitOptions) (*Snapshot, error) {
+	return wait(ctx, o, 5*time.Second, "snapshot "+id, func(ctx context.Context) (*Snapshot, string, bool, error) {
+		var s *govultr.Snapshot
+		err := c.call(ctx, func(ctx context.Context) error {
+			var err error
+			s, _, err = c.gv.Snapshot.Get(ctx, id)
+			return err
+		})
+		if err != nil {
+			return nil, "", false, err
+		}
+		switch s.Status {
+		case "complete":
+			return fromSnapshot(s), s.Status, true, nil
+		case "pending":
+			return nil, s.Status, false, nil
+		default:
+			return nil, s.Status, false, fmt.Errorf("%w: snapshot %s is %q", ErrSnapshotFailed, id, s.Status)
+		}
+	})
+}

@@ -1,0 +1,164 @@
+package vultremu
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+)
+
+// FaultKind is what a fault does.
+type FaultKind string
+
+// Fault kinds.
+const (
+	// FaultStatus answers Status (with Retry-After for 429/503) instead of
+	// handling the request.
+	FaultStatus FaultKind = "status"
+	// FaultDelay holds the request for Delay, then handles it (a slow API,
+	// or a client time-out when Delay is long).
+	FaultDelay FaultKind = "delay"
+	// FaultCreateThenError creates the instance, then answers Status (500
+	// by default): the create happened, the client cannot tell.
+	FaultCreateThenError FaultKind = "create-then-error"
+	// FaultLockedDelete answers DELETE /v2/instances/{id} with Vultr's
+	// "Server is currently locked" 500.
+	FaultLockedDelete FaultKind = "locked-delete"
+	// FaultHangSnapshot leaves new snapshots pending forever.
+	FaultHangSnapshot FaultKind = "hang-snapshot"
+	// FaultFailSnapshot makes new snapshots fail.
+	FaultFailSnapshot FaultKind = "fail-snapshot"
+)
+
+// Fault is one injected failure. Count limits how often it fires (0: every
+// time); Probability, when > 0, fires it at random (seeded by Options.Seed).
+type Fault struct {
+	Kind        FaultKind     `json:"kind"`
+	Method      string        `json:"method,omitempty"`
+	Path        string        `json:"path,omitempty"` // regular expression on the URL path
+	Status      int           `json:"status,omitempty"`
+	RetryAfter  int           `json:"retry_after,omitempty"` // seconds
+	Delay       time.Duration `json:"delay,omitempty"`
+	Count       int           `json:"count,omitempty"`
+	Probability float64       `json:"probability,omitempty"`
+
+	re    *regexp.Regexp
+	fired int
+}
+
+// Inject adds a fault.
+func (s *Server) Inject(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f.Path != "" {
+		f.re = regexp.MustCompile(f.Path)
+	}
+	s.faults = append(s.faults, &f)
+}
+
+// ClearFaults removes every fault.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	s.faults = nil
+	s.mu.Unlock()
+}
+
+// fire reports whether f fires now; s.mu must be held.
+func (s *Server) fire(f *Fault) bool {
+	if f.Count > 0 && f.fired >= f.Count {
+		return false
+	}
+	if f.Probability > 0 && s.rng.Float64() >= f.Probability {
+		return false
+	}
+	f.fired++
+	return true
+}
+
+func (s *Server) matchFault(r *http.Request) *Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range s.faults {
+		if f.Kind != FaultStatus && f.Kind != FaultDelay {
+			continue
+		}
+		if f.Method != "" && f.Method != r.Method {
+			continue
+		}
+		if f.re != nil && !f.re.MatchString(r.URL.Path) {
+			continue
+		}
+		if s.fire(f) {
+			return f
+		}
+	}
+	return nil
+}
+
+// applyFault answers or delays the request; it reports whether it answered.
+func (s *Server) applyFault(ctx context.Context, w http.ResponseWriter, _ *http.Request, f *Fault) bool {
+	switch f.Kind {
+	case FaultDelay:
+		t := time.NewTimer(f.Delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return true
+		}
+		return false
+	default:
+		status := f.Status
+		if status == 0 {
+			status = http.StatusInternalServerError
+		}
+		if f.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
+		}
+		msg := "Internal server error."
+		switch status {
+		case http.StatusTooManyRequests:
+			msg = "Rate limit exceeded."
+		case http.StatusBadGateway:
+			msg = "Bad gateway."
+		case http.StatusServiceUnavailable:
+			msg = "Service unavailable."
+		}
+		writeError(w, status, msg)
+		return true
+	}
+}
+
+func (s *Server) kindFires(kind FaultKind) *Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.kindFiresLocked(kind)
+}
+
+func (s *Server) kindFiresLocked(kind FaultKind) *Fault {
+	for _, f := range s.faults {
+		if f.Kind == kind && s.fire(f) {
+			return f
+		}
+	}
+	return nil
+}
+
+func (s *Server) createFault() *Fault {
+	f := s.kindFires(FaultCreateThenError)
+	if f != nil && f.Status == 0 {
+		c := *f
+		c.Status = http.StatusInternalServerError
+		return &c
+	}
+	return f
+}
+
+// lockFault is called with s.mu held.
+func (s *Server) lockFault() bool { return s.kindFiresLocked(FaultLockedDelete) != nil }
+
+// snapshotFault is called with s.mu held.
+func (s *Server) snapshotFault() (hang, fail bool) {
+	return s.kindFiresLocked(FaultHangSnapshot) != nil, s.kindFiresLocked(FaultFailSnapshot) != nil
+}
