@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -102,7 +103,7 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 		Action:          j.action,
 		Groups:          j.action != nil,
 		MachineReadable: j.machineReadable,
-		Color:           j.color && j.action == nil && !j.machineReadable,
+		Color:           j.color && j.action == nil && !j.machineReadable && isTerminal(env.Stdout),
 		Debug:           j.debug || (j.action != nil && j.action.DebugEnabled()),
 		Workspace:       env.Getenv("GITHUB_WORKSPACE"),
 	})
@@ -341,4 +342,15 @@ func within(dir, path string) bool {
 	d, p := clean(dir), clean(path)
 	rel, err := filepath.Rel(d, p)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(os.PathSeparator))
+}
+
+// isTerminal reports whether w is a terminal, where colour helps; logs and
+// pipes get plain text.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

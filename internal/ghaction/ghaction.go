@@ -194,7 +194,8 @@ func (a *Action) Mask(value string) error {
 	// The runner masks per line: a multi-line secret is masked line by line.
 	var errs []error
 	for _, line := range strings.Split(value, "\n") {
-		if line = strings.TrimSpace(line); line != "" {
+		// PEM armour ("-----BEGIN ... KEY-----") is public boilerplate.
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "-----") {
 			errs = append(errs, a.guard("add mask", func() { a.a.AddMask(line) }))
 		}
 	}

@@ -331,9 +331,9 @@ type machine struct {
 	dir  string
 	addr string
 
-	srv  *sshserver.Server // built-in mode
-	sshd *exec.Cmd         // sshd mode
-	fwd  *forwarder        // sshd mode: main_ip:22 -> sshd
+	srv      *sshserver.Server // built-in mode
+	sshd     *exec.Cmd         // sshd mode
+	fwd      *forwarder        // sshd mode: main_ip:22 -> sshd
 	sshdDone chan struct{}
 
 	mu        sync.Mutex

@@ -331,8 +331,8 @@ func sandboxCmd(ctx context.Context, exe string, ids idMap, cfg sandboxConfig) (
 		// sshd's privilege separation calls setgroups; only a root parent
 		// may allow it, and only then are there several ids to switch to.
 		GidMappingsEnableSetgroups: ids.size > 1,
-		Pdeathsig:   syscall.SIGKILL,
-		Setpgid:     true,
+		Pdeathsig:                  syscall.SIGKILL,
+		Setpgid:                    true,
 	}
 	// Ending the context ends the sandbox: its init is our own child, and
 	// the kernel then ends everything in its PID namespace.
