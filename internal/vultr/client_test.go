@@ -1,0 +1,293 @@
+package vultr
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+	"github.com/vultr-image-action/vultr-image-action/internal/vultremu"
+)
+
+const key = "ADAPTERTESTKEY00001"
+
+func newTest(t *testing.T, d vultremu.Delays) (*Client, *vultremu.Server) {
+	t.Helper()
+	srv := vultremu.New(vultremu.Options{APIKey: key, Delays: d, Seed: 7})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() { hs.Close(); srv.Close() })
+	c, err := New(Config{APIKey: key, BaseURL: hs.URL, Backoff: 5 * time.Millisecond, RateLimit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, srv
+}
+
+func req(tag string) CreateInstanceRequest {
+	return CreateInstanceRequest{Region: "ewr", Plan: "vc2-1c-1gb", OSID: 167, Label: "x", RunTag: tag, Tags: []string{"vultr-image-action"}}
+}
+
+func TestCreateThatErrorsButCreatedMakesExactlyOne(t *testing.T) {
+	t.Parallel()
+	c, srv := newTest(t, vultremu.Delays{})
+	srv.Inject(vultremu.Fault{Kind: vultremu.FaultCreateThenError, Count: 1})
+	inst, err := c.CreateInstance(context.Background(), req("run-a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := srv.Instances()
+	if len(all) != 1 {
+		t.Fatalf("instances = %d, want exactly 1", len(all))
+	}
+	if inst.ID != all[0].ID {
+		t.Errorf("returned %s, but the instance is %s", inst.ID, all[0].ID)
+	}
+	if err := c.DeleteInstance(context.Background(), inst.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(srv.Instances()); n != 0 {
+		t.Errorf("after cleanup: %d instances", n)
+	}
+}
+
+func TestCreateRetriesRejectedRequests(t *testing.T) {
+	t.Parallel()
+	c, srv := newTest(t, vultremu.Delays{})
+	srv.Inject(vultremu.Fault{Kind: vultremu.FaultStatus, Method: "POST", Path: "^/v2/instances$", Status: 503, Count: 2})
+	if _, err := c.CreateInstance(context.Background(), req("run-b")); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(srv.Instances()); n != 1 {
+		t.Errorf("instances = %d, want 1", n)
+	}
+}
+
+func TestCreateDefinitiveErrorIsNotRetried(t *testing.T) {
+	t.Parallel()
+	c, srv := newTest(t, vultremu.Delays{})
+	r := req("run-c")
+	r.Plan = "no-such-plan"
+	_, err := c.CreateInstance(context.Background(), r)
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != 400 || ae.Message != "Invalid plan chosen." {
+		t.Fatalf("err = %v, want *APIError 400 Invalid plan chosen.", err)
+	}
+	posts := 0
+	for _, q := range srv.Requests() {
+		if q.Method == "POST" {
+			posts++
+		}
+	}
+	if posts != 1 {
+		t.Errorf("POSTs = %d, want 1", posts)
+	}
+}
+
+func TestDeleteOutlastsLockAndTreats404AsDone(t *testing.T) {
+	t.Parallel()
+	c, srv := newTest(t, vultremu.Delays{})
+	inst, err := c.CreateInstance(context.Background(), req("run-d"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Inject(vultremu.Fault{Kind: vultremu.FaultLockedDelete, Count: 3})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.DeleteInstance(ctx, inst.ID); err != nil {
+		t.Fatalf("delete through 3 locked answers: %v", err)
+	}
+	if err := c.DeleteInstance(ctx, inst.ID); err != nil {
+		t.Errorf("deleting a gone instance: %v, want nil", err)
+	}
+	if err := c.DeleteSSHKey(ctx, "00000000-0000-4000-8000-000000000000"); err != nil {
+		t.Errorf("deleting a gone key: %v, want nil", err)
+	}
+}
+
+func TestDeleteGivesUpAtDeadlineWhenLocked(t *testing.T) {
+	t.Parallel()
+	c, srv := newTest(t, vultremu.Delays{})
+	inst, _ := c.CreateInstance(context.Background(), req("run-e"))
+	srv.Inject(vultremu.Fault{Kind: vultremu.FaultLockedDelete})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	err := c.DeleteInstance(ctx, inst.ID)
+	var ae *APIError
+	if !errors.As(err, &ae) || !ae.Locked() {
+		t.Errorf("err = %v, want a locked *APIError", err)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v, want it to say the deadline passed", err)
+	}
+}
+
+func TestRetryAfterIsHonoured(t *testing.T) {
+	t.Parallel()
+	c, srv := newTest(t, vultremu.Delays{})
+	srv.Inject(vultremu.Fault{Kind: vultremu.FaultStatus, Path: "^/v2/account$", Status: 429, RetryAfter: 1, Count: 1})
+	start := time.Now()
+	if err := c.Account(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 900*time.Millisecond {
+		t.Errorf("retried after %s, before Retry-After's 1s", d)
+	}
+}
+
+func TestErrorsCarryNoSecret(t *testing.T) {
+	t.Parallel()
+	srv := vultremu.New(vultremu.Options{APIKey: "right-key-123456"})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	defer srv.Close()
+	c, _ := New(Config{APIKey: "wrong-key-987654", BaseURL: hs.URL})
+	err := c.Account(context.Background())
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != 401 {
+		t.Fatalf("err = %v, want 401", err)
+	}
+	if strings.Contains(err.Error(), "wrong-key-987654") {
+		t.Errorf("error contains the key: %v", err)
+	}
+	if got, want := err.Error(), "GET /v2/account: 401 Invalid API token."; got != want {
+		t.Errorf("error = %q, want %q", got, want)
+	}
+}
+
+func TestWaits(t *testing.T) {
+	t.Parallel()
+	c, srv := newTest(t, vultremu.Delays{InstancePending: 50 * time.Millisecond, InstanceBooting: 300 * time.Millisecond, SnapshotPending: 100 * time.Millisecond})
+	ctx := context.Background()
+	inst, _ := c.CreateInstance(ctx, req("run-w"))
+	before := len(srv.Requests())
+	got, err := c.WaitInstance(ctx, inst.ID, func(i *Instance) (bool, error) { return InstanceReady(i), nil }, WaitOptions{Timeout: 10 * time.Second})
+	if err != nil || !InstanceReady(got) {
+		t.Fatalf("wait: %v %+v", err, got)
+	}
+	if polls := len(srv.Requests()) - before; polls > 6 {
+		t.Errorf("%d polls for a 350ms boot; want at most 6", polls)
+	}
+	// A wait that cannot finish times out with a typed error.
+	_, err = c.WaitInstance(ctx, inst.ID, func(i *Instance) (bool, error) { return InstanceStopped(i), nil }, WaitOptions{Timeout: 300 * time.Millisecond})
+	var te *TimeoutError
+	if !errors.As(err, &te) || !strings.Contains(te.State, "active/running/ok") {
+		t.Errorf("err = %v, want *TimeoutError with the last state", err)
+	}
+	// Cancellation ends a wait at once.
+	cctx, cancel := context.WithCancel(ctx)
+	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
+	start := time.Now()
+	_, err = c.WaitInstance(cctx, inst.ID, func(i *Instance) (bool, error) { return false, nil }, WaitOptions{})
+	if !errors.Is(err, context.Canceled) || time.Since(start) > 2*time.Second {
+		t.Errorf("cancelled wait: %v after %s", err, time.Since(start))
+	}
+	snap, err := c.CreateSnapshot(ctx, inst.ID, "desc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := c.WaitSnapshot(ctx, snap.ID, WaitOptions{Timeout: 5 * time.Second})
+	if err != nil || done.Status != "complete" {
+		t.Fatalf("snapshot wait: %v %+v", err, done)
+	}
+	srv.Inject(vultremu.Fault{Kind: vultremu.FaultFailSnapshot, Count: 1})
+	bad, _ := c.CreateSnapshot(ctx, inst.ID, "desc2")
+	if _, err := c.WaitSnapshot(ctx, bad.ID, WaitOptions{Timeout: 5 * time.Second}); !errors.Is(err, ErrSnapshotFailed) {
+		t.Errorf("failed snapshot: err = %v, want ErrSnapshotFailed", err)
+	}
+}
+
+func TestResolve(t *testing.T) {
+	t.Parallel()
+	c, _ := newTest(t, vultremu.Delays{})
+	ctx := context.Background()
+	pos := spec.Pos{File: "t.json", Line: 3, Col: 5}
+	good := spec.Vultr{
+		Region: spec.Ref{Name: "Chicago", Key: "region_name", Pos: pos},
+		Plan:   spec.Ref{Name: "1024 MB RAM,25 GB SSD,1.00 TB BW", Key: "plan_name", Pos: pos},
+		Image:  spec.Image{Kind: spec.ImageOS, Ref: spec.Ref{Name: "Ubuntu 24.04 LTS x64", Key: "os_name", Pos: pos}},
+	}
+	r, err := c.Resolve(ctx, good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Region != "ord" || r.Plan != "vc2-1c-1gb" || r.OSID != 2284 {
+		t.Errorf("resolved %+v", r)
+	}
+	bad := spec.Vultr{
+		Region: spec.Ref{ID: "xyz", Key: "region_id", Pos: pos},
+		Plan:   spec.Ref{ID: "vc2-1c-1gbb", Key: "plan_id", Pos: pos},
+		Image:  spec.Image{Kind: spec.ImageOS, Ref: spec.Ref{ID: "99999", Key: "os_id", Pos: pos}},
+	}
+	_, err = c.Resolve(ctx, bad)
+	var ds spec.Diagnostics
+	if !errors.As(err, &ds) || len(ds) != 3 {
+		t.Fatalf("err = %v, want 3 diagnostics at once", err)
+	}
+	if !strings.Contains(ds[1].Detail, "vc2-1c-1gb") {
+		t.Errorf("plan diagnostic does not suggest the close plan: %+v", ds[1])
+	}
+	notThere := spec.Vultr{Region: spec.Ref{ID: "ams", Key: "region_id"}, Plan: spec.Ref{ID: "vc2-1c-0.5gb-v6", Key: "plan_id"}, Image: spec.Image{Kind: spec.ImageOS, Ref: spec.Ref{ID: "2284"}}}
+	_, err = c.Resolve(ctx, notThere)
+	if !errors.As(err, &ds) || !strings.Contains(ds[0].Summary, "not available in ams") {
+		t.Errorf("availability: %v", err)
+	}
+	v6 := spec.Vultr{Region: spec.Ref{ID: "ewr"}, Plan: spec.Ref{ID: "vc2-1c-0.5gb-v6"}, Image: spec.Image{Kind: spec.ImageOS, Ref: spec.Ref{ID: "2284"}}}
+	if r, err := c.Resolve(ctx, v6); err != nil || !r.IPv6Only {
+		t.Errorf("IPv6-only plan: %+v %v", r, err)
+	}
+	badKey, _ := New(Config{APIKey: "nope-nope-nope", BaseURL: c.cfg.BaseURL})
+	_, err = badKey.Resolve(ctx, good)
+	if !errors.As(err, &ds) || !strings.Contains(ds[0].Summary, "API key was rejected") {
+		t.Errorf("bad key: %v", err)
+	}
+}
+
+func TestRetain(t *testing.T) {
+	t.Parallel()
+	c, srv := newTest(t, vultremu.Delays{SnapshotPending: 10 * time.Millisecond})
+	ctx := context.Background()
+	inst, _ := c.CreateInstance(ctx, req("run-r"))
+	var ids []string
+	for i := 0; i < 4; i++ {
+		s, err := c.CreateSnapshot(ctx, inst.ID, "nightly")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.WaitSnapshot(ctx, s.ID, WaitOptions{Timeout: 5 * time.Second}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, s.ID)
+		time.Sleep(1100 * time.Millisecond) // distinct date_created seconds
+	}
+	srv.Inject(vultremu.Fault{Kind: vultremu.FaultHangSnapshot, Count: 1})
+	pending, _ := c.CreateSnapshot(ctx, inst.ID, "nightly")
+	other, _ := c.CreateSnapshot(ctx, inst.ID, "other")
+	deleted, err := c.Retain(ctx, "nightly", 2, ids[3], true, nil)
+	if err != nil || len(deleted) != 2 {
+		t.Fatalf("dry run: %v, %d", err, len(deleted))
+	}
+	if len(srv.Snapshots()) != 6 {
+		t.Errorf("dry run deleted something")
+	}
+	deleted, err = c.Retain(ctx, "nightly", 2, ids[3], false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range deleted {
+		got = append(got, s.ID)
+	}
+	if strings.Join(got, ",") != ids[1]+","+ids[0] {
+		t.Errorf("deleted %v, want the two oldest %v", got, ids[:2])
+	}
+	left := map[string]bool{}
+	for _, s := range srv.Snapshots() {
+		left[s.ID] = true
+	}
+	if !left[pending.ID] || !left[other.ID] || !left[ids[3]] || !left[ids[2]] {
+		t.Errorf("retention removed a snapshot it must keep: %v", left)
+	}
+}
