@@ -1,0 +1,307 @@
+package provision
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/remote"
+	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+)
+
+// fakeComm records commands and writes uploads into a local "remote" root.
+type fakeComm struct {
+	mu      sync.Mutex
+	root    string
+	cmds    []string
+	uploads map[string]fs.FileMode
+	// results returns the error for a command; nil means success.
+	results func(cmd string) error
+}
+
+func newFake(t *testing.T) *fakeComm {
+	return &fakeComm{root: t.TempDir(), uploads: map[string]fs.FileMode{}}
+}
+
+func (f *fakeComm) local(p string) string { return filepath.Join(f.root, filepath.FromSlash(p)) }
+
+func (f *fakeComm) Run(_ context.Context, cmd string, _ io.Reader, stdout, _ io.Writer) error {
+	f.mu.Lock()
+	f.cmds = append(f.cmds, cmd)
+	f.mu.Unlock()
+	if f.results != nil {
+		return f.results(cmd)
+	}
+	return nil
+}
+
+func (f *fakeComm) Upload(_ context.Context, dst string, r io.Reader, mode fs.FileMode, _ int64) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(f.local(dst)), 0o755); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.uploads[dst] = mode
+	f.mu.Unlock()
+	return os.WriteFile(f.local(dst), b, mode)
+}
+
+func (f *fakeComm) UploadFile(ctx context.Context, src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	fi, _ := os.Stat(src)
+	return f.Upload(ctx, dst, bytes.NewReader(b), fi.Mode(), int64(len(b)))
+}
+
+func (f *fakeComm) UploadDir(ctx context.Context, src, dst string) error {
+	return filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		return f.UploadFile(ctx, p, filepath.ToSlash(filepath.Join(dst, rel)))
+	})
+}
+
+func (f *fakeComm) Download(_ context.Context, src string, w io.Writer) error {
+	b, err := os.ReadFile(f.local(src))
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+func (f *fakeComm) DownloadFile(ctx context.Context, src, dst string) error {
+	var b bytes.Buffer
+	if err := f.Download(ctx, src, &b); err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b.Bytes(), 0o644)
+}
+
+func (f *fakeComm) DownloadDir(_ context.Context, src, dst string) error {
+	return filepath.Walk(f.local(src), func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(f.local(src), p)
+		_ = os.MkdirAll(filepath.Dir(filepath.Join(dst, rel)), 0o755)
+		b, _ := os.ReadFile(p)
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+}
+
+func env(c Communicator) *Env {
+	return &Env{BuildName: "web", BuilderType: "vultr", Comm: c, Rand: func() int { return 42 }, Sleep: func(context.Context, time.Duration) error { return nil }}
+}
+
+func TestShellInlineCommandAndCleanup(t *testing.T) {
+	t.Parallel()
+	f := newFake(t)
+	p := spec.Provisioner{Index: 0, Type: "shell", Shell: &spec.Shell{
+		Inline:          []string{"echo one", "echo two"},
+		EnvironmentVars: []string{"A=1", "QUOTED=it's here"},
+		Env:             map[string]string{"A": "from-env"},
+	}}
+	if err := Run(context.Background(), p, env(f)); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"chmod +x /tmp/script_42.sh; A='from-env' PACKER_BUILDER_TYPE='vultr' PACKER_BUILD_NAME='web' QUOTED='it'\"'\"'s here'  /tmp/script_42.sh",
+		"rm -f '/tmp/script_42.sh'",
+	}
+	if strings.Join(f.cmds, "\n") != strings.Join(want, "\n") {
+		t.Errorf("commands:\n%s\nwant:\n%s", strings.Join(f.cmds, "\n"), strings.Join(want, "\n"))
+	}
+	body, _ := os.ReadFile(f.local("/tmp/script_42.sh"))
+	if got, want := string(body), "#!/bin/sh -e\necho one\necho two\n"; got != want {
+		t.Errorf("script = %q, want %q", got, want)
+	}
+	if f.uploads["/tmp/script_42.sh"] != 0o755 {
+		t.Errorf("script mode %v", f.uploads["/tmp/script_42.sh"])
+	}
+}
+
+// TestVarsSurviveARealShell renders the Vars of hostile values and lets
+// /bin/sh read them back.
+func TestVarsSurviveARealShell(t *testing.T) {
+	t.Parallel()
+	values := map[string]string{"Q": `it's "quoted"`, "D": "$HOME `id` $(id)", "S": "a b  c", "N": "line1\nline2"}
+	vars := envVars("", nil, values, &Env{BuildName: "b", BuilderType: "vultr"})
+	out, err := exec.Command("/bin/sh", "-c", vars+" env").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range values {
+		if !strings.Contains(string(out), k+"="+v+"\n") {
+			t.Errorf("%s: %q not found in\n%s", k, v, out)
+		}
+	}
+}
+
+func TestShellExitCodes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		result  error
+		valid   []int
+		expect  bool
+		wantErr string
+	}{
+		{"ok", nil, nil, false, ""},
+		{"status 3 invalid", &remote.ExitError{Status: 3}, nil, false, "script exited with status 3; valid exit codes: [0]"},
+		{"status 3 valid", &remote.ExitError{Status: 3}, []int{0, 3}, false, ""},
+		{"disconnect unexpected", fmt.Errorf("x: %w", remote.ErrDisconnected), nil, false, "script disconnected unexpectedly"},
+		{"disconnect expected", fmt.Errorf("x: %w", remote.ErrDisconnected), nil, true, ""},
+	}
+	for _, tt := range tests {
+		f := newFake(t)
+		f.results = func(cmd string) error {
+			if strings.HasPrefix(cmd, "chmod") {
+				return tt.result
+			}
+			return nil
+		}
+		e := env(f)
+		reconnected := false
+		e.Reconnect = func(context.Context) (Communicator, error) { reconnected = true; return f, nil }
+		p := spec.Provisioner{Index: 2, Type: "shell", Pos: spec.Pos{File: "t.json", Line: 9, Col: 5}, Shell: &spec.Shell{Inline: []string{"x"}, ValidExitCodes: tt.valid, ExpectDisconnect: tt.expect}}
+		err := Run(context.Background(), p, e)
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case tt.wantErr != "":
+			var pe *Error
+			if !errors.As(err, &pe) || pe.Index != 2 || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "provisioner 2 (shell) at t.json:9:5") {
+				t.Errorf("%s: err = %v, want %q with the provisioner's place", tt.name, err, tt.wantErr)
+			}
+		}
+		if tt.expect && !reconnected {
+			t.Errorf("%s: did not reconnect", tt.name)
+		}
+	}
+}
+
+func TestRetriesAndTimeout(t *testing.T) {
+	t.Parallel()
+	f := newFake(t)
+	calls := 0
+	f.results = func(cmd string) error {
+		if strings.HasPrefix(cmd, "chmod") {
+			calls++
+			if calls < 3 {
+				return &remote.ExitError{Status: 1}
+			}
+		}
+		return nil
+	}
+	p := spec.Provisioner{Type: "shell", MaxRetries: 2, Shell: &spec.Shell{Inline: []string{"x"}}}
+	if err := Run(context.Background(), p, env(f)); err != nil {
+		t.Fatalf("third attempt should pass: %v", err)
+	}
+	if calls != 3 {
+		t.Errorf("attempts = %d, want 3", calls)
+	}
+	// pause_before goes through the injected sleep.
+	var slept []time.Duration
+	e := env(newFake(t))
+	e.Sleep = func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }
+	_ = Run(context.Background(), spec.Provisioner{Type: "shell", PauseBefore: 3 * time.Second, Shell: &spec.Shell{Inline: []string{"x"}, PauseAfter: time.Second}}, e)
+	if fmt.Sprint(slept) != "[3s 1s]" {
+		t.Errorf("slept %v, want [3s 1s]", slept)
+	}
+}
+
+func TestFileDirectorySemantics(t *testing.T) {
+	t.Parallel()
+	src := t.TempDir()
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(src, "conf"), 0o755))
+	must(os.WriteFile(filepath.Join(src, "conf", "a.txt"), []byte("a"), 0o644))
+	must(os.WriteFile(filepath.Join(src, "single.txt"), []byte("s"), 0o600))
+	tests := []struct {
+		name   string
+		source string
+		dest   string
+		want   string
+	}{
+		{"dir without slash copies the dir", filepath.Join(src, "conf"), "/etc/app", "/etc/app/conf/a.txt"},
+		{"dir with slash copies contents", filepath.Join(src, "conf") + "/", "/etc/app", "/etc/app/a.txt"},
+		{"file to dir slash keeps name", filepath.Join(src, "single.txt"), "/opt/", "/opt/single.txt"},
+		{"file to path renames", filepath.Join(src, "single.txt"), "/opt/renamed", "/opt/renamed"},
+	}
+	for _, tt := range tests {
+		f := newFake(t)
+		p := spec.Provisioner{Type: "file", File: &spec.File{Sources: []string{tt.source}, Destination: tt.dest, Direction: "upload"}}
+		if err := Run(context.Background(), p, env(f)); err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		if _, ok := f.uploads[tt.want]; !ok {
+			t.Errorf("%s: uploads %v, want %s", tt.name, f.uploads, tt.want)
+		}
+	}
+	// content, and download.
+	f := newFake(t)
+	if err := Run(context.Background(), spec.Provisioner{Type: "file", File: &spec.File{Content: "x=1\n", HasContent: true, Destination: "/etc/x.conf"}}, env(f)); err != nil {
+		t.Fatal(err)
+	}
+	local := t.TempDir() + "/"
+	if err := Run(context.Background(), spec.Provisioner{Type: "file", File: &spec.File{Sources: []string{"/etc/x.conf"}, Destination: local, Direction: "download"}}, env(f)); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(local, "x.conf")); err != nil || string(b) != "x=1\n" {
+		t.Errorf("downloaded %q %v", b, err)
+	}
+}
+
+func TestShellLocal(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	e := env(nil)
+	e.Stdout = &out
+	e.LocalEnviron = []string{"PATH=" + os.Getenv("PATH")}
+	p := spec.Provisioner{Type: "shell-local", ShellLocal: &spec.ShellLocal{
+		Inline:          []string{`echo "$GREETING from $PACKER_BUILD_NAME"`, "exit 4"},
+		EnvironmentVars: []string{"GREETING=hello there"},
+		ValidExitCodes:  []int{4},
+	}}
+	if err := Run(context.Background(), p, e); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := out.String(), "hello there from web\n"; got != want {
+		t.Errorf("output %q, want %q", got, want)
+	}
+	p.ShellLocal.ValidExitCodes = nil
+	if err := Run(context.Background(), p, e); err == nil || !strings.Contains(err.Error(), "exited with status 4") {
+		t.Errorf("err = %v, want status 4", err)
+	}
+	// Cancellation ends the process.
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := Run(ctx, spec.Provisioner{Type: "shell-local", ShellLocal: &spec.ShellLocal{Inline: []string{"sleep 30"}}}, e)
+	if err == nil || time.Since(start) > 10*time.Second {
+		t.Errorf("cancelled shell-local: %v after %s", err, time.Since(start))
+	}
+}
