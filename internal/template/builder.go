@@ -88,8 +88,10 @@ func (d *decoder) deprecatedKey(o *object, key string) {
 
 func (d *decoder) vultr(o *object, b *spec.Build, s *spec.Spec, opts Options) {
 	v := &b.Vultr
-	for k := range deprecated {
-		d.deprecatedKey(o, k)
+	for _, m := range o.n.Keys {
+		if _, ok := deprecated[m.Key]; ok {
+			d.deprecatedKey(o, m.Key)
+		}
 	}
 
 	key, kpos, _ := o.str("api_key")
