@@ -1,0 +1,226 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/build"
+	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+	"github.com/vultr-image-action/vultr-image-action/internal/vultremu/machine"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func TestMain(m *testing.M) {
+	if code, ok := machine.SandboxMain(); ok {
+		os.Exit(code)
+	}
+	flag.Parse()
+	os.Exit(m.Run())
+}
+
+type testEnv struct {
+	Env
+	stdout, stderr *bytes.Buffer
+	vars           map[string]string
+}
+
+func newEnv(args []string, vars map[string]string) *testEnv {
+	te := &testEnv{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, vars: vars}
+	te.Env = Env{
+		Args:    append([]string{"vultr-image-action"}, args...),
+		Stdout:  te.stdout,
+		Stderr:  te.stderr,
+		Getenv:  func(k string) string { return vars[k] },
+		Environ: func() []string { return []string{"PATH=" + os.Getenv("PATH")} },
+		Getwd:   func() (string, error) { return "/nonexistent-workdir", nil },
+	}
+	return te
+}
+
+func TestExitCodes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		err  error
+		want int
+	}{
+		{nil, 0},
+		{flag.ErrHelp, 0},
+		{&UsageError{Err: errors.New("x")}, 2},
+		{spec.Diagnostics{{Summary: "x"}}, 2},
+		{fmt.Errorf("build x: %w", context.Canceled), 130},
+		{errors.New("boom"), 1},
+		{&reportedError{err: &UsageError{Err: errors.New("x")}}, 2},
+	}
+	for _, tt := range tests {
+		if got := ExitCode(tt.err); got != tt.want {
+			t.Errorf("ExitCode(%v) = %d, want %d", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestActionInputValidation(t *testing.T) {
+	t.Parallel()
+	ws := t.TempDir()
+	os.WriteFile(filepath.Join(ws, "server.json"), []byte("{}"), 0o644)
+	base := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": ws}
+	with := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	tests := []struct {
+		name string
+		vars map[string]string
+		want []string
+	}{
+		{"nothing set", with(), []string{`input "template": is required`, `input "api-key": is required`}},
+		{"bad mode", with("INPUT_MODE", "deploy", "INPUT_TEMPLATE", "server.json", "INPUT_API-KEY", "k"), []string{`"deploy" is not a mode; valid modes are build, validate and sweep`}},
+		{"bad boolean", with("INPUT_MODE", "sweep", "INPUT_API-KEY", "k", "INPUT_YES", "yes"), []string{`input "yes": "yes" is not a boolean`}},
+		{"outside workspace", with("INPUT_TEMPLATE", "../../etc/passwd", "INPUT_API-KEY", "k"), []string{"resolves outside the workspace"}},
+		{"unreadable", with("INPUT_TEMPLATE", "missing.json", "INPUT_API-KEY", "k"), []string{`input "template": cannot read`}},
+		{"bad timeout", with("INPUT_TEMPLATE", "server.json", "INPUT_API-KEY", "k", "INPUT_TIMEOUT", "soon"), []string{`"soon" is not a duration`}},
+		{"bad on-error", with("INPUT_TEMPLATE", "server.json", "INPUT_API-KEY", "k", "INPUT_ON-ERROR", "ask"), []string{`"ask": valid values are cleanup and abort`}},
+		{"oversized", with("INPUT_TEMPLATE", "server.json", "INPUT_API-KEY", "k", "INPUT_VARIABLES", strings.Repeat("a", 300<<10)), []string{`input "variables": value is 307200 bytes`}},
+	}
+	for _, tt := range tests {
+		te := newEnv(nil, tt.vars)
+		err := Run(context.Background(), te.Env)
+		if ExitCode(err) != ExitUsage {
+			t.Errorf("%s: exit %d (%v), want %d", tt.name, ExitCode(err), err, ExitUsage)
+		}
+		out := strings.TrimPrefix(te.stdout.String(), "::add-mask::k\n") // the key is masked first
+		if !strings.HasPrefix(out, "::error title=Invalid input::") {
+			t.Errorf("%s: not an ::error annotation: %q", tt.name, out)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: output lacks %q:\n%s", tt.name, w, out)
+			}
+		}
+	}
+}
+
+func TestValidateAnnotatesTemplateProblems(t *testing.T) {
+	t.Parallel()
+	ws, _ := filepath.Abs("../template/testdata")
+	te := newEnv(nil, map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": ws, "INPUT_MODE": "validate", "INPUT_TEMPLATE": "error-unknown-key.json"})
+	err := Run(context.Background(), te.Env)
+	if ExitCode(err) != ExitUsage {
+		t.Fatalf("exit %d, want 2", ExitCode(err))
+	}
+	want := "::error col=7,file=error-unknown-key.json,line=13,title=Template error::" + ws + "/error-unknown-key.json:13:7: builders[0].plan_idd: unknown key \"plan_idd\" in a vultr builder; did you mean \"plan_id\"?\n"
+	if got := te.stdout.String(); got != want {
+		t.Errorf("annotation:\n%q\nwant\n%q", got, want)
+	}
+	// The seed validates without any secret available (placeholder key).
+	te = newEnv([]string{"validate", "../../examples/server.json"}, map[string]string{})
+	if err := Run(context.Background(), te.Env); err != nil {
+		t.Fatalf("seed validate: %v\n%s", err, te.stdout.String())
+	}
+	if got := te.stdout.String(); got != "The configuration is valid.\n" {
+		t.Errorf("validate output %q", got)
+	}
+}
+
+func TestInspectMasksSensitive(t *testing.T) {
+	t.Parallel()
+	te := newEnv([]string{"inspect", "../template/testdata/valid-everything.json"}, map[string]string{"VULTR_API_KEY": "inspect-key-123456"})
+	if err := Run(context.Background(), te.Env); err != nil {
+		t.Fatal(err)
+	}
+	out := te.stdout.String()
+	for _, want := range []string{`db_password = "<sensitive>"`, `key = "<sensitive>"`, `version = "2.0.1"`, "web                  vultr", "web: 0 shell", "worker: manifest -> shell-local"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("inspect lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "hunter2-secret") || strings.Contains(out, "inspect-key-123456") {
+		t.Errorf("inspect shows a secret:\n%s", out)
+	}
+}
+
+func TestSummaryMarkdownGolden(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	results := []*build.Result{
+		{Name: "web", Status: build.Succeeded, SnapshotID: "snap-1", Region: "ewr", Plan: "vc2-1c-1gb", Image: "Ubuntu 24.04 LTS x64", Start: t0, End: t0.Add(95 * time.Second),
+			Phases: []build.Phase{{Name: "create instance", Start: t0, End: t0.Add(time.Second)}, {Name: "wait for instance", Start: t0.Add(time.Second), End: t0.Add(40 * time.Second)}}},
+		{Name: "worker", Status: build.Failed, Region: "ord", Plan: "vc2-1c-1gb", Start: t0, End: t0.Add(10 * time.Second), Err: errors.New("wait for snapshot: timed out"),
+			Phases: []build.Phase{{Name: "wait for snapshot", Start: t0, End: t0.Add(10 * time.Second), Err: errors.New("timed out")}}},
+	}
+	got := summaryMarkdown(results)
+	golden := "testdata/summary.golden.md"
+	if *update {
+		os.MkdirAll("testdata", 0o755)
+		os.WriteFile(golden, []byte(got), 0o644)
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update)", err)
+	}
+	if got != string(want) {
+		t.Errorf("summary:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestMachineReadableBuildOnEmulator(t *testing.T) {
+	t.Parallel()
+	te := newEnv([]string{"build", "-emulator", "-machine-readable", "../../examples/server.json"}, map[string]string{})
+	te.Getwd = func() (string, error) { return t.TempDir(), nil }
+	if err := Run(context.Background(), te.Env); err != nil {
+		if errors.Is(err, machine.ErrNoSandbox) {
+			t.Skip(err)
+		}
+		t.Fatalf("%v\n%s", err, te.stdout.String())
+	}
+	out := te.stdout.String()
+	re := regexp.MustCompile(`(?m)^\d+,vultr,artifact,0,id,([0-9a-f-]{36})$`)
+	m := re.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no artifact id line:\n%s", out)
+	}
+	for _, want := range []string{",vultr,artifact-count,1\n", ",vultr,artifact,0,builder-id,packer.vultr\n", ",vultr,artifact,0,string,Vultr Snapshot: My Awesome App (" + m[1] + ")\n", ",vultr,artifact,0,end\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("machine-readable output lacks %q", want)
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"build"}, "build takes exactly one template path"},
+		{[]string{"build", "-on-error", "ask", "x.json"}, `-on-error "ask": valid values are cleanup and abort`},
+		{[]string{"emulator", "-listen", "0.0.0.0:8080"}, "only on loopback"},
+	}
+	for _, tt := range tests {
+		te := newEnv(tt.args, map[string]string{})
+		err := Run(context.Background(), te.Env)
+		if ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: %v (exit %d), want usage error %q", tt.args, err, ExitCode(err), tt.want)
+		}
+	}
+	te := newEnv([]string{"version"}, nil)
+	if err := Run(context.Background(), te.Env); err != nil || te.stdout.String() != "vultr-image-action dev\n" {
+		t.Errorf("version: %v %q", err, te.stdout.String())
+	}
+}
