@@ -41,7 +41,7 @@ type faultCase struct {
 	faults []vultremu.Fault
 	// signal, when set, is sent once trigger() is true.
 	signal  syscall.Signal
-	trigger string // "start", "key", "instance", "provision", "snapshot"
+	trigger string // "preflight", "key", "instance", "provision", "snapshot"
 	// template tweaks
 	provision   string // inline shell command
 	expectDisc  bool
@@ -97,7 +97,7 @@ func faultPlan(seed int64, n int) []faultCase {
 			c.expectDisc = true
 		default:
 			sig := []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGKILL}[rng.Intn(3)]
-			trig := []string{"start", "key", "instance", "provision", "snapshot"}[rng.Intn(5)]
+			trig := []string{"preflight", "key", "instance", "provision", "snapshot"}[rng.Intn(5)]
 			c.name = fmt.Sprintf("%s at %s", sig, trig)
 			c.signal, c.trigger, c.wantSuccess = sig, trig, false
 			switch trig {
@@ -178,8 +178,10 @@ func TestFaultInjection(t *testing.T) {
 					default:
 					}
 					switch c.trigger {
-					case "start":
-						fired = true
+					case "preflight":
+						// The first API call: the process is up and its
+						// signal handler installed.
+						fired = len(e.srv.Requests()) > 0
 					case "key":
 						fired = len(e.srv.SSHKeys()) > 0
 					case "instance":

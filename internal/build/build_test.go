@@ -1,0 +1,337 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/remote"
+	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+	"github.com/vultr-image-action/vultr-image-action/internal/vultr"
+)
+
+// fakeCloud records every call in order; failAt makes the named call fail.
+type fakeCloud struct {
+	mu        sync.Mutex
+	calls     []string
+	failAt    string
+	instances map[string]bool
+	keys      map[string]bool
+	// block makes the named call wait for ctx (a long wait being cancelled).
+	block string
+}
+
+func newCloud() *fakeCloud {
+	return &fakeCloud{instances: map[string]bool{}, keys: map[string]bool{}}
+}
+
+var errInjected = errors.New("injected failure")
+
+func (f *fakeCloud) rec(ctx context.Context, name string) error {
+	f.mu.Lock()
+	f.calls = append(f.calls, name)
+	block := f.block == name
+	fail := f.failAt == name
+	f.mu.Unlock()
+	if block {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	if fail {
+		return errInjected
+	}
+	return nil
+}
+
+func (f *fakeCloud) Resolve(ctx context.Context, v spec.Vultr) (*vultr.Resolved, error) {
+	if err := f.rec(ctx, "Resolve"); err != nil {
+		return nil, err
+	}
+	return &vultr.Resolved{Region: "ewr", Plan: "vc2-1c-1gb", OSID: 2284, ImageName: "Ubuntu"}, nil
+}
+
+func (f *fakeCloud) CreateSSHKey(ctx context.Context, name, pub string) (*vultr.SSHKey, error) {
+	if err := f.rec(ctx, "CreateSSHKey"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	f.keys["key-1"] = true
+	f.mu.Unlock()
+	return &vultr.SSHKey{ID: "key-1", Name: name}, nil
+}
+
+func (f *fakeCloud) DeleteSSHKey(ctx context.Context, id string) error {
+	if err := f.rec(ctx, "DeleteSSHKey"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	delete(f.keys, id)
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *fakeCloud) CreateInstance(ctx context.Context, r vultr.CreateInstanceRequest) (*vultr.Instance, error) {
+	if err := f.rec(ctx, "CreateInstance"); err != nil {
+		return nil, err
+	}
+	if r.RunTag == "" || len(r.SSHKeyIDs) != 1 {
+		return nil, fmt.Errorf("bad request %+v", r)
+	}
+	f.mu.Lock()
+	f.instances["inst-1"] = true
+	f.mu.Unlock()
+	return &vultr.Instance{ID: "inst-1", DefaultPassword: "root-pw-secret"}, nil
+}
+
+func (f *fakeCloud) WaitInstance(ctx context.Context, id string, cond func(*vultr.Instance) (bool, error), o vultr.WaitOptions) (*vultr.Instance, error) {
+	ready := &vultr.Instance{ID: id, Status: "active", PowerStatus: "running", ServerStatus: "ok", MainIP: "192.0.2.10"}
+	name := "WaitReady"
+	if ok, _ := cond(ready); !ok {
+		name = "WaitStopped"
+		ready.PowerStatus = "stopped"
+	}
+	if err := f.rec(ctx, name); err != nil {
+		return nil, err
+	}
+	return ready, nil
+}
+
+func (f *fakeCloud) HaltInstance(ctx context.Context, id string) error { return f.rec(ctx, "Halt") }
+
+func (f *fakeCloud) DeleteInstance(ctx context.Context, id string) error {
+	if err := f.rec(ctx, "DeleteInstance"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	delete(f.instances, id)
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *fakeCloud) CreateSnapshot(ctx context.Context, id, desc string) (*vultr.Snapshot, error) {
+	if err := f.rec(ctx, "CreateSnapshot"); err != nil {
+		return nil, err
+	}
+	return &vultr.Snapshot{ID: "snap-1", Status: "pending", Description: desc}, nil
+}
+
+func (f *fakeCloud) WaitSnapshot(ctx context.Context, id string, o vultr.WaitOptions) (*vultr.Snapshot, error) {
+	if err := f.rec(ctx, "WaitSnapshot"); err != nil {
+		return nil, err
+	}
+	return &vultr.Snapshot{ID: id, Status: "complete"}, nil
+}
+
+func (f *fakeCloud) Retain(ctx context.Context, d string, keep int, keepID string, dry bool, logf func(string, ...any)) ([]vultr.Snapshot, error) {
+	return nil, f.rec(ctx, "Retain")
+}
+
+// fakeComm records commands; failCmd fails a command with an exit status.
+type fakeComm struct {
+	cloud   *fakeCloud
+	failCmd string
+}
+
+func (c *fakeComm) Run(ctx context.Context, cmd string, _ io.Reader, _, _ io.Writer) error {
+	if err := c.cloud.rec(ctx, "Run:"+strings.Fields(cmd)[0]); err != nil {
+		return err
+	}
+	if cmd == c.failCmd {
+		return &remote.ExitError{Status: 1}
+	}
+	return nil
+}
+func (c *fakeComm) Upload(context.Context, string, io.Reader, fs.FileMode, int64) error { return nil }
+func (c *fakeComm) UploadFile(context.Context, string, string) error                   { return nil }
+func (c *fakeComm) UploadDir(context.Context, string, string) error                    { return nil }
+func (c *fakeComm) Download(context.Context, string, io.Writer) error                  { return nil }
+func (c *fakeComm) DownloadFile(context.Context, string, string) error                 { return nil }
+func (c *fakeComm) DownloadDir(context.Context, string, string) error                  { return nil }
+func (c *fakeComm) HostKeyFingerprint() string                                         { return "SHA256:test" }
+func (c *fakeComm) Close() error                                                       { return nil }
+
+type quietUI struct{}
+
+func (quietUI) Say(string, string)                     {}
+func (quietUI) Message(string, string)                 {}
+func (quietUI) Phase(string, string) func()            { return func() {} }
+func (quietUI) Warn(string, string, spec.Pos)          {}
+func (quietUI) Error(string, string, spec.Pos, string) {}
+func (quietUI) Debug(string)                           {}
+func (quietUI) Output(string) io.WriteCloser           { return nopWC{} }
+func (quietUI) Success(string, string)                 {}
+
+type nopWC struct{}
+
+func (nopWC) Write(p []byte) (int, error) { return len(p), nil }
+func (nopWC) Close() error                { return nil }
+
+type recTracker struct {
+	mu  sync.Mutex
+	log []string
+}
+
+func (r *recTracker) Track(k, id string) { r.mu.Lock(); r.log = append(r.log, "+"+k+":"+id); r.mu.Unlock() }
+func (r *recTracker) Untrack(k, id string) {
+	r.mu.Lock()
+	r.log = append(r.log, "-"+k+":"+id)
+	r.mu.Unlock()
+}
+
+func testSpec() *spec.Spec {
+	return &spec.Spec{Builds: []spec.Build{{
+		Name: "vultr", Type: "vultr",
+		Vultr: spec.Vultr{APIKey: "k", SnapshotDescription: "d", InstanceLabel: "l", ShutdownCommand: "shutdown -P now",
+			Image: spec.Image{Kind: spec.ImageOS}, BootTimeout: time.Minute, ShutdownTimeout: time.Minute, SnapshotTimeout: time.Minute},
+		SSH:          spec.SSH{Username: "root", Port: 22},
+		Provisioners: []spec.Provisioner{{Type: "shell", Shell: &spec.Shell{Inline: []string{"x"}, RemotePath: "/tmp/s.sh"}}},
+	}}}
+}
+
+func options(cloud *fakeCloud, comm *fakeComm, tr Tracker) Options {
+	return Options{
+		Cloud:   func(string) (Cloud, error) { return cloud, nil },
+		UI:      quietUI{},
+		Tracker: tr,
+		Connect: func(ctx context.Context, cfg remote.Config) (Comm, error) {
+			if err := cloud.rec(ctx, "Connect"); err != nil {
+				return nil, err
+			}
+			return comm, nil
+		},
+		RunID: "run1",
+	}
+}
+
+// TestEveryFailureCleansUp fails each step in turn and checks the undo
+// calls that follow, in reverse order.
+func TestEveryFailureCleansUp(t *testing.T) {
+	t.Parallel()
+	full := "Resolve,CreateSSHKey,CreateInstance,WaitReady,Connect,Run:uname,Run:chmod,Run:rm,Run:shutdown,WaitStopped,CreateSnapshot,WaitSnapshot,DeleteInstance,DeleteSSHKey"
+	tests := []struct {
+		failAt string
+		want   string
+	}{
+		{"", full},
+		{"Resolve", "Resolve"},
+		{"CreateSSHKey", "Resolve,CreateSSHKey"},
+		{"CreateInstance", "Resolve,CreateSSHKey,CreateInstance,DeleteSSHKey"},
+		{"WaitReady", "Resolve,CreateSSHKey,CreateInstance,WaitReady,DeleteInstance,DeleteSSHKey"},
+		{"Connect", "Resolve,CreateSSHKey,CreateInstance,WaitReady,Connect,DeleteInstance,DeleteSSHKey"},
+		{"Run:chmod", "Resolve,CreateSSHKey,CreateInstance,WaitReady,Connect,Run:uname,Run:chmod,DeleteInstance,DeleteSSHKey"},
+		{"WaitStopped", "Resolve,CreateSSHKey,CreateInstance,WaitReady,Connect,Run:uname,Run:chmod,Run:rm,Run:shutdown,WaitStopped,DeleteInstance,DeleteSSHKey"},
+		{"CreateSnapshot", "Resolve,CreateSSHKey,CreateInstance,WaitReady,Connect,Run:uname,Run:chmod,Run:rm,Run:shutdown,WaitStopped,CreateSnapshot,DeleteInstance,DeleteSSHKey"},
+		{"WaitSnapshot", "Resolve,CreateSSHKey,CreateInstance,WaitReady,Connect,Run:uname,Run:chmod,Run:rm,Run:shutdown,WaitStopped,CreateSnapshot,WaitSnapshot,DeleteInstance,DeleteSSHKey"},
+	}
+	for _, tt := range tests {
+		cloud := newCloud()
+		cloud.failAt = tt.failAt
+		tr := &recTracker{}
+		results, err := Run(context.Background(), testSpec(), options(cloud, &fakeComm{cloud: cloud}, tr))
+		if got := strings.Join(cloud.calls, ","); got != tt.want {
+			t.Errorf("fail at %q:\n got  %s\n want %s", tt.failAt, got, tt.want)
+		}
+		if (err != nil) != (tt.failAt != "") {
+			t.Errorf("fail at %q: err = %v", tt.failAt, err)
+		}
+		if tt.failAt != "" && !errors.Is(err, errInjected) {
+			t.Errorf("fail at %q: the injected error is lost: %v", tt.failAt, err)
+		}
+		if len(cloud.instances)+len(cloud.keys) != 0 {
+			t.Errorf("fail at %q: left %v %v", tt.failAt, cloud.instances, cloud.keys)
+		}
+		if tt.failAt == "WaitSnapshot" && (len(results) != 1 || results[0].SnapshotID != "snap-1") {
+			t.Errorf("a snapshot made before a failure is not reported: %+v", results)
+		}
+		if tt.failAt == "" && strings.Join(tr.log, ",") != "+ssh_key:key-1,+instance:inst-1,-instance:inst-1,-ssh_key:key-1" {
+			t.Errorf("tracker log %v", tr.log)
+		}
+	}
+}
+
+func TestCleanupErrorIsJoinedNotReplacing(t *testing.T) {
+	t.Parallel()
+	cloud := newCloud()
+	cloud.failAt = "WaitReady"
+	c2 := &failingDelete{fakeCloud: cloud}
+	o := options(cloud, &fakeComm{cloud: cloud}, nil)
+	o.Cloud = func(string) (Cloud, error) { return c2, nil }
+	_, err := Run(context.Background(), testSpec(), o)
+	if !errors.Is(err, errInjected) || !errors.Is(err, errDelete) {
+		t.Errorf("err = %v, want both the build's and the cleanup's errors", err)
+	}
+}
+
+var errDelete = errors.New("delete failed")
+
+type failingDelete struct{ *fakeCloud }
+
+func (f *failingDelete) DeleteInstance(ctx context.Context, id string) error { return errDelete }
+
+func TestCancelDuringWaitStillCleansUp(t *testing.T) {
+	t.Parallel()
+	cloud := newCloud()
+	cloud.block = "WaitReady"
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for {
+			cloud.mu.Lock()
+			n := len(cloud.calls)
+			cloud.mu.Unlock()
+			if n >= 4 {
+				cancel()
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	results, err := Run(ctx, testSpec(), options(cloud, &fakeComm{cloud: cloud}, nil))
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+	if results[0].Status != Cancelled {
+		t.Errorf("status %s, want cancelled", results[0].Status)
+	}
+	if len(cloud.instances)+len(cloud.keys) != 0 {
+		t.Errorf("left %v %v after cancel", cloud.instances, cloud.keys)
+	}
+}
+
+func TestAbortKeepsFailedInstance(t *testing.T) {
+	t.Parallel()
+	cloud := newCloud()
+	cloud.failAt = "WaitSnapshot"
+	o := options(cloud, &fakeComm{cloud: cloud}, nil)
+	o.OnError = "abort"
+	results, _ := Run(context.Background(), testSpec(), o)
+	if !cloud.instances["inst-1"] || results[0].KeptInstance != "inst-1" {
+		t.Errorf("on-error=abort did not keep the instance: %v %+v", cloud.instances, results[0])
+	}
+}
+
+func TestParallelBuildsAllRunAndAllClean(t *testing.T) {
+	t.Parallel()
+	s := testSpec()
+	b := s.Builds[0]
+	s.Builds = nil
+	for i := 0; i < 5; i++ {
+		b.Name = fmt.Sprintf("b%d", i)
+		s.Builds = append(s.Builds, b)
+	}
+	cloud := newCloud()
+	results, err := Run(context.Background(), s, options(cloud, &fakeComm{cloud: cloud}, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if r.Status != Succeeded {
+			t.Errorf("%s: %s", r.Name, r.Status)
+		}
+	}
+}
