@@ -221,7 +221,7 @@ func TestFaultInjection(t *testing.T) {
 				// The post step cleans what the killed main step left.
 				state := fileCommands(t, r.state)
 				post := exec.Command(binary + "-post")
-				post.Env = append(r.cmd.Env, "STATE_instances="+state["instances"], "STATE_ssh_keys="+state["ssh_keys"])
+				post.Env = append(r.cmd.Env, stateEnv(state)...)
 				var out bytes.Buffer
 				post.Stdout, post.Stderr = &out, &out
 				if perr := post.Run(); perr != nil {

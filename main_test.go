@@ -335,7 +335,7 @@ func TestPostStepCleansUpAfterSIGKILL(t *testing.T) {
 	}
 	state := fileCommands(t, r.state)
 	post := exec.Command(binary + "-post")
-	post.Env = append(r.cmd.Env, "STATE_instances="+state["instances"], "STATE_ssh_keys="+state["ssh_keys"])
+	post.Env = append(r.cmd.Env, stateEnv(state)...)
 	var out bytes.Buffer
 	post.Stdout, post.Stderr = &out, &out
 	if err := post.Run(); err != nil {
@@ -428,4 +428,13 @@ func between(s, start, end string) string {
 	_, rest, _ := strings.Cut(s, start)
 	v, _, _ := strings.Cut(rest, end)
 	return v
+}
+
+// stateEnv passes saved state to the post step as the runner does.
+func stateEnv(state map[string]string) []string {
+	var out []string
+	for k, v := range state {
+		out = append(out, "STATE_"+k+"="+v)
+	}
+	return out
 }

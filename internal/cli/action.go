@@ -23,6 +23,7 @@ const (
 	stateInstances = "instances"
 	stateSSHKeys   = "ssh_keys"
 	stateAPIURL    = "api_url"
+	stateRunID     = "run_id"
 )
 
 // runAction is the action's main step: it reads the inputs and runs the
@@ -50,6 +51,12 @@ func runAction(ctx context.Context, env Env) error {
 	j.tracker = tr
 	if u := env.Getenv("VULTR_API_URL"); u != "" {
 		_ = act.SaveState(stateAPIURL, u)
+	}
+	// The run ID is saved before anything exists: a kill between a create
+	// and the record of its ID still leaves the post step a way to find it.
+	j.runID = newRunID(env.Getenv)
+	if err := act.SaveState(stateRunID, j.runID); err != nil {
+		_ = act.Annotate(ghaction.LevelWarning, "cannot save state for the post step: "+err.Error(), ghaction.Location{})
 	}
 	_, err = runJob(ctx, env, j)
 	return err
@@ -223,7 +230,8 @@ func runActionPost(ctx context.Context, env Env) error {
 	_ = act.Mask(key)
 	instances := splitIDs(act.State(stateInstances))
 	keys := splitIDs(act.State(stateSSHKeys))
-	if len(instances)+len(keys) == 0 {
+	runID := act.State(stateRunID)
+	if len(instances)+len(keys) == 0 && runID == "" {
 		fmt.Fprintln(env.Stdout, "Nothing to clean up: the build deleted everything it created.")
 		return nil
 	}
@@ -231,7 +239,7 @@ func runActionPost(ctx context.Context, env Env) error {
 	if apiURL == "" {
 		apiURL = env.Getenv("VULTR_API_URL")
 	}
-	return cleanupResources(ctx, env, cleanupOptions{apiKey: key, apiURL: apiURL, instances: instances, sshKeys: keys, action: act})
+	return cleanupResources(ctx, env, cleanupOptions{apiKey: key, apiURL: apiURL, instances: instances, sshKeys: keys, runID: runID, action: act})
 }
 
 func splitIDs(s string) []string {

@@ -35,6 +35,7 @@ type job struct {
 	emulator        bool
 	emulatorSSHD    string
 	apiKey          string // the action's api-key input; wins over VULTR_API_KEY
+	runID           string // names this run's resources; generated when empty
 	keepSnapshots   int    // -1: as the template says
 	timeout         time.Duration
 	workDir         string
@@ -161,6 +162,10 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 		}
 	}
 
+	runID := j.runID
+	if runID == "" {
+		runID = newRunID(getenv)
+	}
 	clouds := &cloudCache{baseURL: apiURL, debug: console.Debug, red: red}
 	workDir := j.workDir
 	if workDir == "" {
@@ -172,7 +177,7 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 		Secrets:        red,
 		Tracker:        j.tracker,
 		Dial:           dial,
-		RunID:          newRunID(getenv),
+		RunID:          runID,
 		RunUUID:        runUUID,
 		WorkDir:        workDir,
 		Getenv:         getenv,
@@ -180,6 +185,18 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 		ParallelBuilds: j.parallel,
 		OnError:        j.onError,
 	})
+	if len(results) == 0 && err != nil {
+		// Nothing started: pre-flight problems (with template positions)
+		// or an interrupt before the first build.
+		var ds spec.Diagnostics
+		if errors.As(err, &ds) {
+			for _, d := range ds {
+				console.Error("", d.Error(), d.Pos, "Pre-flight failed")
+			}
+		} else {
+			console.Error("", err.Error(), spec.Pos{}, "Build did not start")
+		}
+	}
 	reportResults(console, results, err)
 	if j.action != nil {
 		if oerr := writeActionResults(j.action, s, results, red, workDir); oerr != nil {

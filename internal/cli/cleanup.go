@@ -16,7 +16,10 @@ import (
 type cleanupOptions struct {
 	apiKey, apiURL     string
 	instances, sshKeys []string
-	action             *ghaction.Action
+	// runID, when set, also finds this run's resources by tag and name:
+	// those created in the instant before their IDs were recorded.
+	runID  string
+	action *ghaction.Action
 }
 
 func cmdCleanup(ctx context.Context, env Env, args []string) error {
@@ -51,6 +54,18 @@ func cleanupResources(ctx context.Context, env Env, o cleanupOptions) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 50*time.Second)
 	defer cancel()
 	var errs []error
+	if o.runID != "" {
+		more, keys, err := findRun(ctx, cl, o.runID)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("find resources of run %s: %w", o.runID, red.Error(err)))
+		}
+		o.instances = union(o.instances, more)
+		o.sshKeys = union(o.sshKeys, keys)
+	}
+	if len(o.instances)+len(o.sshKeys) == 0 && len(errs) == 0 {
+		fmt.Fprintln(env.Stdout, "Nothing to clean up: the build deleted everything it created.")
+		return nil
+	}
 	for _, id := range o.instances {
 		if err := cl.DeleteInstance(ctx, id); err != nil {
 			errs = append(errs, fmt.Errorf("delete instance %s: %w", id, red.Error(err)))
@@ -71,6 +86,45 @@ func cleanupResources(ctx context.Context, env Env, o cleanupOptions) error {
 		return &reportedError{err: err}
 	}
 	return err
+}
+
+// findRun lists the instances and keys a run created: instances carry
+// its run tag, keys its name prefix.
+func findRun(ctx context.Context, cl *vultr.Client, runID string) (instances, keys []string, err error) {
+	list, err := cl.ListInstances(ctx, vultr.ListFilter{Tag: build.ToolTag})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, in := range list {
+		for _, tag := range in.Tags {
+			if strings.HasPrefix(tag, build.RunTagPrefix+runID+":") {
+				instances = append(instances, in.ID)
+				break
+			}
+		}
+	}
+	ks, err := cl.ListSSHKeys(ctx)
+	if err != nil {
+		return instances, nil, err
+	}
+	for _, k := range ks {
+		if strings.HasPrefix(k.Name, build.KeyPrefix+runID+"-") {
+			keys = append(keys, k.ID)
+		}
+	}
+	return instances, keys, nil
+}
+
+func union(a, b []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range append(append([]string{}, a...), b...) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 type sweepOptions struct {
