@@ -37,7 +37,9 @@ type Config struct {
 	// Logf receives one line per API call (method, path, status, time);
 	// never keys or bodies.
 	Logf func(format string, args ...any)
-	// RateLimit caps requests per second from this client (default 10).
+	// RateLimit caps requests per second from this client, across every
+	// build that shares it (default 30, Vultr's documented limit). A build
+	// caps its own rate further with WithRateLimit.
 	RateLimit float64
 	// MaxAttempts bounds tries of an idempotent call (default 5).
 	MaxAttempts int
@@ -67,7 +69,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.Logf = func(string, ...any) {}
 	}
 	if cfg.RateLimit <= 0 {
-		cfg.RateLimit = 10
+		cfg.RateLimit = 30
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 5
@@ -157,6 +159,11 @@ type transport struct {
 }
 
 func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if l, ok := r.Context().Value(limiterKey{}).(*limiter); ok {
+		if err := l.wait(r.Context()); err != nil {
+			return nil, err
+		}
+	}
 	if err := t.limiter.wait(r.Context()); err != nil {
 		return nil, err
 	}
@@ -281,6 +288,14 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+type limiterKey struct{}
+
+// WithRateLimit returns a context whose API calls are held to perSecond,
+// on top of the client's overall limit: one build's share.
+func WithRateLimit(ctx context.Context, perSecond float64) context.Context {
+	return context.WithValue(ctx, limiterKey{}, newLimiter(perSecond))
+}
+
 // limiter allows at most rate requests per second on average, with bursts
 // of up to burst (the generic cell rate algorithm).
 type limiter struct {
@@ -289,7 +304,9 @@ type limiter struct {
 	tat      time.Time // theoretical arrival time of the next request
 }
 
-const burst = 5
+// burst is 1: requests are spaced evenly, so no one-second window ever
+// holds more than RateLimit of them.
+const burst = 1
 
 func newLimiter(rate float64) *limiter {
 	return &limiter{interval: time.Duration(float64(time.Second) / rate)}

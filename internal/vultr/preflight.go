@@ -42,21 +42,41 @@ func (c *Client) Resolve(ctx context.Context, v spec.Vultr) (*Resolved, error) {
 		}
 		return nil, fmt.Errorf("check the API key: %w", err)
 	}
-	cat, err := c.catalogue(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read the Vultr catalogue: %w", err)
-	}
+	cat := &catalogue{c: c}
 	r := &Resolved{}
 
-	// Region.
-	switch {
-	case v.Region.ID != "":
-		if reg, ok := cat.regions[v.Region.ID]; ok {
-			r.Region, r.RegionCity = reg.ID, reg.City
-		} else {
+	// With IDs, one availability call answers for region and plan; the
+	// lists are read only for names, or to explain a problem.
+	var avail []string
+	availOK := false
+	if v.Region.ID != "" {
+		var pa *govultr.PlanAvailability
+		err := c.retry(ctx, func(ctx context.Context) error {
+			var err error
+			pa, _, err = c.gv.Region.Availability(ctx, v.Region.ID, "all")
+			return err
+		})
+		var ae *APIError
+		switch {
+		case err == nil:
+			avail, availOK = pa.AvailablePlans, true
+			r.Region = v.Region.ID
+		case errors.As(err, &ae) && (ae.Status == 404 || ae.Status == 400):
+			if err := cat.load(ctx, "regions"); err != nil {
+				return nil, err
+			}
 			bad(v.Region, fmt.Sprintf("unknown region %q", v.Region.ID), "regions: "+closest(v.Region.ID, cat.regionIDs(), 8))
+		default:
+			return nil, fmt.Errorf("check region %s: %w", v.Region.ID, err)
 		}
+	}
+
+	// Region by name.
+	switch {
 	case v.Region.Name != "":
+		if err := cat.load(ctx, "regions"); err != nil {
+			return nil, err
+		}
 		var matches []govultr.Region
 		for _, reg := range cat.regions {
 			if strings.EqualFold(reg.City, v.Region.Name) || strings.EqualFold(reg.City+", "+reg.Country, v.Region.Name) {
@@ -80,13 +100,21 @@ func (c *Client) Resolve(ctx context.Context, v spec.Vultr) (*Resolved, error) {
 
 	// Plan.
 	switch {
+	case v.Plan.ID != "" && availOK && contains(avail, v.Plan.ID):
+		r.Plan = v.Plan.ID
 	case v.Plan.ID != "":
+		if err := cat.load(ctx, "plans"); err != nil {
+			return nil, err
+		}
 		if p, ok := cat.plans[v.Plan.ID]; ok {
 			r.Plan, r.PlanSummary = p.ID, planSummary(p)
 		} else {
 			bad(v.Plan, fmt.Sprintf("unknown plan %q", v.Plan.ID), "closest: "+closest(v.Plan.ID, cat.planIDs(), 6))
 		}
 	case v.Plan.Name != "":
+		if err := cat.load(ctx, "plans"); err != nil {
+			return nil, err
+		}
 		for _, p := range cat.plans {
 			if strings.EqualFold(planSummary(p), v.Plan.Name) || strings.EqualFold(p.ID, v.Plan.Name) {
 				r.Plan, r.PlanSummary = p.ID, planSummary(p)
@@ -104,23 +132,20 @@ func (c *Client) Resolve(ctx context.Context, v spec.Vultr) (*Resolved, error) {
 
 	// Availability of the plan in the region.
 	if r.Region != "" && r.Plan != "" {
-		var avail *govultr.PlanAvailability
-		err := c.retry(ctx, func(ctx context.Context) error {
-			var err error
-			avail, _, err = c.gv.Region.Availability(ctx, r.Region, "all")
-			return err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("check plan availability in %s: %w", r.Region, err)
-		}
-		found := false
-		for _, p := range avail.AvailablePlans {
-			if p == r.Plan {
-				found = true
+		if !availOK {
+			var pa *govultr.PlanAvailability
+			err := c.retry(ctx, func(ctx context.Context) error {
+				var err error
+				pa, _, err = c.gv.Region.Availability(ctx, r.Region, "all")
+				return err
+			})
+			if err != nil {
+				return nil, fmt.Errorf("check plan availability in %s: %w", r.Region, err)
 			}
+			avail = pa.AvailablePlans
 		}
-		if !found {
-			bad(v.Plan, fmt.Sprintf("plan %s is not available in %s", r.Plan, r.Region), "available there: "+strings.Join(first(avail.AvailablePlans, 8), ", "))
+		if !contains(avail, r.Plan) {
+			bad(v.Plan, fmt.Sprintf("plan %s is not available in %s", r.Plan, r.Region), "available there: "+strings.Join(first(avail, 8), ", "))
 		}
 	}
 
@@ -128,6 +153,9 @@ func (c *Client) Resolve(ctx context.Context, v spec.Vultr) (*Resolved, error) {
 	ref := v.Image.Ref
 	switch v.Image.Kind {
 	case spec.ImageOS:
+		if err := cat.load(ctx, "os"); err != nil {
+			return nil, err
+		}
 		if ref.ID != "" {
 			id, _ := strconv.Atoi(ref.ID)
 			if o, ok := cat.os[id]; ok {
@@ -226,8 +254,10 @@ func first(s []string, n int) []string {
 	return s
 }
 
-// catalogue is the public lists, read once per Client.
+// catalogue is the public lists a pre-flight needed, each read once per
+// Client.
 type catalogue struct {
+	c       *Client
 	regions map[string]govultr.Region
 	plans   map[string]govultr.Plan
 	os      map[int]govultr.OS
@@ -265,42 +295,69 @@ func (ct *catalogue) osNames() []string {
 	return out
 }
 
-func (c *Client) catalogue(ctx context.Context) (*catalogue, error) {
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// load reads one list ("regions", "plans", "os"), cached in the Client.
+func (ct *catalogue) load(ctx context.Context, what string) error {
+	c := ct.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if ct, ok := c.cache["catalogue"].(*catalogue); ok {
-		return ct, nil
-	}
-	ct := &catalogue{regions: map[string]govultr.Region{}, plans: map[string]govultr.Plan{}, os: map[int]govultr.OS{}}
-	if err := pages(ctx, c, func(ctx context.Context, o *govultr.ListOptions) (*govultr.Meta, error) {
-		list, meta, _, err := c.gv.Region.List(ctx, o)
-		for _, r := range list {
-			ct.regions[r.ID] = r
+	if cached, ok := c.cache[what]; ok {
+		switch what {
+		case "regions":
+			ct.regions = cached.(map[string]govultr.Region)
+		case "plans":
+			ct.plans = cached.(map[string]govultr.Plan)
+		case "os":
+			ct.os = cached.(map[int]govultr.OS)
 		}
-		return meta, err
-	}); err != nil {
-		return nil, err
+		return nil
 	}
-	if err := pages(ctx, c, func(ctx context.Context, o *govultr.ListOptions) (*govultr.Meta, error) {
-		list, meta, _, err := c.gv.Plan.List(ctx, "all", o)
-		for _, p := range list {
-			ct.plans[p.ID] = p
-		}
-		return meta, err
-	}); err != nil {
-		return nil, err
+	var err error
+	switch what {
+	case "regions":
+		ct.regions = map[string]govultr.Region{}
+		err = pages(ctx, c, func(ctx context.Context, o *govultr.ListOptions) (*govultr.Meta, error) {
+			list, meta, _, err := c.gv.Region.List(ctx, o)
+			for _, r := range list {
+				ct.regions[r.ID] = r
+			}
+			return meta, err
+		})
+		c.cache[what] = ct.regions
+	case "plans":
+		ct.plans = map[string]govultr.Plan{}
+		err = pages(ctx, c, func(ctx context.Context, o *govultr.ListOptions) (*govultr.Meta, error) {
+			list, meta, _, err := c.gv.Plan.List(ctx, "all", o)
+			for _, p := range list {
+				ct.plans[p.ID] = p
+			}
+			return meta, err
+		})
+		c.cache[what] = ct.plans
+	case "os":
+		ct.os = map[int]govultr.OS{}
+		err = pages(ctx, c, func(ctx context.Context, o *govultr.ListOptions) (*govultr.Meta, error) {
+			list, meta, _, err := c.gv.OS.List(ctx, o)
+			for _, x := range list {
+				ct.os[x.ID] = x
+			}
+			return meta, err
+		})
+		c.cache[what] = ct.os
 	}
-	if err := pages(ctx, c, func(ctx context.Context, o *govultr.ListOptions) (*govultr.Meta, error) {
-		list, meta, _, err := c.gv.OS.List(ctx, o)
-		for _, x := range list {
-			ct.os[x.ID] = x
-		}
-		return meta, err
-	}); err != nil {
-		return nil, err
+	if err != nil {
+		delete(c.cache, what)
+		return fmt.Errorf("read the Vultr %s list: %w", what, err)
 	}
-	c.cache["catalogue"] = ct
-	return ct, nil
+	return nil
 }
 
 func pages(ctx context.Context, c *Client, fn func(ctx context.Context, o *govultr.ListOptions) (*govultr.Meta, error)) error {
