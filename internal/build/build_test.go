@@ -148,13 +148,13 @@ func (c *fakeComm) Run(ctx context.Context, cmd string, _ io.Reader, _, _ io.Wri
 	return nil
 }
 func (c *fakeComm) Upload(context.Context, string, io.Reader, fs.FileMode, int64) error { return nil }
-func (c *fakeComm) UploadFile(context.Context, string, string) error                   { return nil }
-func (c *fakeComm) UploadDir(context.Context, string, string) error                    { return nil }
-func (c *fakeComm) Download(context.Context, string, io.Writer) error                  { return nil }
-func (c *fakeComm) DownloadFile(context.Context, string, string) error                 { return nil }
-func (c *fakeComm) DownloadDir(context.Context, string, string) error                  { return nil }
-func (c *fakeComm) HostKeyFingerprint() string                                         { return "SHA256:test" }
-func (c *fakeComm) Close() error                                                       { return nil }
+func (c *fakeComm) UploadFile(context.Context, string, string) error                    { return nil }
+func (c *fakeComm) UploadDir(context.Context, string, string) error                     { return nil }
+func (c *fakeComm) Download(context.Context, string, io.Writer) error                   { return nil }
+func (c *fakeComm) DownloadFile(context.Context, string, string) error                  { return nil }
+func (c *fakeComm) DownloadDir(context.Context, string, string) error                   { return nil }
+func (c *fakeComm) HostKeyFingerprint() string                                          { return "SHA256:test" }
+func (c *fakeComm) Close() error                                                        { return nil }
 
 type quietUI struct{}
 
@@ -177,7 +177,11 @@ type recTracker struct {
 	log []string
 }
 
-func (r *recTracker) Track(k, id string) { r.mu.Lock(); r.log = append(r.log, "+"+k+":"+id); r.mu.Unlock() }
+func (r *recTracker) Track(k, id string) {
+	r.mu.Lock()
+	r.log = append(r.log, "+"+k+":"+id)
+	r.mu.Unlock()
+}
 func (r *recTracker) Untrack(k, id string) {
 	r.mu.Lock()
 	r.log = append(r.log, "-"+k+":"+id)
