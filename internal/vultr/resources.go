@@ -59,6 +59,15 @@ func InstanceReady(i *Instance) bool {
 // InstanceStopped: powered off.
 func InstanceStopped(i *Instance) bool { return i.PowerStatus == "stopped" }
 
+// createTimeout bounds one create call. A create runs to its answer even
+// when the build is cancelled: cancelling it halfway would leave a
+// resource that exists with no ID to delete it by.
+const createTimeout = 60 * time.Second
+
+func atomicCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
+}
+
 // Account checks the key works.
 func (c *Client) Account(ctx context.Context) error {
 	return c.retry(ctx, func(ctx context.Context) error {
@@ -70,11 +79,13 @@ func (c *Client) Account(ctx context.Context) error {
 // CreateSSHKey registers a public key. Key names are unique per run, so a
 // create whose answer was lost is found by name instead of re-sent.
 func (c *Client) CreateSSHKey(ctx context.Context, name, publicKey string) (*SSHKey, error) {
+	actx, cancel := atomicCtx(ctx)
+	defer cancel()
 	for attempt := 1; ; attempt++ {
 		var k *govultr.SSHKey
-		err := c.call(ctx, func(ctx context.Context) error {
+		err := c.call(actx, func(actx context.Context) error {
 			var err error
-			k, _, err = c.gv.SSHKey.Create(ctx, &govultr.SSHKeyReq{Name: name, SSHKey: publicKey})
+			k, _, err = c.gv.SSHKey.Create(actx, &govultr.SSHKeyReq{Name: name, SSHKey: publicKey})
 			return err
 		})
 		if err == nil {
@@ -83,7 +94,7 @@ func (c *Client) CreateSSHKey(ctx context.Context, name, publicKey string) (*SSH
 		if !temporary(err) || attempt >= c.cfg.MaxAttempts {
 			return nil, err
 		}
-		keys, lerr := c.ListSSHKeys(ctx)
+		keys, lerr := c.ListSSHKeys(actx)
 		if lerr == nil {
 			for _, k := range keys {
 				if k.Name == name {
@@ -170,11 +181,13 @@ func (c *Client) CreateInstance(ctx context.Context, r CreateInstanceRequest) (*
 	if r.EnableVPC || len(r.VPCIDs) > 0 {
 		req.EnableVPC = govultr.BoolToBoolPtr(true)
 	}
+	actx, cancel := atomicCtx(ctx)
+	defer cancel()
 	for attempt := 1; ; attempt++ {
 		var inst *govultr.Instance
-		err := c.call(ctx, func(ctx context.Context) error {
+		err := c.call(actx, func(actx context.Context) error {
 			var err error
-			inst, _, err = c.gv.Instance.Create(ctx, req)
+			inst, _, err = c.gv.Instance.Create(actx, req)
 			return err
 		})
 		if err == nil {
@@ -184,7 +197,7 @@ func (c *Client) CreateInstance(ctx context.Context, r CreateInstanceRequest) (*
 			return nil, err
 		}
 		// The create may have happened. Look before anything else.
-		if found, lerr := c.findByTag(ctx, r.RunTag); lerr == nil && found != nil {
+		if found, lerr := c.findByTag(actx, r.RunTag); lerr == nil && found != nil {
 			c.cfg.Logf("create instance: the API answered %v, but instance %s exists with tag %s: using it", err, found.ID, r.RunTag)
 			return found, nil
 		} else if lerr != nil && ctx.Err() != nil {
@@ -286,11 +299,13 @@ func (c *Client) DeleteInstance(ctx context.Context, id string) error {
 // created since the call began before trying again.
 func (c *Client) CreateSnapshot(ctx context.Context, instanceID, description string) (*Snapshot, error) {
 	started := time.Now().Add(-time.Minute)
+	actx, cancel := atomicCtx(ctx)
+	defer cancel()
 	for attempt := 1; ; attempt++ {
 		var s *govultr.Snapshot
-		err := c.call(ctx, func(ctx context.Context) error {
+		err := c.call(actx, func(actx context.Context) error {
 			var err error
-			s, _, err = c.gv.Snapshot.Create(ctx, &govultr.SnapshotReq{InstanceID: instanceID, Description: description})
+			s, _, err = c.gv.Snapshot.Create(actx, &govultr.SnapshotReq{InstanceID: instanceID, Description: description})
 			return err
 		})
 		if err == nil {
