@@ -297,11 +297,13 @@ func (ms *Machines) Snapshot(_ context.Context, vm vultremu.Machine, snapshotID 
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	if err := copyTree(filepath.Join(m.dir, "disk"), dst); err != nil {
-		return fmt.Errorf("copy disk of %s: %w", m.spec.InstanceID, err)
+	// The disk is the overlay upper layers and the machine's own trees;
+	// overlay work directories are per mount and not part of the image.
+	for _, part := range []string{"upper", "fs"} {
+		if err := copyTree(filepath.Join(m.dir, "disk", part), filepath.Join(dst, part)); err != nil {
+			return fmt.Errorf("copy disk of %s: %w", m.spec.InstanceID, err)
+		}
 	}
-	// Overlay work directories are per mount and not part of a disk image.
-	_ = os.RemoveAll(filepath.Join(dst, "work"))
 	for _, d := range overlayDirs {
 		_ = os.MkdirAll(filepath.Join(dst, "work", d), 0o755)
 	}
