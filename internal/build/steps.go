@@ -44,9 +44,9 @@ type state struct {
 // runOne runs one build, top to bottom. Each step that creates something
 // pushes its undo onto the cleanup stack the moment the thing has an ID.
 func runOne(ctx context.Context, s *spec.Spec, b *spec.Build, p prepared, r *Result, o Options) {
-	// One build asks the API at most 10 times a second; builds sharing a
-	// client share its overall limit too.
-	ctx = vultr.WithRateLimit(ctx, 10)
+	// One build asks the API at most 10 times in any second (8/s with
+	// bursts of 3); builds sharing a client share its overall limit too.
+	ctx = vultr.WithRateLimit(ctx, 8, 3)
 	rv := p.resolved
 	st := &state{b: b, cloud: p.cloud, resolved: rv, runTag: RunTagPrefix + o.RunID + ":" + b.Name, pin: &remote.Pin{}}
 	r.Region, r.Plan, r.Image = rv.Region, rv.Plan, rv.ImageName
@@ -401,6 +401,10 @@ func stepShutdown(ctx context.Context, st *state, _ *cleanups, o Options) error 
 
 	opts := o.Poll
 	opts.Timeout = st.b.Vultr.ShutdownTimeout
+	// The machine is usually off by the time the command returns.
+	if opts.First == 0 {
+		opts.First = 100 * time.Millisecond
+	}
 	opts.Progress = func(elapsed time.Duration, state string) {
 		o.UI.Message(st.b.Name, fmt.Sprintf("Waiting for instance to stop: %s (%s)", state, elapsed.Round(time.Second)))
 	}

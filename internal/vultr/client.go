@@ -69,7 +69,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.Logf = func(string, ...any) {}
 	}
 	if cfg.RateLimit <= 0 {
-		cfg.RateLimit = 30
+		cfg.RateLimit = 28 // under Vultr's 30, with room for clock skew
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 5
@@ -81,7 +81,7 @@ func New(cfg Config) (*Client, error) {
 	if base == nil {
 		base = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: 60 * time.Second}
 	}
-	c := &Client{cfg: cfg, limiter: newLimiter(cfg.RateLimit), cache: map[string]any{}}
+	c := &Client{cfg: cfg, limiter: newLimiter(cfg.RateLimit, 1), cache: map[string]any{}}
 	hc := *base
 	next := hc.Transport
 	if next == nil {
@@ -290,10 +290,11 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 type limiterKey struct{}
 
-// WithRateLimit returns a context whose API calls are held to perSecond,
-// on top of the client's overall limit: one build's share.
-func WithRateLimit(ctx context.Context, perSecond float64) context.Context {
-	return context.WithValue(ctx, limiterKey{}, newLimiter(perSecond))
+// WithRateLimit returns a context whose API calls are held to perSecond
+// with bursts of burst, on top of the client's overall limit: one build's
+// share.
+func WithRateLimit(ctx context.Context, perSecond float64, burst int) context.Context {
+	return context.WithValue(ctx, limiterKey{}, newLimiter(perSecond, burst))
 }
 
 // limiter allows at most rate requests per second on average, with bursts
@@ -301,15 +302,14 @@ func WithRateLimit(ctx context.Context, perSecond float64) context.Context {
 type limiter struct {
 	mu       sync.Mutex
 	interval time.Duration
+	burst    int
 	tat      time.Time // theoretical arrival time of the next request
 }
 
-// burst is 1: requests are spaced evenly, so no one-second window ever
-// holds more than RateLimit of them.
-const burst = 1
-
-func newLimiter(rate float64) *limiter {
-	return &limiter{interval: time.Duration(float64(time.Second) / rate)}
+// newLimiter allows rate requests per second with bursts of burst: no
+// one-second window ever holds more than rate+burst-1 requests.
+func newLimiter(rate float64, burst int) *limiter {
+	return &limiter{interval: time.Duration(float64(time.Second) / rate), burst: max(burst, 1)}
 }
 
 func (l *limiter) wait(ctx context.Context) error {
@@ -319,7 +319,7 @@ func (l *limiter) wait(ctx context.Context) error {
 	if tat.Before(now) {
 		tat = now
 	}
-	allowAt := tat.Add(-time.Duration(burst-1) * l.interval)
+	allowAt := tat.Add(-time.Duration(l.burst-1) * l.interval)
 	l.tat = tat.Add(l.interval)
 	l.mu.Unlock()
 	if d := allowAt.Sub(now); d > 0 {
