@@ -137,6 +137,47 @@ func run() error {
 			fmt.Sprintf("%.2f s total (+%.2f s over 1 build), peak RSS %.0f MB, %.1f req/s avg, %.0f req/s peak", total, total-single, m.maxRSSMB, m.avgRate, m.peakRate))
 	}
 
+	// 7. How cost grows with provisioners and uploaded files.
+	growDelays := vultremu.Delays{InstancePending: 100 * time.Millisecond, InstanceBooting: 100 * time.Millisecond, SnapshotPending: 100 * time.Millisecond}
+	base, err := buildTemplate(bin, growDelays, "")
+	if err != nil {
+		return err
+	}
+	counts := []int{1, 10, 100, 1000}
+	if c.smoke {
+		counts = []int{1, 10}
+	}
+	for _, n := range counts {
+		files := filepath.Join(dir, fmt.Sprintf("files-%d", n))
+		if err := os.MkdirAll(files, 0o755); err != nil {
+			return err
+		}
+		for i := 0; i < n; i++ {
+			if err := os.WriteFile(filepath.Join(files, fmt.Sprintf("f%04d.txt", i)), bytes.Repeat([]byte("x"), 1024), 0o644); err != nil {
+				return err
+			}
+		}
+		d, err := buildTemplate(bin, growDelays, fmt.Sprintf(`{"type":"file","source":%q,"destination":"/opt/files"}`, files+"/"))
+		if err != nil {
+			return err
+		}
+		rep.add(fmt.Sprintf("Cost: upload %d small files (1 KB each)", n), "linear, pipelined", fmt.Sprintf("+%.2f s over no provisioners (%.1f ms per file)", (d - base).Seconds(), 1000*(d-base).Seconds()/float64(n)))
+	}
+	for _, n := range []int{1, 10, 100} {
+		if c.smoke && n > 10 {
+			break
+		}
+		provs := make([]string, n)
+		for i := range provs {
+			provs[i] = `{"type":"shell","inline":["true"]}`
+		}
+		d, err := buildTemplate(bin, growDelays, strings.Join(provs, ","))
+		if err != nil {
+			return err
+		}
+		rep.add(fmt.Sprintf("Cost: %d shell provisioners", n), "linear", fmt.Sprintf("+%.2f s over none (%.0f ms each)", (d - base).Seconds(), 1000*(d-base).Seconds()/float64(n)))
+	}
+
 	// 4. Transfers against a real sshd.
 	if _, err := os.Stat("/usr/sbin/sshd"); err == nil {
 		for _, mb := range c.sizesMB {
@@ -247,6 +288,35 @@ func template(n int) (string, error) {
 	defer f.Close()
 	_, err = f.WriteString(b.String())
 	return f.Name(), err
+}
+
+// buildTemplate times one build of the seed with these provisioners.
+func buildTemplate(bin string, d vultremu.Delays, provisioners string) (time.Duration, error) {
+	ms, err := machine.New(machine.Options{})
+	if err != nil {
+		return 0, err
+	}
+	defer ms.Close()
+	key := "BENCHKEY0123456789"
+	srv := vultremu.New(vultremu.Options{APIKey: key, Machines: ms, Delays: d})
+	hs := httptest.NewServer(srv)
+	defer func() { hs.Close(); srv.Close() }()
+	f, err := os.CreateTemp("", "bench-*.json")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(f.Name())
+	fmt.Fprintf(f, `{"variables":{"key":"{{env `+"`VULTR_API_KEY`"+`}}"},"builders":[{"type":"vultr","api_key":"{{user `+"`key`"+`}}","snapshot_description":"grow","region_id":"ewr","plan_id":"vc2-1c-1gb","os_id":"2284","ssh_username":"root"}],"provisioners":[%s]}`, provisioners)
+	f.Close()
+	cmd := exec.Command(bin, "build", "-color=false", f.Name())
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "VULTR_API_KEY=" + key, "VULTR_API_URL=" + hs.URL, "HOME=" + os.TempDir()}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return 0, fmt.Errorf("build: %v\n%s", err, out.String())
+	}
+	return time.Since(start), nil
 }
 
 // startupToFirstRequest times process start to the first API request.

@@ -3,9 +3,11 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/vultr-image-action/vultr-image-action/internal/build"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+	"github.com/vultr-image-action/vultr-image-action/internal/vultremu"
 	"github.com/vultr-image-action/vultr-image-action/internal/vultremu/machine"
 )
 
@@ -222,5 +225,142 @@ func TestUsageErrors(t *testing.T) {
 	te := newEnv([]string{"version"}, nil)
 	if err := Run(context.Background(), te.Env); err != nil || te.stdout.String() != "vultr-image-action dev\n" {
 		t.Errorf("version: %v %q", err, te.stdout.String())
+	}
+}
+
+func emulatorOnly(t *testing.T) (*vultremu.Server, string) {
+	t.Helper()
+	srv := vultremu.New(vultremu.Options{APIKey: "CLI-TEST-KEY-123456"})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() { hs.Close(); srv.Close() })
+	return srv, hs.URL
+}
+
+func TestPreflightFailureCreatesNothing(t *testing.T) {
+	t.Parallel()
+	srv, url := emulatorOnly(t)
+	dir := t.TempDir()
+	tmpl := filepath.Join(dir, "bad.json")
+	os.WriteFile(tmpl, []byte(`{"builders":[{"type":"vultr","region_id":"xyz","plan_id":"vc2-1c-1gbb","os_id":"999999","ssh_username":"root"}]}`), 0o644)
+	te := newEnv([]string{"build", tmpl}, map[string]string{"VULTR_API_KEY": "CLI-TEST-KEY-123456", "VULTR_API_URL": url})
+	err := Run(context.Background(), te.Env)
+	if ExitCode(err) != ExitUsage {
+		t.Fatalf("exit %d (%v), want 2", ExitCode(err), err)
+	}
+	out := te.stdout.String()
+	for _, want := range []string{`unknown region "xyz"`, `unknown plan "vc2-1c-1gbb"`, "unknown os_id 999999", "bad.json:1:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, r := range srv.Requests() {
+		if r.Method != "GET" {
+			t.Errorf("pre-flight failure still sent %s %s", r.Method, r.Path)
+		}
+	}
+	if len(srv.Instances())+len(srv.SSHKeys()) != 0 {
+		t.Errorf("something was created")
+	}
+	if strings.Contains(out, "CLI-TEST-KEY-123456") {
+		t.Errorf("API key in output")
+	}
+}
+
+func TestSweep(t *testing.T) {
+	t.Parallel()
+	srv, url := emulatorOnly(t)
+	api := func(method, path, body string) {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer CLI-TEST-KEY-123456")
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		if rec.Code >= 300 {
+			t.Fatalf("%s %s: %d %s", method, path, rec.Code, rec.Body.String())
+		}
+	}
+	api("POST", "/v2/instances", `{"region":"ewr","plan":"vc2-1c-1gb","os_id":167,"tags":["vultr-image-action","vultr-image-action-run:r1:vultr"]}`)
+	api("POST", "/v2/instances", `{"region":"ewr","plan":"vc2-1c-1gb","os_id":167,"tags":["production"]}`)
+	api("POST", "/v2/ssh-keys", `{"name":"vultr-image-action-r1-vultr","ssh_key":"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG+bW2CJ2QnFBrlHq2yQKvbT3b4nTdnKvFMzbJm6yW4N"}`)
+	api("POST", "/v2/ssh-keys", `{"name":"alice","ssh_key":"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG+bW2CJ2QnFBrlHq2yQKvbT3b4nTdnKvFMzbJm6yW4N"}`)
+	time.Sleep(10 * time.Millisecond)
+	vars := map[string]string{"VULTR_API_KEY": "CLI-TEST-KEY-123456", "VULTR_API_URL": url}
+	te := newEnv([]string{"sweep", "-older-than", "1ms"}, vars)
+	if err := Run(context.Background(), te.Env); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(te.stdout.String(), "2 resources would be deleted") || len(srv.Instances()) != 2 || len(srv.SSHKeys()) != 2 {
+		t.Fatalf("dry run:\n%s", te.stdout.String())
+	}
+	te = newEnv([]string{"sweep", "-older-than", "1ms", "-yes"}, vars)
+	if err := Run(context.Background(), te.Env); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Instances(); len(got) != 1 || got[0].Tags[0] != "production" {
+		t.Errorf("sweep left %+v, want only the production instance", got)
+	}
+	if got := srv.SSHKeys(); len(got) != 1 || got[0].Name != "alice" {
+		t.Errorf("sweep left keys %+v, want only alice's", got)
+	}
+	// Young resources are left alone.
+	api("POST", "/v2/instances", `{"region":"ewr","plan":"vc2-1c-1gb","os_id":167,"tags":["vultr-image-action"]}`)
+	te = newEnv([]string{"sweep", "-older-than", "1h", "-yes"}, vars)
+	if err := Run(context.Background(), te.Env); err != nil || len(srv.Instances()) != 2 {
+		t.Errorf("sweep deleted a fresh instance: %v, %d left", err, len(srv.Instances()))
+	}
+}
+
+// TestEverythingTemplateBuilds runs a template with every JSON feature end
+// to end against the built-in emulator: two builds in parallel, variables
+// from -var and a var file, a sensitive variable, every provisioner type
+// with only/override/retries, and a manifest and shell-local post-processor.
+func TestEverythingTemplateBuilds(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "marker")
+	varFile := filepath.Join(dir, "vars.json")
+	os.WriteFile(varFile, []byte(`{"version": "from-file", "region": "ewr"}`), 0o644)
+	tmpl, _ := filepath.Abs("testdata/everything/template.json")
+	te := newEnv([]string{"build", "-emulator", "-parallel-builds", "2", "-var-file", varFile, "-var", "version=3.1.4", "-var", "marker=" + marker, tmpl}, map[string]string{})
+	te.Getwd = func() (string, error) { return dir, nil }
+	err := Run(context.Background(), te.Env)
+	if errors.Is(err, machine.ErrNoSandbox) {
+		t.Skip(err)
+	}
+	out := te.stdout.String()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{"--> web: Vultr Snapshot: web 3.1.4 (", "--> worker: Vultr Snapshot: worker 3.1.4 (", "setup on web", "setup on worker", "db password is ***"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "everything-db-secret") {
+		t.Errorf("the sensitive variable leaked into the output")
+	}
+	m, err := os.ReadFile(marker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"web\n", "worker\n", "post web ", "post worker "} {
+		if !strings.Contains(string(m), want) {
+			t.Errorf("shell-local marker lacks %q:\n%s", want, m)
+		}
+	}
+	var man build.Manifest
+	b, err := os.ReadFile(marker + ".manifest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &man); err != nil {
+		t.Fatal(err)
+	}
+	if len(man.Builds) != 2 || man.LastRunUUID == "" {
+		t.Fatalf("manifest: %s", b)
+	}
+	for _, mb := range man.Builds {
+		if mb.BuilderType != "vultr" || len(mb.ArtifactID) != 36 || mb.CustomData["version"] != "3.1.4" || mb.PackerRunUUID != man.LastRunUUID {
+			t.Errorf("manifest build %+v", mb)
+		}
 	}
 }
