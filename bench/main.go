@@ -161,7 +161,7 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		rep.add(fmt.Sprintf("Cost: upload %d small files (1 KB each)", n), "linear, pipelined", fmt.Sprintf("+%.2f s over no provisioners (%.1f ms per file)", (d - base).Seconds(), 1000*(d-base).Seconds()/float64(n)))
+		rep.add(fmt.Sprintf("Cost: upload %d small files (1 KB each)", n), "linear, pipelined", fmt.Sprintf("+%.2f s over no provisioners (%.1f ms per file)", (d-base).Seconds(), 1000*(d-base).Seconds()/float64(n)))
 	}
 	for _, n := range []int{1, 10, 100} {
 		if c.smoke && n > 10 {
@@ -175,7 +175,7 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		rep.add(fmt.Sprintf("Cost: %d shell provisioners", n), "linear", fmt.Sprintf("+%.2f s over none (%.0f ms each)", (d - base).Seconds(), 1000*(d-base).Seconds()/float64(n)))
+		rep.add(fmt.Sprintf("Cost: %d shell provisioners", n), "linear", fmt.Sprintf("+%.2f s over none (%.0f ms each)", (d-base).Seconds(), 1000*(d-base).Seconds()/float64(n)))
 	}
 
 	// 4. Transfers against a real sshd.
@@ -186,6 +186,18 @@ func run() error {
 				return fmt.Errorf("transfers: %w", err)
 			}
 			rep.add(fmt.Sprintf("Upload %d MB over SFTP vs OpenSSH", mb), "≥ 90% of the better of scp/sftp", row)
+			if mb == c.sizesMB[len(c.sizesMB)-1] {
+				big := filepath.Join(dir, "big")
+				if err := writeRandom(big, mb); err != nil {
+					return err
+				}
+				d, rss, err := buildTemplateRSS(bin, vultremu.Delays{}, fmt.Sprintf(`{"type":"file","source":%q,"destination":"/tmp/big"}`, big))
+				os.Remove(big)
+				if err != nil {
+					return err
+				}
+				rep.add(fmt.Sprintf("Peak RSS of the binary during a build uploading %d MB", mb), "≤ 64 MB", fmt.Sprintf("%.0f MB (build took %.1f s)", rss, d.Seconds()))
+			}
 		}
 	} else {
 		rep.add("Transfers", "", "skipped: OpenSSH is not installed")
@@ -292,9 +304,15 @@ func template(n int) (string, error) {
 
 // buildTemplate times one build of the seed with these provisioners.
 func buildTemplate(bin string, d vultremu.Delays, provisioners string) (time.Duration, error) {
+	dur, _, err := buildTemplateRSS(bin, d, provisioners)
+	return dur, err
+}
+
+// buildTemplateRSS also reports the binary's peak resident memory in MB.
+func buildTemplateRSS(bin string, d vultremu.Delays, provisioners string) (time.Duration, float64, error) {
 	ms, err := machine.New(machine.Options{})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer ms.Close()
 	key := "BENCHKEY0123456789"
@@ -303,7 +321,7 @@ func buildTemplate(bin string, d vultremu.Delays, provisioners string) (time.Dur
 	defer func() { hs.Close(); srv.Close() }()
 	f, err := os.CreateTemp("", "bench-*.json")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer os.Remove(f.Name())
 	fmt.Fprintf(f, `{"variables":{"key":"{{env `+"`VULTR_API_KEY`"+`}}"},"builders":[{"type":"vultr","api_key":"{{user `+"`key`"+`}}","snapshot_description":"grow","region_id":"ewr","plan_id":"vc2-1c-1gb","os_id":"2284","ssh_username":"root"}],"provisioners":[%s]}`, provisioners)
@@ -314,9 +332,14 @@ func buildTemplate(bin string, d vultremu.Delays, provisioners string) (time.Dur
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
-		return 0, fmt.Errorf("build: %v\n%s", err, out.String())
+		return 0, 0, fmt.Errorf("build: %v\n%s", err, out.String())
 	}
-	return time.Since(start), nil
+	dur := time.Since(start)
+	rss := 0.0
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = float64(ru.Maxrss) / 1024
+	}
+	return dur, rss, nil
 }
 
 // startupToFirstRequest times process start to the first API request.
@@ -368,14 +391,9 @@ func transfers(bin, dir string, mb int) (string, error) {
 	}
 	host, port, _ := net.SplitHostPort(m.Addr())
 	src := filepath.Join(dir, fmt.Sprintf("payload-%d", mb))
-	f, err := os.Create(src)
-	if err != nil {
+	if err := writeRandom(src, mb); err != nil {
 		return "", err
 	}
-	if _, err := io.CopyN(f, rand.Reader, int64(mb)<<20); err != nil {
-		return "", err
-	}
-	f.Close()
 	defer os.Remove(src)
 	keyFile := filepath.Join(dir, "id_ed25519")
 	block, _ := ssh.MarshalPrivateKey(priv, "")
@@ -459,4 +477,16 @@ func numCPU() int {
 func goVersion() string {
 	out, _ := exec.Command("go", "env", "GOVERSION").Output()
 	return strings.TrimSpace(string(out))
+}
+
+func writeRandom(path string, mb int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.CopyN(f, rand.Reader, int64(mb)<<20); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -159,7 +159,14 @@ func Run(ctx context.Context, s *spec.Spec, o Options) ([]*Result, error) {
 		return nil, errors.New("no builds to run (check -only/-except)")
 	}
 
-	preps, err := preflight(ctx, s, o)
+	// One build asks the API at most 10 times in any second (8/s with
+	// bursts of 3), pre-flight included; builds sharing a client share its
+	// overall limit too.
+	ctxs := make([]context.Context, len(s.Builds))
+	for i := range ctxs {
+		ctxs[i] = vultr.WithRateLimit(ctx, 8, 3)
+	}
+	preps, err := preflight(ctxs, s, o)
 	if err != nil {
 		return nil, err
 	}
@@ -172,6 +179,7 @@ func Run(ctx context.Context, s *spec.Spec, o Options) ([]*Result, error) {
 	sem := make(chan struct{}, limit)
 	var wg sync.WaitGroup
 	for i := range s.Builds {
+		i := i
 		b := &s.Builds[i]
 		results[i] = &Result{Name: b.Name, Type: b.Type, Description: b.Vultr.SnapshotDescription}
 		wg.Add(1)
@@ -184,7 +192,7 @@ func Run(ctx context.Context, s *spec.Spec, o Options) ([]*Result, error) {
 				r.Status, r.Err = Cancelled, fmt.Errorf("build %s: not started: %w", b.Name, context.Cause(ctx))
 				return
 			}
-			runOne(ctx, s, b, p, r, o)
+			runOne(ctxs[i], s, b, p, r, o)
 		}(results[i], preps[i])
 	}
 	wg.Wait()
@@ -237,7 +245,7 @@ func (nopTracker) Untrack(string, string) {}
 
 // preflight resolves every build's region, plan and image against the live
 // catalogue, all builds at once, and reports every problem together.
-func preflight(ctx context.Context, s *spec.Spec, o Options) ([]prepared, error) {
+func preflight(ctxs []context.Context, s *spec.Spec, o Options) ([]prepared, error) {
 	out := make([]prepared, len(s.Builds))
 	errs := make([]error, len(s.Builds))
 	var wg sync.WaitGroup
@@ -253,7 +261,7 @@ func preflight(ctx context.Context, s *spec.Spec, o Options) ([]prepared, error)
 				errs[i] = fmt.Errorf("build %s: %w", b.Name, err)
 				return
 			}
-			rv, err := cloud.Resolve(ctx, b.Vultr)
+			rv, err := cloud.Resolve(ctxs[i], b.Vultr)
 			if err != nil {
 				errs[i] = fmt.Errorf("build %s: pre-flight: %w", b.Name, err)
 				return

@@ -44,9 +44,6 @@ type state struct {
 // runOne runs one build, top to bottom. Each step that creates something
 // pushes its undo onto the cleanup stack the moment the thing has an ID.
 func runOne(ctx context.Context, s *spec.Spec, b *spec.Build, p prepared, r *Result, o Options) {
-	// One build asks the API at most 10 times in any second (8/s with
-	// bursts of 3); builds sharing a client share its overall limit too.
-	ctx = vultr.WithRateLimit(ctx, 8, 3)
 	rv := p.resolved
 	st := &state{b: b, cloud: p.cloud, resolved: rv, runTag: RunTagPrefix + o.RunID + ":" + b.Name, pin: &remote.Pin{}}
 	r.Region, r.Plan, r.Image = rv.Region, rv.Plan, rv.ImageName
