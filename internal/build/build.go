@@ -53,9 +53,10 @@ type UI interface {
 }
 
 // Secrets receives values that must be masked from now on: generated keys,
-// the instance's root password.
+// the instance's root password. *redact.Redactor has it.
 type Secrets interface {
 	Add(secrets ...string)
+	Secrets() []string
 }
 
 // Tracker records live temporary resources so that a later process (the
@@ -236,7 +237,17 @@ func (o Options) withDefaults() Options {
 
 type nopSecrets struct{}
 
-func (nopSecrets) Add(...string) {}
+func (nopSecrets) Add(...string)     {}
+func (nopSecrets) Secrets() []string { return nil }
+
+// SecretValues lists the run's secrets, for provisioners that must keep
+// them off command lines.
+func (o Options) SecretValues() []string {
+	if o.Secrets == nil {
+		return nil
+	}
+	return o.Secrets.Secrets()
+}
 
 type nopTracker struct{}
 

@@ -347,6 +347,7 @@ func stepProvision(ctx context.Context, st *state, _ *cleanups, o Options) error
 		Stderr:       out,
 		Logf:         func(format string, args ...any) { o.UI.Message(st.b.Name, fmt.Sprintf(format, args...)) },
 		LocalEnviron: o.Environ,
+		Secrets:      o.SecretValues(),
 		Reconnect: func(ctx context.Context) (provision.Communicator, error) {
 			if st.comm != nil {
 				_ = st.comm.Close()

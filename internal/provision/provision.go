@@ -43,6 +43,10 @@ type Env struct {
 	Rand func() int
 	// Sleep pauses; default a timer honouring ctx.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Secrets are values that must not appear on a command line (where ps
+	// on the machine would show them): environment variables holding one
+	// go through a private file instead.
+	Secrets []string
 }
 
 func (e *Env) defaults() {

@@ -305,3 +305,30 @@ func TestShellLocal(t *testing.T) {
 		t.Errorf("cancelled shell-local: %v after %s", err, time.Since(start))
 	}
 }
+
+func TestSecretVariablesStayOffTheCommandLine(t *testing.T) {
+	t.Parallel()
+	f := newFake(t)
+	e := env(f)
+	e.Secrets = []string{"db-secret-value"}
+	p := spec.Provisioner{Type: "shell", Shell: &spec.Shell{Inline: []string{"x"}, EnvironmentVars: []string{"DB=db-secret-value", "PLAIN=1"}}}
+	if err := Run(context.Background(), p, e); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range f.cmds {
+		if strings.Contains(c, "db-secret-value") {
+			t.Errorf("secret on a command line: %q", c)
+		}
+	}
+	want := []string{"chmod +x /tmp/script_42.sh; . /tmp/varfile_42.sh && /tmp/script_42.sh", "rm -f '/tmp/varfile_42.sh'", "rm -f '/tmp/script_42.sh'"}
+	if strings.Join(f.cmds, "\n") != strings.Join(want, "\n") {
+		t.Errorf("commands:\n%s\nwant:\n%s", strings.Join(f.cmds, "\n"), strings.Join(want, "\n"))
+	}
+	if f.uploads["/tmp/varfile_42.sh"] != 0o600 {
+		t.Errorf("variables file mode %v, want 0600", f.uploads["/tmp/varfile_42.sh"])
+	}
+	b, _ := os.ReadFile(f.local("/tmp/varfile_42.sh"))
+	if !strings.Contains(string(b), "export DB='db-secret-value'\n") {
+		t.Errorf("variables file: %q", b)
+	}
+}

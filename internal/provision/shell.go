@@ -85,6 +85,9 @@ func runShell(ctx context.Context, sh *spec.Shell, env *Env) error {
 		scripts = append(scripts, script{p, body})
 	}
 	vars := envVars(sh.EnvVarFormat, sh.EnvironmentVars, sh.Env, env)
+	// A secret in a variable would show in ps on the machine: with the
+	// default execute_command it goes through a private file instead.
+	useFile := sh.UseEnvVarFile || (isDefaultExec(sh) && holdsSecret(vars, env.Secrets))
 	codes := sh.ValidExitCodes
 	if len(codes) == 0 {
 		codes = []int{0}
@@ -108,7 +111,7 @@ func runShell(ctx context.Context, sh *spec.Shell, env *Env) error {
 		}
 		env.Logf("Provisioning with shell script: %s", s.name)
 		data := map[string]string{"Path": remotePath, "Vars": vars, "EnvVarFile": ""}
-		if sh.UseEnvVarFile {
+		if useFile {
 			envFile := path.Join(folder, fmt.Sprintf("varfile_%d.sh", env.Rand()))
 			format := "export %s='%s'\n"
 			if err := upload(ctx, env, sh, envFile, []byte(envVars(format, sh.EnvironmentVars, sh.Env, env)), 0o600); err != nil {
@@ -116,7 +119,7 @@ func runShell(ctx context.Context, sh *spec.Shell, env *Env) error {
 			}
 			data["EnvVarFile"], data["Vars"] = envFile, ""
 		}
-		cmd, err := render(executeCommand(sh), data)
+		cmd, err := render(executeCommand(sh, useFile), data)
 		if err != nil {
 			return err
 		}
@@ -143,6 +146,12 @@ func runShell(ctx context.Context, sh *spec.Shell, env *Env) error {
 		default:
 			return fmt.Errorf("run script: %w", err)
 		}
+		if ef := data["EnvVarFile"]; ef != "" {
+			// The variables file may hold secrets: it goes even with skip_clean.
+			if err := env.Comm.Run(ctx, "rm -f "+quote(ef), nil, io.Discard, env.Stderr); err != nil && ctx.Err() == nil {
+				env.Logf("Could not remove %s: %v", ef, err)
+			}
+		}
 		if !sh.SkipClean {
 			if err := env.Comm.Run(ctx, "rm -f "+quote(remotePath), nil, io.Discard, env.Stderr); err != nil && ctx.Err() == nil {
 				env.Logf("Could not remove %s: %v", remotePath, err)
@@ -156,14 +165,20 @@ func runShell(ctx context.Context, sh *spec.Shell, env *Env) error {
 	return nil
 }
 
-func executeCommand(sh *spec.Shell) string {
+const defaultExec = "chmod +x {{.Path}}; {{.Vars}} {{.Path}}"
+
+func isDefaultExec(sh *spec.Shell) bool {
+	return sh.ExecuteCommand == "" || sh.ExecuteCommand == defaultExec
+}
+
+func executeCommand(sh *spec.Shell, useFile bool) string {
 	switch {
+	case useFile && isDefaultExec(sh):
+		return "chmod +x {{.Path}}; . {{.EnvVarFile}} && {{.Path}}"
 	case sh.ExecuteCommand != "":
 		return sh.ExecuteCommand
-	case sh.UseEnvVarFile:
-		return "chmod +x {{.Path}}; . {{.EnvVarFile}} && {{.Path}}"
 	default:
-		return "chmod +x {{.Path}}; {{.Vars}} {{.Path}}"
+		return defaultExec
 	}
 }
 
@@ -187,6 +202,16 @@ func upload(ctx context.Context, env *Env, sh *spec.Shell, dst string, body []by
 			return serr
 		}
 	}
+}
+
+// holdsSecret reports whether rendered variables contain a secret value.
+func holdsSecret(vars string, secrets []string) bool {
+	for _, s := range secrets {
+		if len(s) >= 4 && strings.Contains(vars, strings.ReplaceAll(s, "'", `'"'"'`)) {
+			return true
+		}
+	}
+	return false
 }
 
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'" }
