@@ -160,12 +160,12 @@ func Run(ctx context.Context, s *spec.Spec, o Options) ([]*Result, error) {
 		return nil, errors.New("no builds to run (check -only/-except)")
 	}
 
-	// One build asks the API at most 10 times in any second (8/s with
-	// bursts of 3), pre-flight included; builds sharing a client share its
-	// overall limit too.
+	// One build asks the API at most 10 times in any second (6/s with
+	// bursts of 5, so pre-flight and the creates never wait), pre-flight
+	// included; builds sharing a client share its overall limit too.
 	ctxs := make([]context.Context, len(s.Builds))
 	for i := range ctxs {
-		ctxs[i] = vultr.WithRateLimit(ctx, 8, 3)
+		ctxs[i] = vultr.WithRateLimit(ctx, 6, 5)
 	}
 	preps, err := preflight(ctxs, s, o)
 	if err != nil {
