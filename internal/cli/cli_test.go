@@ -364,3 +364,47 @@ func TestEverythingTemplateBuilds(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryPreflightFailureCreatesNothing drives each pre-flight failure
+// through the CLI: each is reported with its key, and nothing is created.
+func TestEveryPreflightFailureCreatesNothing(t *testing.T) {
+	t.Parallel()
+	const key = "CLI-TEST-KEY-123456"
+	builder := func(extra string) string {
+		return `{"builders":[{"type":"vultr","ssh_username":"root",` + extra + `}]}`
+	}
+	tests := []struct {
+		name, template, apiKey, want string
+	}{
+		{"bad key", builder(`"region_id":"ewr","plan_id":"vc2-1c-1gb","os_id":"2284"`), "WRONG-KEY-000000", "the API key was rejected (401 Invalid API token.)"},
+		{"unknown region", builder(`"region_id":"xyz","plan_id":"vc2-1c-1gb","os_id":"2284"`), key, `unknown region "xyz"`},
+		{"region by unknown city", builder(`"region_name":"Atlantis","plan_id":"vc2-1c-1gb","os_id":"2284"`), key, `no region is in "Atlantis"`},
+		{"unknown plan", builder(`"region_id":"ewr","plan_id":"vc9-huge","os_id":"2284"`), key, `unknown plan "vc9-huge"`},
+		{"plan not in region", builder(`"region_id":"ams","plan_id":"vc2-1c-0.5gb-v6","os_id":"2284"`), key, "plan vc2-1c-0.5gb-v6 is not available in ams"},
+		{"unknown os", builder(`"region_id":"ewr","plan_id":"vc2-1c-1gb","os_id":"1"`), key, "unknown os_id 1"},
+		{"unknown os name", builder(`"region_id":"ewr","plan_id":"vc2-1c-1gb","os_name":"Ubuntu 99.04"`), key, `no OS is named "Ubuntu 99.04"`},
+		{"missing snapshot", builder(`"region_id":"ewr","plan_id":"vc2-1c-1gb","snapshot_id":"0b5a3c1e-1111-4222-8333-444455556666","ssh_password":"pw-123456"`), key, "snapshot 0b5a3c1e-1111-4222-8333-444455556666 does not exist"},
+		{"snapshot by unknown name", builder(`"region_id":"ewr","plan_id":"vc2-1c-1gb","snapshot_name":"nope","ssh_password":"pw-123456"`), key, `no complete snapshot is described "nope"`},
+	}
+	for _, tt := range tests {
+		srv, url := emulatorOnly(t)
+		tmpl := filepath.Join(t.TempDir(), "t.json")
+		os.WriteFile(tmpl, []byte(tt.template), 0o644)
+		te := newEnv([]string{"build", tmpl}, map[string]string{"VULTR_API_KEY": tt.apiKey, "VULTR_API_URL": url})
+		err := Run(context.Background(), te.Env)
+		if ExitCode(err) != ExitUsage {
+			t.Errorf("%s: exit %d (%v), want 2", tt.name, ExitCode(err), err)
+		}
+		if !strings.Contains(te.stdout.String(), tt.want) {
+			t.Errorf("%s: output lacks %q:\n%s", tt.name, tt.want, te.stdout.String())
+		}
+		for _, r := range srv.Requests() {
+			if r.Method != "GET" {
+				t.Errorf("%s: pre-flight failure still sent %s %s", tt.name, r.Method, r.Path)
+			}
+		}
+		if len(srv.Instances())+len(srv.SSHKeys()) != 0 {
+			t.Errorf("%s: something was created", tt.name)
+		}
+	}
+}
