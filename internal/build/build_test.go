@@ -19,6 +19,7 @@ import (
 // fakeCloud records every call in order; failAt makes the named call fail.
 type fakeCloud struct {
 	mu        sync.Mutex
+	lastReq   vultr.CreateInstanceRequest
 	calls     []string
 	failAt    string
 	instances map[string]bool
@@ -80,10 +81,11 @@ func (f *fakeCloud) CreateInstance(ctx context.Context, r vultr.CreateInstanceRe
 	if err := f.rec(ctx, "CreateInstance"); err != nil {
 		return nil, err
 	}
-	if r.RunTag == "" || len(r.SSHKeyIDs) != 1 {
+	if r.RunTag == "" || len(r.SSHKeyIDs) == 0 {
 		return nil, fmt.Errorf("bad request %+v", r)
 	}
 	f.mu.Lock()
+	f.lastReq = r
 	f.instances["inst-1"] = true
 	f.mu.Unlock()
 	return &vultr.Instance{ID: "inst-1", DefaultPassword: "root-pw-secret"}, nil
@@ -336,6 +338,42 @@ func TestParallelBuildsAllRunAndAllClean(t *testing.T) {
 	for _, r := range results {
 		if r.Status != Succeeded {
 			t.Errorf("%s: %s", r.Name, r.Status)
+		}
+	}
+}
+
+// TestBuilderKeysReachTheAPI checks every builder key that shapes the
+// instance arrives in the create request.
+func TestBuilderKeysReachTheAPI(t *testing.T) {
+	t.Parallel()
+	s := testSpec()
+	v := &s.Builds[0].Vultr
+	v.InstanceLabel, v.Hostname, v.Tags = "lbl", "host-1", []string{"team-a"}
+	v.EnableVPC, v.VPCIDs, v.ScriptID, v.SSHKeyIDs = true, []string{"vpc-1"}, "script-1", []string{"user-key"}
+	v.UserData = []byte("#!/bin/sh\n")
+	s.Builds[0].SSH.Interface = "public_v6"
+	cloud := newCloud()
+	if _, err := Run(context.Background(), s, options(cloud, &fakeComm{cloud: cloud}, nil)); err != nil {
+		t.Fatal(err)
+	}
+	r := cloud.lastReq
+	checks := []struct{ name, got, want string }{
+		{"region", r.Region, "ewr"},
+		{"plan", r.Plan, "vc2-1c-1gb"},
+		{"os", fmt.Sprint(r.OSID), "2284"},
+		{"label", r.Label, "lbl"},
+		{"hostname", r.Hostname, "host-1"},
+		{"tags", strings.Join(r.Tags, ","), "team-a,vultr-image-action"},
+		{"run tag", r.RunTag, "vultr-image-action-run:run1:vultr"},
+		{"ssh keys", strings.Join(r.SSHKeyIDs, ","), "user-key,key-1"},
+		{"script", r.ScriptID, "script-1"},
+		{"vpc", fmt.Sprint(r.EnableVPC, r.VPCIDs), "true [vpc-1]"},
+		{"ipv6 for public_v6", fmt.Sprint(r.EnableIPv6), "true"},
+		{"user data", string(r.UserData), "#!/bin/sh\n"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
 		}
 	}
 }

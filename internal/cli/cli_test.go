@@ -408,3 +408,24 @@ func TestEveryPreflightFailureCreatesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestIPv6OnlyPlanBuildsOverV6 builds on a plan without IPv4: SSH goes to
+// v6_main_ip (the embedded emulator routes it to the machine).
+func TestIPv6OnlyPlanBuildsOverV6(t *testing.T) {
+	t.Parallel()
+	tmpl := filepath.Join(t.TempDir(), "v6.json")
+	os.WriteFile(tmpl, []byte(`{"builders":[{"type":"vultr","region_id":"ewr","plan_id":"vc2-1c-0.5gb-v6","os_id":"2284","ssh_username":"root","snapshot_description":"v6"}]}`), 0o644)
+	te := newEnv([]string{"build", "-emulator", tmpl}, map[string]string{})
+	te.Getwd = func() (string, error) { return t.TempDir(), nil }
+	err := Run(context.Background(), te.Env)
+	if errors.Is(err, machine.ErrNoSandbox) {
+		t.Skip(err)
+	}
+	out := te.stdout.String()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !regexp.MustCompile(`is active at 2001:db8:`).MatchString(out) || !strings.Contains(out, "--> vultr: Vultr Snapshot: v6 (") {
+		t.Errorf("the build did not go over IPv6:\n%s", out)
+	}
+}
