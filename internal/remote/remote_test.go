@@ -18,6 +18,7 @@ import (
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/sshserver"
 )
@@ -313,4 +314,53 @@ func TestDroppedConnection(t *testing.T) {
 	if !errors.Is(err, ErrDisconnected) {
 		t.Errorf("after drop: %v, want ErrDisconnected", err)
 	}
+}
+
+func TestAgentAuthAndPause(t *testing.T) {
+	t.Parallel()
+	f := start(t, nil)
+	// An SSH agent holding the only authorized key.
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	keyring := agent.NewKeyring()
+	if err := keyring.Add(agent.AddedKey{PrivateKey: priv}); err != nil {
+		t.Fatal(err)
+	}
+	signers, _ := keyring.Signers()
+	other := start(t, func(c *sshserver.Config) { c.AuthorizedKeys = []ssh.PublicKey{signers[0].PublicKey()} })
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _ = agent.ServeAgent(keyring, c); c.Close() }()
+		}
+	}()
+	cfg := other.config()
+	cfg.Signers = nil
+	cfg.AgentAuth = true
+	cfg.Getenv = func(k string) string {
+		if k == "SSH_AUTH_SOCK" {
+			return sock
+		}
+		return ""
+	}
+	cfg.PauseBeforeConnecting = 200 * time.Millisecond
+	start := time.Now()
+	connect(t, cfg)
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Errorf("connected after %s, before pause_before_connecting", d)
+	}
+	// Agent auth without a socket is a clear error, not a hang.
+	cfg.Getenv = func(string) string { return "" }
+	if _, err := Connect(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "SSH_AUTH_SOCK is not") {
+		t.Errorf("err = %v", err)
+	}
+	_ = f
 }
