@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -149,17 +150,36 @@ func TestOpenSSHBastionHop(t *testing.T) {
 	t.Parallel()
 	ms := realSSHD(t)
 	target, jump := bootSSHD(t, ms), bootSSHD(t, ms)
+	var mu sync.Mutex
+	var dialled []string
+	record := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		mu.Lock()
+		dialled = append(dialled, addr)
+		mu.Unlock()
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
 	cfg := target.config()
+	cfg.Dial = record
 	b := jump.config()
+	b.Dial = record
 	cfg.Bastion = &b
 	c := connect(t, cfg)
 	var out bytes.Buffer
-	if err := c.Run(context.Background(), "echo $SSH_CONNECTION", nil, &out, io.Discard); err != nil {
-		t.Fatal(err)
+	if err := c.Run(context.Background(), "echo via-bastion", nil, &out, io.Discard); err != nil || out.String() != "via-bastion\n" {
+		t.Fatalf("run through the bastion: %q %v", out.String(), err)
 	}
-	// The target sees the connection coming from the bastion's address.
-	if fields := strings.Fields(out.String()); len(fields) < 1 || fields[0] != jump.host {
-		t.Errorf("SSH_CONNECTION = %q, want the bastion %s as the client", out.String(), jump.host)
+	// Only the bastion was dialled from here; the target was reached
+	// through it.
+	mu.Lock()
+	defer mu.Unlock()
+	for _, a := range dialled {
+		if a == target.m.Addr() {
+			t.Errorf("the target %s was dialled directly", a)
+		}
+	}
+	if len(dialled) == 0 || dialled[0] != jump.m.Addr() {
+		t.Errorf("dials %v, want the bastion %s", dialled, jump.m.Addr())
 	}
 }
 
