@@ -426,7 +426,7 @@ type WaitOptions struct {
 	// Timeout bounds the wait (0: only ctx).
 	Timeout time.Duration
 	// First is the first poll's delay (default 250ms); polls then back off
-	// by about 1.3x each time, with jitter, up to Max (default 2s for
+	// by about 1.5x each time, with jitter, up to Max (default 2s for
 	// instances, 5s for snapshots).
 	First, Max time.Duration
 	// Progress is told the state at most every ProgressEvery (default 15s).
@@ -495,9 +495,9 @@ func wait[T any](ctx context.Context, o WaitOptions, defMax time.Duration, what 
 			lastProgress = time.Now()
 			o.Progress(time.Since(start), state)
 		}
-		// Back off gently (about 1.3x with jitter): a change is usually seen
-		// within a quarter of a second, at a few requests a second at most.
-		delay = time.Duration(float64(delay) * (1.2 + 0.2*rand.Float64()))
+		// Back off by about 1.5x with jitter: early changes are seen within a
+		// quarter of a second, long waits cost few requests.
+		delay = time.Duration(float64(delay) * (1.4 + 0.2*rand.Float64()))
 		if delay > o.Max {
 			delay = o.Max
 		}
