@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,15 +38,18 @@ type sshdMachine struct {
 	port   int
 }
 
-var ipCounter = time.Now().UnixNano()
+// ipCounter hands parallel tests distinct loopback addresses.
+var ipCounter atomic.Int64
+
+func init() { ipCounter.Store(time.Now().UnixNano() % 1000000) }
 
 func bootSSHD(t *testing.T, ms *machine.Machines) *sshdMachine {
 	t.Helper()
 	signer := newSigner(t)
-	ipCounter++
-	ip := fmt.Sprintf("127.%d.%d.%d", 100+ipCounter%100, (ipCounter/100)%250, 1+(ipCounter/25000)%250)
+	n := ipCounter.Add(1)
+	ip := fmt.Sprintf("127.%d.%d.%d", 100+n%100, (n/100)%250, 1+(n/25000)%250)
 	m, err := ms.Boot(context.Background(), vultremu.MachineSpec{
-		InstanceID:     fmt.Sprintf("remote-%d", ipCounter),
+		InstanceID:     fmt.Sprintf("remote-%d", n),
 		IPv4:           ip,
 		AuthorizedKeys: []string{string(ssh.MarshalAuthorizedKey(signer.PublicKey()))},
 	})
