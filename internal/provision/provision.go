@@ -13,6 +13,8 @@ import (
 
 	"github.com/vultr-image-action/vultr-image-action/internal/remote"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/ctxtime"
 )
 
 // Communicator is what provisioners need from the machine;
@@ -67,19 +69,8 @@ func (e *Env) defaults() {
 	}
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+// sleep waits d or until ctx ends.
+var sleep = ctxtime.Sleep
 
 // Error is a provisioner's failure, with where it is in the template.
 type Error struct {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	texttemplate "text/template"
 	"time"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/textdist"
 )
 
 // SupportedPackerVersion is the Packer version whose template language this
@@ -167,35 +169,9 @@ func keysOf(m map[string]string) []string {
 // suggest returns `; did you mean "x"?` for the closest candidate, or a
 // short list of valid names when none is close.
 func suggest(got string, valid []string) string {
-	best, bestD := "", 1<<30
-	for _, v := range valid {
-		if d := levenshtein(strings.ToLower(got), strings.ToLower(v)); d < bestD {
-			best, bestD = v, d
-		}
-	}
-	if best != "" && bestD <= max(2, len(got)/3) {
-		return fmt.Sprintf("; did you mean %q?", best)
+	c := textdist.Closest(got, valid, 1)
+	if len(c) == 1 && textdist.Distance(strings.ToLower(got), strings.ToLower(c[0])) <= max(2, len(got)/3) {
+		return fmt.Sprintf("; did you mean %q?", c[0])
 	}
 	return ""
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }

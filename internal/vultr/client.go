@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/vultr/govultr/v3"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/ctxtime"
 )
 
 // DefaultBaseURL is Vultr's API.
@@ -277,16 +279,7 @@ func (c *Client) backoff(attempt int, err error) time.Duration {
 }
 
 // sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+var sleep = ctxtime.Sleep
 
 type limiterKey struct{}
 

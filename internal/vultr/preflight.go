@@ -11,6 +11,7 @@ import (
 	"github.com/vultr/govultr/v3"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+	"github.com/vultr-image-action/vultr-image-action/internal/textdist"
 )
 
 // Resolved is a build's region, plan and image as v2 identifiers, checked
@@ -380,44 +381,5 @@ func pages(ctx context.Context, c *Client, fn func(ctx context.Context, o *govul
 
 // closest lists up to n candidates nearest to s.
 func closest(s string, candidates []string, n int) string {
-	type scored struct {
-		c string
-		d int
-	}
-	var sc []scored
-	for _, c := range candidates {
-		sc = append(sc, scored{c, distance(strings.ToLower(s), strings.ToLower(c))})
-	}
-	sort.Slice(sc, func(i, j int) bool {
-		if sc[i].d != sc[j].d {
-			return sc[i].d < sc[j].d
-		}
-		return sc[i].c < sc[j].c
-	})
-	var out []string
-	for i := 0; i < len(sc) && i < n; i++ {
-		out = append(out, sc[i].c)
-	}
-	return strings.Join(out, ", ")
-}
-
-func distance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
+	return strings.Join(textdist.Closest(s, candidates, n), ", ")
 }

@@ -1,0 +1,54 @@
+// Package textdist finds the names closest to a mistyped one, for error
+// messages that say what would be valid.
+package textdist
+
+import (
+	"sort"
+	"strings"
+)
+
+// Distance is the Levenshtein edit distance between a and b, in runes.
+func Distance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
+
+// Closest returns up to n candidates nearest to s (ignoring case), nearest
+// first, ties in alphabetical order.
+func Closest(s string, candidates []string, n int) []string {
+	type scored struct {
+		c string
+		d int
+	}
+	sc := make([]scored, 0, len(candidates))
+	for _, c := range candidates {
+		sc = append(sc, scored{c, Distance(strings.ToLower(s), strings.ToLower(c))})
+	}
+	sort.Slice(sc, func(i, j int) bool {
+		if sc[i].d != sc[j].d {
+			return sc[i].d < sc[j].d
+		}
+		return sc[i].c < sc[j].c
+	})
+	out := make([]string, 0, n)
+	for i := 0; i < len(sc) && i < n; i++ {
+		out = append(out, sc[i].c)
+	}
+	return out
+}
