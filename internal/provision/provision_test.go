@@ -332,3 +332,139 @@ func TestSecretVariablesStayOffTheCommandLine(t *testing.T) {
 		t.Errorf("variables file: %q", b)
 	}
 }
+
+func TestSkipCleanAndTimeout(t *testing.T) {
+	t.Parallel()
+	f := newFake(t)
+	if err := Run(context.Background(), spec.Provisioner{Type: "shell", Shell: &spec.Shell{Inline: []string{"x"}, SkipClean: true}}, env(f)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range f.cmds {
+		if strings.HasPrefix(c, "rm ") {
+			t.Errorf("skip_clean still removed the script: %q", c)
+		}
+	}
+	// timeout bounds the provisioner.
+	blocking := newFake(t)
+	blocking.results = func(string) error { return nil }
+	slow := &slowComm{fakeComm: blocking}
+	start := time.Now()
+	err := Run(context.Background(), spec.Provisioner{Type: "shell", Timeout: 100 * time.Millisecond, Shell: &spec.Shell{Inline: []string{"x"}}}, env(slow))
+	if err == nil || !strings.Contains(err.Error(), "timed out after 100ms") || time.Since(start) > 5*time.Second {
+		t.Errorf("timeout: %v after %s", err, time.Since(start))
+	}
+}
+
+// slowComm runs commands until the context ends.
+type slowComm struct{ *fakeComm }
+
+func (s *slowComm) Run(ctx context.Context, cmd string, _ io.Reader, _, _ io.Writer) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// flakyComm fails uploads with a disconnect a few times.
+type flakyComm struct {
+	*fakeComm
+	failures int
+}
+
+func (f *flakyComm) Upload(ctx context.Context, dst string, r io.Reader, mode fs.FileMode, size int64) error {
+	if f.failures > 0 {
+		f.failures--
+		return fmt.Errorf("not up yet: %w", remote.ErrDisconnected)
+	}
+	return f.fakeComm.Upload(ctx, dst, r, mode, size)
+}
+
+func TestStartRetryTimeout(t *testing.T) {
+	t.Parallel()
+	fc := &flakyComm{fakeComm: newFake(t), failures: 2}
+	e := env(fc)
+	var slept int
+	e.Sleep = func(context.Context, time.Duration) error { slept++; return nil }
+	if err := Run(context.Background(), spec.Provisioner{Type: "shell", Shell: &spec.Shell{Inline: []string{"x"}, StartRetryTimeout: time.Minute}}, e); err != nil {
+		t.Fatalf("retried start: %v", err)
+	}
+	if slept != 2 {
+		t.Errorf("waited %d times, want 2", slept)
+	}
+	never := &flakyComm{fakeComm: newFake(t), failures: 1 << 30}
+	e = env(never)
+	err := Run(context.Background(), spec.Provisioner{Type: "shell", Shell: &spec.Shell{Inline: []string{"x"}, StartRetryTimeout: time.Nanosecond}}, e)
+	if !errors.Is(err, remote.ErrDisconnected) {
+		t.Errorf("start retry timeout: %v, want the disconnect", err)
+	}
+}
+
+func TestGeneratedSourceIsCheckedAtRunTime(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "made-later.txt")
+	p := spec.Provisioner{Type: "file", File: &spec.File{Sources: []string{src}, Destination: "/tmp/x", Generated: true, Direction: "upload"}}
+	if err := Run(context.Background(), p, env(newFake(t))); err == nil || !strings.Contains(err.Error(), "made-later.txt") {
+		t.Errorf("missing generated file: %v", err)
+	}
+	os.WriteFile(src, []byte("now it exists"), 0o644)
+	f := newFake(t)
+	if err := Run(context.Background(), p, env(f)); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(f.local("/tmp/x")); string(b) != "now it exists" {
+		t.Errorf("uploaded %q", b)
+	}
+}
+
+func TestShellOptions(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s1, s2 := filepath.Join(dir, "one.sh"), filepath.Join(dir, "two.sh")
+	os.WriteFile(s1, []byte("echo one\r\necho crlf\r\n"), 0o644)
+	os.WriteFile(s2, []byte("echo two\n"), 0o644)
+	tests := []struct {
+		name     string
+		sh       spec.Shell
+		wantCmds []string
+		wantFile map[string]string
+	}{
+		{
+			name:     "custom execute_command and remote_path",
+			sh:       spec.Shell{Inline: []string{"id"}, InlineShebang: "/bin/bash -eux", ExecuteCommand: "sudo -E sh -c '{{.Vars}} {{.Path}}'", RemotePath: "/root/run.sh"},
+			wantCmds: []string{"sudo -E sh -c 'PACKER_BUILDER_TYPE='vultr' PACKER_BUILD_NAME='web'  /root/run.sh'", "rm -f '/root/run.sh'"},
+			wantFile: map[string]string{"/root/run.sh": "#!/bin/bash -eux\nid\n"},
+		},
+		{
+			name:     "scripts in order, remote_folder and remote_file, CRLF made LF",
+			sh:       spec.Shell{Scripts: []string{s1, s2}, RemoteFolder: "/var/tmp", RemoteFile: "prov.sh"},
+			wantCmds: []string{"chmod +x /var/tmp/prov.sh; PACKER_BUILDER_TYPE='vultr' PACKER_BUILD_NAME='web'  /var/tmp/prov.sh", "rm -f '/var/tmp/prov.sh'", "chmod +x /var/tmp/prov.sh; PACKER_BUILDER_TYPE='vultr' PACKER_BUILD_NAME='web'  /var/tmp/prov.sh", "rm -f '/var/tmp/prov.sh'"},
+			wantFile: map[string]string{"/var/tmp/prov.sh": "echo two\n"},
+		},
+		{
+			name:     "binary keeps CRLF",
+			sh:       spec.Shell{Scripts: []string{s1}, Binary: true, RemotePath: "/tmp/b.sh", SkipClean: true},
+			wantCmds: []string{"chmod +x /tmp/b.sh; PACKER_BUILDER_TYPE='vultr' PACKER_BUILD_NAME='web'  /tmp/b.sh"},
+			wantFile: map[string]string{"/tmp/b.sh": "echo one\r\necho crlf\r\n"},
+		},
+		{
+			name:     "env_var_format",
+			sh:       spec.Shell{Inline: []string{"x"}, EnvVarFormat: "export %s=\"%s\"; ", Env: map[string]string{"A": "1"}, RemotePath: "/tmp/e.sh", SkipClean: true},
+			wantCmds: []string{`chmod +x /tmp/e.sh; export A="1"; export PACKER_BUILDER_TYPE="vultr"; export PACKER_BUILD_NAME="web";  /tmp/e.sh`},
+		},
+	}
+	for _, tt := range tests {
+		f := newFake(t)
+		sh := tt.sh
+		if err := Run(context.Background(), spec.Provisioner{Type: "shell", Shell: &sh}, env(f)); err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		if got := strings.Join(f.cmds, "\n"); got != strings.Join(tt.wantCmds, "\n") {
+			t.Errorf("%s: commands\n%s\nwant\n%s", tt.name, got, strings.Join(tt.wantCmds, "\n"))
+		}
+		for p, want := range tt.wantFile {
+			if b, _ := os.ReadFile(f.local(p)); string(b) != want {
+				t.Errorf("%s: %s = %q, want %q", tt.name, p, b, want)
+			}
+		}
+	}
+}

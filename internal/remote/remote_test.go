@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -363,4 +364,136 @@ func TestAgentAuthAndPause(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 	_ = f
+}
+
+func TestKeyboardInteractive(t *testing.T) {
+	t.Parallel()
+	f := start(t, func(c *sshserver.Config) { c.KeyboardInteractiveOnly = true })
+	cfg := f.config()
+	cfg.Signers, cfg.Password = nil, "pw-123456"
+	connect(t, cfg)
+	cfg.Password = "wrong-password"
+	cfg.HandshakeAttempts = 1
+	var ae *AuthError
+	if _, err := Connect(context.Background(), cfg); !errors.As(err, &ae) {
+		t.Errorf("wrong password: %v, want *AuthError", err)
+	}
+}
+
+// stallProxy forwards TCP until stalled, then holds every byte: a link
+// that died without closing.
+type stallProxy struct {
+	ln      net.Listener
+	mu      sync.Mutex
+	stalled bool
+	release chan struct{}
+}
+
+func newStallProxy(t *testing.T, target string) *stallProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &stallProxy{ln: ln, release: make(chan struct{})}
+	t.Cleanup(func() { close(p.release); ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go p.pipe(c, up)
+			go p.pipe(up, c)
+		}
+	}()
+	return p
+}
+
+func (p *stallProxy) pipe(dst, src net.Conn) {
+	defer dst.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		stalled := p.stalled
+		p.mu.Unlock()
+		if stalled {
+			<-p.release
+			return
+		}
+		if _, err := dst.Write(buf[:n]); err != nil {
+			return
+		}
+	}
+}
+
+func (p *stallProxy) stall() { p.mu.Lock(); p.stalled = true; p.mu.Unlock() }
+
+func TestDeadLinkIsDetected(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		set  func(*Config)
+	}{
+		{"keepalive", func(c *Config) { c.KeepAliveInterval = 50 * time.Millisecond }},
+		{"read/write timeout", func(c *Config) { c.ReadWriteTimeout = 300 * time.Millisecond }},
+	}
+	for _, tt := range tests {
+		f := start(t, func(c *sshserver.Config) {
+			c.Exec = sshserver.ExecFunc(func(ctx context.Context, s *sshserver.Session) (int, error) {
+				<-ctx.Done()
+				return 0, ctx.Err()
+			})
+		})
+		p := newStallProxy(t, f.srv.Addr())
+		cfg := f.config()
+		host, port, _ := net.SplitHostPort(p.ln.Addr().String())
+		fmt.Sscan(port, &cfg.Port)
+		cfg.Host = host
+		tt.set(&cfg)
+		c := connect(t, cfg)
+		done := make(chan error, 1)
+		go func() { done <- c.Run(context.Background(), "wait forever", nil, io.Discard, io.Discard) }()
+		time.Sleep(100 * time.Millisecond)
+		p.stall()
+		select {
+		case err := <-done:
+			if !errors.Is(err, ErrDisconnected) {
+				t.Errorf("%s: %v, want ErrDisconnected", tt.name, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("%s: a dead link was not detected in 10s", tt.name)
+		}
+	}
+}
+
+func TestPrivateKeyFile(t *testing.T) {
+	t.Parallel()
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	signer, _ := ssh.NewSignerFromKey(priv)
+	f := start(t, func(c *sshserver.Config) { c.AuthorizedKeys = []ssh.PublicKey{signer.PublicKey()} })
+	block, err := ssh.MarshalPrivateKey(priv, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "id_ed25519")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := f.config()
+	cfg.Signers, cfg.PrivateKeyFile = nil, keyFile
+	connect(t, cfg)
+	cfg.PrivateKeyFile = filepath.Join(t.TempDir(), "missing")
+	if _, err := Connect(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "read ssh_private_key_file") {
+		t.Errorf("missing key file: %v", err)
+	}
 }

@@ -55,6 +55,9 @@ type Config struct {
 	AuthorizedKeys []ssh.PublicKey
 	// Password enables password and keyboard-interactive authentication.
 	Password string
+	// KeyboardInteractiveOnly accepts the password only through
+	// keyboard-interactive, as servers with PasswordAuthentication off do.
+	KeyboardInteractiveOnly bool
 	// User, when set, is the only user name accepted.
 	User string
 	Exec ExecHandler
@@ -129,11 +132,13 @@ func Serve(ln net.Listener, cfg Config) (*Server, error) {
 		check := func(user string, pw []byte) bool {
 			return userOK(user) && subtle.ConstantTimeCompare(pw, []byte(cfg.Password)) == 1
 		}
-		sc.PasswordCallback = func(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
-			if check(c.User(), pw) {
-				return &ssh.Permissions{}, nil
+		if !cfg.KeyboardInteractiveOnly {
+			sc.PasswordCallback = func(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
+				if check(c.User(), pw) {
+					return &ssh.Permissions{}, nil
+				}
+				return nil, errors.New("wrong password")
 			}
-			return nil, errors.New("wrong password")
 		}
 		sc.KeyboardInteractiveCallback = func(c ssh.ConnMetadata, ch ssh.KeyboardInteractiveChallenge) (*ssh.Permissions, error) {
 			ans, err := ch(c.User(), "", []string{"Password: "}, []bool{false})
