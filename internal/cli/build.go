@@ -219,11 +219,7 @@ func reportTemplateError(console *ui.Console, err error) {
 	var ds spec.Diagnostics
 	if errors.As(err, &ds) {
 		for _, d := range ds {
-			msg := d.Error()
-			if d.Snippet != "" && console != nil {
-				msg += "\n" + d.Snippet
-			}
-			console.Error("", msg, d.Pos, "Template error")
+			console.Diagnostic(d, "Template error")
 		}
 		return
 	}

@@ -429,3 +429,30 @@ func TestIPv6OnlyPlanBuildsOverV6(t *testing.T) {
 		t.Errorf("the build did not go over IPv6:\n%s", out)
 	}
 }
+
+// TestSeedUpgradedToHCL2Builds converts the seed with hcl2_upgrade and
+// builds the result end to end against the built-in emulator.
+func TestSeedUpgradedToHCL2Builds(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "server.pkr.hcl")
+	te := newEnv([]string{"hcl2_upgrade", "-output-file", out, "../../examples/server.json"}, map[string]string{})
+	if err := Run(context.Background(), te.Env); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := te.stdout.String(), "Successfully created "+out+"\n"; got != want {
+		t.Errorf("hcl2_upgrade said %q, want %q", got, want)
+	}
+	te = newEnv([]string{"validate", out}, map[string]string{})
+	if err := Run(context.Background(), te.Env); err != nil || te.stdout.String() != "The configuration is valid.\n" {
+		t.Fatalf("validate the HCL2 seed: %v %q", err, te.stdout.String())
+	}
+	te = newEnv([]string{"build", "-emulator", out}, map[string]string{})
+	te.Getwd = func() (string, error) { return t.TempDir(), nil }
+	err := Run(context.Background(), te.Env)
+	if errors.Is(err, machine.ErrNoSandbox) {
+		t.Skip(err)
+	}
+	if err != nil || !strings.Contains(te.stdout.String(), "--> vultr: Vultr Snapshot: My Awesome App (") {
+		t.Fatalf("build the HCL2 seed: %v\n%s", err, te.stdout.String())
+	}
+}

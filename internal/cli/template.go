@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vultr-image-action/vultr-image-action/internal/hcl2template"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 	"github.com/vultr-image-action/vultr-image-action/internal/template"
 )
@@ -45,10 +46,35 @@ func isHCL2(path string) bool {
 	return err == nil && fi.IsDir()
 }
 
-func loadHCL2(path string, _ templateOptions) (*spec.Spec, error) {
-	return nil, fmt.Errorf("%s: HCL2 templates: %w", path, errNotYet)
+func loadHCL2(path string, o templateOptions) (*spec.Spec, error) {
+	return hcl2template.Load(path, template.Options{
+		Vars:       o.vars,
+		VarFiles:   o.varFiles,
+		Only:       o.only,
+		Except:     o.except,
+		Getenv:     o.getenv,
+		Now:        o.now,
+		RunUUID:    o.runUUID,
+		SyntaxOnly: o.syntaxOnly,
+	})
 }
 
-func upgradeToHCL2(_ Env, path, _ string) error {
-	return fmt.Errorf("%s: hcl2_upgrade: %w", path, errNotYet)
+// upgradeToHCL2 writes the HCL2 form of a JSON template.
+func upgradeToHCL2(env Env, path, out string) error {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return &UsageError{Err: fmt.Errorf("read template: %w", err)}
+	}
+	hcl, err := hcl2template.Upgrade(src)
+	if err != nil {
+		return &UsageError{Err: fmt.Errorf("%s: %w", path, err)}
+	}
+	if out == "" {
+		out = path + ".pkr.hcl"
+	}
+	if err := os.WriteFile(out, hcl, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", out, err)
+	}
+	fmt.Fprintf(env.Stdout, "Successfully created %s\n", out)
+	return nil
 }

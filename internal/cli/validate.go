@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -192,5 +191,3 @@ func cmdHCL2Upgrade(_ context.Context, env Env, args []string) error {
 	}
 	return upgradeToHCL2(env, fs.Arg(0), *out)
 }
-
-var errNotYet = errors.New("not supported yet")

@@ -72,6 +72,19 @@ func Parse(file string, src []byte, opts Options) (*spec.Spec, error) {
 	if root == nil {
 		return nil, diags
 	}
+	return fromNode(file, root, diags, opts, nil)
+}
+
+// FromNode resolves a template given as a Node tree in the JSON template's
+// shape. Other front ends (HCL2) build that tree, with their variables
+// already evaluated and passed as vars, so every front end produces the
+// same *spec.Spec through the same decoding and validation.
+func FromNode(file string, root *Node, opts Options, vars []spec.Variable) (*spec.Spec, error) {
+	opts.defaults()
+	return fromNode(file, root, nil, opts, vars)
+}
+
+func fromNode(file string, root *Node, diags spec.Diagnostics, opts Options, preset []spec.Variable) (*spec.Spec, error) {
 	d := &decoder{diags: diags, in: &interp{getenv: opts.Getenv, now: opts.Now, runUUID: opts.RunUUID, dir: filepath.Dir(file), vars: map[string]string{}}}
 	s := &spec.Spec{Path: file, Dir: filepath.Dir(file)}
 	top := d.object(root, "")
@@ -105,7 +118,17 @@ func Parse(file string, src []byte, opts Options) (*spec.Spec, error) {
 	}
 
 	// Variables: defaults, then var files, then -var.
-	d.variables(s, variables, sensitive, opts)
+	if preset != nil {
+		for _, v := range preset {
+			d.in.vars[v.Name] = v.Value
+			s.Variables = append(s.Variables, v)
+			if v.Sensitive && v.Value != "" {
+				s.Secrets = append(s.Secrets, v.Value)
+			}
+		}
+	} else {
+		d.variables(s, variables, sensitive, opts)
+	}
 	if opts.SyntaxOnly {
 		if d.diags.HasErrors() {
 			return nil, d.diags

@@ -132,15 +132,29 @@ func (c *Console) Phase(build, phase string) (end func()) {
 
 // Warn reports a warning, as an annotation in Actions.
 func (c *Console) Warn(build, msg string, pos spec.Pos) {
-	c.problem(ghaction.LevelWarning, build, msg, pos, "")
+	c.problem(ghaction.LevelWarning, build, msg, pos, spec.Pos{}, "")
 }
 
 // Error reports an error, as an annotation with a title in Actions.
 func (c *Console) Error(build, msg string, pos spec.Pos, title string) {
-	c.problem(ghaction.LevelError, build, msg, pos, title)
+	c.problem(ghaction.LevelError, build, msg, pos, spec.Pos{}, title)
 }
 
-func (c *Console) problem(level ghaction.Level, build, msg string, pos spec.Pos, title string) {
+// Diagnostic reports a template problem; in Actions its annotation spans
+// the diagnostic's whole range (endLine, endColumn) when it has one.
+func (c *Console) Diagnostic(d spec.Diagnostic, title string) {
+	msg := d.Error()
+	if d.Snippet != "" && c.o.Action == nil {
+		msg += "\n" + d.Snippet
+	}
+	level := ghaction.LevelError
+	if d.Severity == spec.Warning {
+		level = ghaction.LevelWarning
+	}
+	c.problem(level, "", msg, d.Pos, d.End, title)
+}
+
+func (c *Console) problem(level ghaction.Level, build, msg string, pos, end spec.Pos, title string) {
 	msg = c.o.Redactor.String(msg)
 	if c.o.MachineReadable {
 		typ := "error"
@@ -158,6 +172,9 @@ func (c *Console) problem(level ghaction.Level, build, msg string, pos spec.Pos,
 		if pos.Line > 0 {
 			loc.File = c.relative(pos.File)
 			loc.Line, loc.Col = pos.Line, pos.Col
+			if end.Line > 0 {
+				loc.EndLine, loc.EndColumn = end.Line, end.Col
+			}
 		}
 		if build != "" {
 			msg = build + ": " + msg

@@ -131,3 +131,15 @@ func TestConcurrentLinesStayWhole(t *testing.T) {
 		}
 	}
 }
+
+func TestDiagnosticAnnotationSpansRange(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	act := ghaction.New(&out, func(string) string { return "" })
+	c := New(Options{Out: &out, Action: act, Workspace: "/github/workspace"})
+	c.Diagnostic(spec.Diagnostic{Pos: spec.Pos{File: "/github/workspace/packer/web.pkr.hcl", Line: 9, Col: 14}, End: spec.Pos{Line: 9, Col: 32}, Summary: "no source", Snippet: "  9 | x\n    | ^"}, "Template error")
+	want := "::error col=14,endColumn=32,endLine=9,file=packer/web.pkr.hcl,line=9,title=Template error::/github/workspace/packer/web.pkr.hcl:9:14: no source\n"
+	if got := out.String(); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}

@@ -1,0 +1,627 @@
+// Package hcl2template is the HCL2 front end (.pkr.hcl). It evaluates
+// variables, locals and expressions with HCL and go-cty's function library,
+// then hands the result to the JSON front end's decoder as the same Node
+// tree, so both formats produce an identical *spec.Spec and share every
+// validation and message.
+package hcl2template
+
+import (
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+	"github.com/zclconf/go-cty/cty/function"
+	"github.com/zclconf/go-cty/cty/function/stdlib"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+	"github.com/vultr-image-action/vultr-image-action/internal/template"
+)
+
+// Load reads a .pkr.hcl file, or every .pkr.hcl file of a directory (with
+// its *.auto.pkrvars.hcl), and resolves it with opts (-var, -var-file,
+// -only, -except; PKR_VAR_name through opts.Getenv).
+func Load(path string, opts template.Options) (*spec.Spec, error) {
+	if opts.Getenv == nil {
+		opts.Getenv = func(string) string { return "" }
+	}
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	files, autoVars, err := collect(path)
+	if err != nil {
+		return nil, err
+	}
+	p := hclparse.NewParser()
+	var bodies []*hcl.File
+	var diags hcl.Diagnostics
+	for _, f := range files {
+		file, ds := p.ParseHCLFile(f)
+		diags = append(diags, ds...)
+		if file != nil {
+			bodies = append(bodies, file)
+		}
+	}
+	if diags.HasErrors() {
+		return nil, toDiagnostics(diags, p)
+	}
+	l := &loader{opts: opts, parser: p, dir: dirOf(path)}
+	root, vars, ds := l.evaluate(bodies, append(autoVars, opts.VarFiles...))
+	diags = append(diags, ds...)
+	if diags.HasErrors() {
+		return nil, toDiagnostics(diags, p)
+	}
+	o := opts
+	o.Vars, o.VarFiles = nil, nil
+	name := path
+	if len(files) == 1 {
+		name = files[0]
+	}
+	s, err := template.FromNode(name, root, o, vars)
+	if s != nil {
+		s.Dir = l.dir
+	}
+	return s, err
+}
+
+func dirOf(path string) string {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return path
+	}
+	return filepath.Dir(path)
+}
+
+// collect lists the template files and automatic variable files.
+func collect(path string) (files, autoVars []string, err error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read template: %w", err)
+	}
+	if !fi.IsDir() {
+		return []string{path}, nil, nil
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read template directory: %w", err)
+	}
+	for _, e := range entries {
+		n := e.Name()
+		switch {
+		case strings.HasSuffix(n, ".auto.pkrvars.hcl"):
+			autoVars = append(autoVars, filepath.Join(path, n))
+		case strings.HasSuffix(n, ".pkr.hcl"):
+			files = append(files, filepath.Join(path, n))
+		}
+	}
+	if len(files) == 0 {
+		return nil, nil, fmt.Errorf("%s holds no .pkr.hcl files", path)
+	}
+	return files, autoVars, nil
+}
+
+type loader struct {
+	opts   template.Options
+	parser *hclparse.Parser
+	dir    string
+}
+
+var topSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "packer"},
+		{Type: "variable", LabelNames: []string{"name"}},
+		{Type: "locals"},
+		{Type: "local", LabelNames: []string{"name"}},
+		{Type: "source", LabelNames: []string{"type", "name"}},
+		{Type: "build"},
+	},
+}
+
+type variable struct {
+	name      string
+	typ       cty.Type
+	def       hcl.Expression
+	sensitive bool
+	rng       hcl.Range
+	value     cty.Value
+	set       bool
+}
+
+func (l *loader) functions(allowEnv bool) map[string]function.Function {
+	now := l.opts.Now
+	fs := map[string]function.Function{
+		"upper": stdlib.UpperFunc, "lower": stdlib.LowerFunc, "replace": stdlib.ReplaceFunc,
+		"regex_replace": stdlib.RegexReplaceFunc, "split": stdlib.SplitFunc, "join": stdlib.JoinFunc,
+		"format": stdlib.FormatFunc, "formatdate": stdlib.FormatDateFunc, "length": stdlib.LengthFunc,
+		"min": stdlib.MinFunc, "max": stdlib.MaxFunc, "trimspace": stdlib.TrimSpaceFunc,
+		"coalesce": stdlib.CoalesceFunc, "concat": stdlib.ConcatFunc, "merge": stdlib.MergeFunc,
+		"lookup": stdlib.LookupFunc, "jsonencode": stdlib.JSONEncodeFunc, "jsondecode": stdlib.JSONDecodeFunc,
+		"substr": stdlib.SubstrFunc, "title": stdlib.TitleFunc, "trim": stdlib.TrimFunc, "contains": stdlib.ContainsFunc,
+		"timestamp": function.New(&function.Spec{Type: function.StaticReturnType(cty.String), Impl: func([]cty.Value, cty.Type) (cty.Value, error) {
+			return cty.StringVal(now.UTC().Format(time.RFC3339)), nil
+		}}),
+		"uuidv4": function.New(&function.Spec{Type: function.StaticReturnType(cty.String), Impl: func([]cty.Value, cty.Type) (cty.Value, error) {
+			return cty.StringVal(uuid()), nil
+		}}),
+		"base64encode": function.New(&function.Spec{Params: []function.Parameter{{Name: "str", Type: cty.String}}, Type: function.StaticReturnType(cty.String),
+			Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+				return cty.StringVal(b64(args[0].AsString())), nil
+			}}),
+		"file": function.New(&function.Spec{Params: []function.Parameter{{Name: "path", Type: cty.String}}, Type: function.StaticReturnType(cty.String),
+			Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+				p := args[0].AsString()
+				if !filepath.IsAbs(p) {
+					p = filepath.Join(l.dir, p)
+				}
+				b, err := os.ReadFile(p)
+				if err != nil {
+					return cty.NilVal, err
+				}
+				return cty.StringVal(string(b)), nil
+			}}),
+	}
+	getenv := l.opts.Getenv
+	fs["env"] = function.New(&function.Spec{Params: []function.Parameter{{Name: "name", Type: cty.String}}, Type: function.StaticReturnType(cty.String),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			if !allowEnv {
+				return cty.NilVal, fmt.Errorf("env() can only be used in variable defaults, as in Packer")
+			}
+			return cty.StringVal(getenv(args[0].AsString())), nil
+		}})
+	return fs
+}
+
+// evaluate turns the HCL files into the JSON template's Node shape.
+func (l *loader) evaluate(files []*hcl.File, varFiles []string) (*template.Node, []spec.Variable, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	vars := map[string]*variable{}
+	var order []string
+	var localAttrs []*hcl.Attribute
+	var sources []*hcl.Block
+	var builds []*hcl.Block
+	for _, f := range files {
+		content, ds := f.Body.Content(topSchema)
+		diags = append(diags, ds...)
+		for _, b := range content.Blocks {
+			switch b.Type {
+			case "variable":
+				v, ds := decodeVariable(b)
+				diags = append(diags, ds...)
+				if _, dup := vars[v.name]; dup {
+					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("variable %q is declared twice", v.name), Subject: &b.DefRange})
+					continue
+				}
+				vars[v.name] = v
+				order = append(order, v.name)
+			case "locals":
+				attrs, ds := b.Body.JustAttributes()
+				diags = append(diags, ds...)
+				for _, a := range attrs {
+					localAttrs = append(localAttrs, a)
+				}
+			case "local":
+				attrs, ds := b.Body.JustAttributes()
+				diags = append(diags, ds...)
+				if a, ok := attrs["expression"]; ok {
+					a.Name = b.Labels[0]
+					localAttrs = append(localAttrs, a)
+				}
+			case "source":
+				sources = append(sources, b)
+			case "build":
+				builds = append(builds, b)
+			case "packer":
+				// required_version and required_plugins: the vultr builder is
+				// built in, so required_plugins.vultr is satisfied.
+			}
+		}
+	}
+	if diags.HasErrors() {
+		return nil, nil, diags
+	}
+
+	// Values: defaults < var files (auto first) < PKR_VAR_ < -var, later wins.
+	defCtx := &hcl.EvalContext{Functions: l.functions(true)}
+	for _, name := range order {
+		v := vars[name]
+		if v.def != nil {
+			val, ds := v.def.Value(defCtx)
+			diags = append(diags, ds...)
+			v.value, v.set = l.convert(val, v, v.def.Range(), &diags), true
+		}
+	}
+	for _, vf := range varFiles {
+		f, ds := l.parser.ParseHCLFile(vf)
+		diags = append(diags, ds...)
+		if f == nil {
+			continue
+		}
+		attrs, ds := f.Body.JustAttributes()
+		diags = append(diags, ds...)
+		for _, a := range sortedAttrs(attrs) {
+			v, ok := vars[a.Name]
+			if !ok {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("variable %q is not declared", a.Name), Subject: &a.NameRange})
+				continue
+			}
+			val, ds := a.Expr.Value(nil)
+			diags = append(diags, ds...)
+			v.value, v.set = l.convert(val, v, a.Expr.Range(), &diags), true
+		}
+	}
+	for _, name := range order {
+		if env := l.opts.Getenv("PKR_VAR_" + name); env != "" {
+			v := vars[name]
+			v.value, v.set = l.convert(cty.StringVal(env), v, v.rng, &diags), true
+		}
+	}
+	for _, kv := range l.opts.Vars {
+		k, val, ok := strings.Cut(kv, "=")
+		v, declared := vars[k]
+		if !ok || !declared {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("-var %q: variable %q is not declared", kv, k)})
+			continue
+		}
+		v.value, v.set = l.convert(cty.StringVal(val), v, v.rng, &diags), true
+	}
+	varObj := map[string]cty.Value{}
+	var out []spec.Variable
+	for _, name := range order {
+		v := vars[name]
+		if !v.set {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("variable %s is required; set it with -var %s=... or in a var file", name, name), Subject: &v.rng})
+			continue
+		}
+		varObj[name] = v.value
+		sv, _ := convert.Convert(v.value, cty.String)
+		str := ""
+		if sv.IsKnown() && !sv.IsNull() {
+			str = sv.AsString()
+		}
+		out = append(out, spec.Variable{Name: name, Value: str, Sensitive: v.sensitive, Pos: pos(v.rng)})
+	}
+	if diags.HasErrors() {
+		return nil, nil, diags
+	}
+	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{"var": cty.ObjectVal(varObj)}, Functions: l.functions(false)}
+	// Locals may refer to each other: evaluate until no progress.
+	locals := map[string]cty.Value{}
+	pending := localAttrs
+	for len(pending) > 0 {
+		var next []*hcl.Attribute
+		var lastDiags hcl.Diagnostics
+		for _, a := range pending {
+			ctx.Variables["local"] = cty.ObjectVal(locals)
+			val, ds := a.Expr.Value(ctx)
+			if ds.HasErrors() {
+				next, lastDiags = append(next, a), append(lastDiags, ds...)
+				continue
+			}
+			locals[a.Name] = val
+		}
+		if len(next) == len(pending) {
+			return nil, nil, append(diags, lastDiags...)
+		}
+		pending = next
+	}
+	ctx.Variables["local"] = cty.ObjectVal(locals)
+
+	// Sources by "type.name".
+	srcs := map[string]*hcl.Block{}
+	for _, b := range sources {
+		srcs[b.Labels[0]+"."+b.Labels[1]] = b
+	}
+	root := &template.Node{Kind: template.Object, Pos: spec.Pos{File: files[0].Body.MissingItemRange().Filename, Line: 1, Col: 1}}
+	var builders, provs, pps []*template.Node
+	for _, b := range builds {
+		if attrs, _ := b.Body.JustAttributes(); attrs != nil {
+			if a, ok := attrs["description"]; ok {
+				if val, ds := a.Expr.Value(ctx); !ds.HasErrors() && val.Type() == cty.String {
+					root.Keys = append(root.Keys, template.Member{Key: "description", KeyPos: pos(a.NameRange), Value: valueNode(val, pos(a.Expr.Range()))})
+				}
+			}
+		}
+		bn, prov, pp, ds := l.build(b, srcs, ctx)
+		diags = append(diags, ds...)
+		builders = append(builders, bn...)
+		provs = append(provs, prov...)
+		pps = append(pps, pp...)
+	}
+	if len(builds) == 0 {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "the template needs a build block", Detail: `add build { sources = ["source.vultr.example"] }`})
+	}
+	add := func(key string, items []*template.Node) {
+		if len(items) > 0 {
+			root.Keys = append(root.Keys, template.Member{Key: key, KeyPos: root.Pos, Value: &template.Node{Kind: template.Array, Pos: root.Pos, Items: items}})
+		}
+	}
+	add("builders", builders)
+	add("provisioners", provs)
+	add("post-processors", pps)
+	return root, out, diags
+}
+
+func (l *loader) convert(val cty.Value, v *variable, rng hcl.Range, diags *hcl.Diagnostics) cty.Value {
+	if v.typ == cty.NilType || v.typ == cty.DynamicPseudoType {
+		return val
+	}
+	c, err := convert.Convert(val, v.typ)
+	if err != nil {
+		*diags = append(*diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("variable %s: %v", v.name, err), Subject: &rng})
+		return val
+	}
+	return c
+}
+
+func decodeVariable(b *hcl.Block) (*variable, hcl.Diagnostics) {
+	v := &variable{name: b.Labels[0], rng: b.DefRange}
+	content, diags := b.Body.Content(&hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{{Name: "type"}, {Name: "default"}, {Name: "description"}, {Name: "sensitive"}, {Name: "nullable"}},
+		Blocks:     []hcl.BlockHeaderSchema{{Type: "validation"}},
+	})
+	if a, ok := content.Attributes["type"]; ok {
+		t, ds := typeOf(a.Expr)
+		diags = append(diags, ds...)
+		v.typ = t
+	}
+	if a, ok := content.Attributes["default"]; ok {
+		v.def = a.Expr
+	}
+	if a, ok := content.Attributes["sensitive"]; ok {
+		val, ds := a.Expr.Value(nil)
+		diags = append(diags, ds...)
+		v.sensitive = val.Type() == cty.Bool && val.True()
+	}
+	return v, diags
+}
+
+// typeOf reads a simple type expression: string, number, bool, list(...),
+// map(...).
+func typeOf(expr hcl.Expression) (cty.Type, hcl.Diagnostics) {
+	switch hcl.ExprAsKeyword(expr) {
+	case "string":
+		return cty.String, nil
+	case "number":
+		return cty.Number, nil
+	case "bool":
+		return cty.Bool, nil
+	case "any":
+		return cty.DynamicPseudoType, nil
+	}
+	if call, diags := hcl.ExprCall(expr); !diags.HasErrors() && len(call.Arguments) == 1 {
+		inner, ds := typeOf(call.Arguments[0])
+		switch call.Name {
+		case "list":
+			return cty.List(inner), ds
+		case "map":
+			return cty.Map(inner), ds
+		case "set":
+			return cty.Set(inner), ds
+		}
+	}
+	r := expr.Range()
+	return cty.DynamicPseudoType, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "unsupported variable type", Detail: "use string, number, bool, list(...), map(...) or any", Subject: &r}}
+}
+
+// build turns one build block into builders, provisioners and
+// post-processor sequences, with only filters for its sources.
+func (l *loader) build(b *hcl.Block, srcs map[string]*hcl.Block, ctx *hcl.EvalContext) (builders, provs, pps []*template.Node, diags hcl.Diagnostics) {
+	content, diags := b.Body.Content(&hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{{Name: "name"}, {Name: "sources"}, {Name: "description"}},
+		Blocks: []hcl.BlockHeaderSchema{
+			{Type: "source", LabelNames: []string{"ref"}},
+			{Type: "provisioner", LabelNames: []string{"type"}},
+			{Type: "post-processor", LabelNames: []string{"type"}},
+			{Type: "post-processors"},
+		},
+	})
+	type use struct {
+		ref      string
+		override hcl.Body
+		rng      hcl.Range
+	}
+	var uses []use
+	if a, ok := content.Attributes["sources"]; ok {
+		exprs, ds := hcl.ExprList(a.Expr)
+		diags = append(diags, ds...)
+		for _, e := range exprs {
+			// Packer writes sources as strings: "source.vultr.example".
+			if val, ds := e.Value(nil); !ds.HasErrors() && val.Type() == cty.String {
+				uses = append(uses, use{ref: strings.TrimPrefix(val.AsString(), "source."), rng: e.Range()})
+				continue
+			}
+			trav, ds := hcl.AbsTraversalForExpr(e)
+			diags = append(diags, ds...)
+			if len(trav) == 3 && trav.RootName() == "source" {
+				uses = append(uses, use{ref: trav[1].(hcl.TraverseAttr).Name + "." + trav[2].(hcl.TraverseAttr).Name, rng: e.Range()})
+			}
+		}
+	}
+	for _, sb := range content.Blocks {
+		if sb.Type == "source" {
+			uses = append(uses, use{ref: strings.TrimPrefix(sb.Labels[0], "source."), override: sb.Body, rng: sb.DefRange})
+		}
+	}
+	var names []string
+	for _, u := range uses {
+		src, ok := srcs[u.ref]
+		if !ok {
+			var known []string
+			for k := range srcs {
+				known = append(known, "source."+k)
+			}
+			sort.Strings(known)
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("no source %q", "source."+u.ref), Detail: "declared sources: " + strings.Join(known, ", "), Subject: &u.rng})
+			continue
+		}
+		typ, name := src.Labels[0], src.Labels[1]
+		node, ds := l.bodyNode(src.Body, ctx, map[string]string{"type": typ, "name": name})
+		diags = append(diags, ds...)
+		if u.override != nil {
+			over, ds := l.bodyNode(u.override, ctx, nil)
+			diags = append(diags, ds...)
+			node = merge(node, over)
+		}
+		builders = append(builders, node)
+		names = append(names, name)
+	}
+	only := func(n *template.Node) *template.Node {
+		if n.Get("only") == nil && n.Get("except") == nil && len(names) > 0 {
+			var items []*template.Node
+			for _, nm := range names {
+				items = append(items, &template.Node{Kind: template.String, Pos: n.Pos, Str: nm})
+			}
+			n.Keys = append(n.Keys, template.Member{Key: "only", KeyPos: n.Pos, Value: &template.Node{Kind: template.Array, Pos: n.Pos, Items: items}})
+		}
+		return n
+	}
+	for _, blk := range content.Blocks {
+		switch blk.Type {
+		case "provisioner":
+			n, ds := l.bodyNode(blk.Body, ctx, map[string]string{"type": blk.Labels[0]})
+			diags = append(diags, ds...)
+			provs = append(provs, only(n))
+		case "post-processor":
+			n, ds := l.bodyNode(blk.Body, ctx, map[string]string{"type": blk.Labels[0]})
+			diags = append(diags, ds...)
+			pps = append(pps, &template.Node{Kind: template.Array, Pos: n.Pos, Items: []*template.Node{only(n)}})
+		case "post-processors":
+			inner, ds := blk.Body.Content(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "post-processor", LabelNames: []string{"type"}}}})
+			diags = append(diags, ds...)
+			seq := &template.Node{Kind: template.Array, Pos: pos(blk.DefRange)}
+			for _, pb := range inner.Blocks {
+				n, ds := l.bodyNode(pb.Body, ctx, map[string]string{"type": pb.Labels[0]})
+				diags = append(diags, ds...)
+				seq.Items = append(seq.Items, only(n))
+			}
+			pps = append(pps, seq)
+		}
+	}
+	return builders, provs, pps, diags
+}
+
+// bodyNode evaluates a block's attributes into an object Node.
+func (l *loader) bodyNode(body hcl.Body, ctx *hcl.EvalContext, fixed map[string]string) (*template.Node, hcl.Diagnostics) {
+	attrs, diags := body.JustAttributes()
+	n := &template.Node{Kind: template.Object, Pos: pos(body.MissingItemRange())}
+	keys := make([]string, 0, len(fixed))
+	for k := range fixed {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		n.Keys = append(n.Keys, template.Member{Key: k, KeyPos: n.Pos, Value: &template.Node{Kind: template.String, Pos: n.Pos, Str: fixed[k]}})
+	}
+	for _, a := range sortedAttrs(attrs) {
+		val, ds := a.Expr.Value(ctx)
+		diags = append(diags, ds...)
+		if ds.HasErrors() {
+			continue
+		}
+		n.Keys = append(n.Keys, template.Member{Key: a.Name, KeyPos: pos(a.NameRange), Value: valueNode(val, pos(a.Expr.Range()))})
+	}
+	return n, diags
+}
+
+func sortedAttrs(attrs hcl.Attributes) []*hcl.Attribute {
+	out := make([]*hcl.Attribute, 0, len(attrs))
+	for _, a := range attrs {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Range.Start.Byte != out[j].Range.Start.Byte {
+			return out[i].Range.Start.Byte < out[j].Range.Start.Byte
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// valueNode converts an evaluated value to a Node.
+func valueNode(v cty.Value, p spec.Pos) *template.Node {
+	switch {
+	case v.IsNull() || !v.IsKnown():
+		return &template.Node{Kind: template.Null, Pos: p}
+	case v.Type() == cty.String:
+		return &template.Node{Kind: template.String, Pos: p, Str: v.AsString()}
+	case v.Type() == cty.Number:
+		bf := v.AsBigFloat()
+		if bf.IsInt() {
+			i, _ := bf.Int(new(big.Int))
+			return &template.Node{Kind: template.Number, Pos: p, Str: i.String()}
+		}
+		return &template.Node{Kind: template.Number, Pos: p, Str: bf.Text('g', -1)}
+	case v.Type() == cty.Bool:
+		return &template.Node{Kind: template.Bool, Pos: p, Bool: v.True()}
+	case v.Type().IsListType() || v.Type().IsTupleType() || v.Type().IsSetType():
+		n := &template.Node{Kind: template.Array, Pos: p}
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			n.Items = append(n.Items, valueNode(e, p))
+		}
+		return n
+	case v.Type().IsMapType() || v.Type().IsObjectType():
+		n := &template.Node{Kind: template.Object, Pos: p}
+		m := v.AsValueMap()
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			n.Keys = append(n.Keys, template.Member{Key: k, KeyPos: p, Value: valueNode(m[k], p)})
+		}
+		return n
+	}
+	return &template.Node{Kind: template.Null, Pos: p}
+}
+
+func merge(base, over *template.Node) *template.Node {
+	out := &template.Node{Kind: template.Object, Pos: base.Pos}
+	for _, m := range base.Keys {
+		if o := over.Get(m.Key); o != nil {
+			out.Keys = append(out.Keys, *o)
+			continue
+		}
+		out.Keys = append(out.Keys, m)
+	}
+	for _, m := range over.Keys {
+		if base.Get(m.Key) == nil {
+			out.Keys = append(out.Keys, m)
+		}
+	}
+	return out
+}
+
+func pos(r hcl.Range) spec.Pos {
+	return spec.Pos{File: r.Filename, Line: r.Start.Line, Col: r.Start.Column}
+}
+
+// toDiagnostics converts HCL diagnostics, keeping ranges and snippets.
+func toDiagnostics(ds hcl.Diagnostics, p *hclparse.Parser) spec.Diagnostics {
+	var out spec.Diagnostics
+	for _, d := range ds {
+		sd := spec.Diagnostic{Summary: d.Summary, Detail: d.Detail}
+		if d.Severity == hcl.DiagWarning {
+			sd.Severity = spec.Warning
+		}
+		if d.Subject != nil {
+			sd.Pos = pos(*d.Subject)
+			sd.End = spec.Pos{File: d.Subject.Filename, Line: d.Subject.End.Line, Col: d.Subject.End.Column}
+			if f := p.Files()[d.Subject.Filename]; f != nil {
+				lines := strings.Split(string(f.Bytes), "\n")
+				if l := d.Subject.Start.Line; l >= 1 && l <= len(lines) {
+					sd.Snippet = fmt.Sprintf("  %d | %s\n  %s | %s^", l, lines[l-1], strings.Repeat(" ", len(fmt.Sprint(l))), strings.Repeat(" ", max(d.Subject.Start.Column-1, 0)))
+				}
+			}
+		}
+		out = append(out, sd)
+	}
+	return out
+}

@@ -1,0 +1,15 @@
+variable "count" {
+  type    = number
+  default = "many"
+}
+
+source "vultr" "web" {
+  region_id    = "ewr"
+  plan_id      = "vc2-1c-1gb"
+  os_id        = 2284
+  ssh_username = "root"
+}
+
+build {
+  sources = ["source.vultr.web"]
+}

@@ -1,0 +1,14 @@
+variable "region" {
+  type = string
+}
+
+source "vultr" "web" {
+  region_id    = var.region
+  plan_id      = "vc2-1c-1gb"
+  os_id        = 2284
+  ssh_username = "root"
+}
+
+build {
+  sources = ["source.vultr.web"]
+}
