@@ -16,6 +16,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
@@ -124,13 +125,14 @@ var topSchema = &hcl.BodySchema{
 }
 
 type variable struct {
-	name      string
-	typ       cty.Type
-	def       hcl.Expression
-	sensitive bool
-	rng       hcl.Range
-	value     cty.Value
-	set       bool
+	validations []*hcl.Block
+	name        string
+	typ         cty.Type
+	def         hcl.Expression
+	sensitive   bool
+	rng         hcl.Range
+	value       cty.Value
+	set         bool
 }
 
 func (l *loader) functions(allowEnv bool) map[string]function.Function {
@@ -166,6 +168,37 @@ func (l *loader) functions(allowEnv bool) map[string]function.Function {
 				return cty.StringVal(string(b)), nil
 			}}),
 	}
+	fs["templatefile"] = function.New(&function.Spec{
+		Params: []function.Parameter{{Name: "path", Type: cty.String}, {Name: "vars", Type: cty.DynamicPseudoType}},
+		Type:   function.StaticReturnType(cty.String),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			p := args[0].AsString()
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(l.dir, p)
+			}
+			src, err := os.ReadFile(p)
+			if err != nil {
+				return cty.NilVal, err
+			}
+			expr, diags := hclsyntax.ParseTemplate(src, p, hcl.Pos{Line: 1, Column: 1})
+			if diags.HasErrors() {
+				return cty.NilVal, diags
+			}
+			vars := map[string]cty.Value{}
+			if t := args[1].Type(); t.IsObjectType() || t.IsMapType() {
+				vars = args[1].AsValueMap()
+			}
+			out, diags := expr.Value(&hcl.EvalContext{Variables: vars})
+			if diags.HasErrors() {
+				return cty.NilVal, diags
+			}
+			out, err = convert.Convert(out, cty.String)
+			if err != nil {
+				return cty.NilVal, err
+			}
+			return out, nil
+		},
+	})
 	getenv := l.opts.Getenv
 	fs["env"] = function.New(&function.Spec{Params: []function.Parameter{{Name: "name", Type: cty.String}}, Type: function.StaticReturnType(cty.String),
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
@@ -217,8 +250,10 @@ func (l *loader) evaluate(files []*hcl.File, varFiles []string) (*template.Node,
 			case "build":
 				builds = append(builds, b)
 			case "packer":
-				// required_version and required_plugins: the vultr builder is
-				// built in, so required_plugins.vultr is satisfied.
+				// required_plugins: the vultr builder is built in, so
+				// required_plugins.vultr is satisfied. required_version is
+				// checked against the Packer version this tool implements.
+				diags = append(diags, checkRequiredVersion(b)...)
 			}
 		}
 	}
@@ -290,6 +325,33 @@ func (l *loader) evaluate(files []*hcl.File, varFiles []string) (*template.Node,
 		return nil, nil, diags
 	}
 	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{"var": cty.ObjectVal(varObj)}, Functions: l.functions(false)}
+	// validation { condition = ..., error_message = "..." }
+	for _, name := range order {
+		for _, vb := range vars[name].validations {
+			attrs, ds := vb.Body.JustAttributes()
+			diags = append(diags, ds...)
+			cond, ok := attrs["condition"]
+			if !ok {
+				continue
+			}
+			val, ds := cond.Expr.Value(ctx)
+			diags = append(diags, ds...)
+			if ds.HasErrors() || val.Type() != cty.Bool || val.IsNull() || val.True() {
+				continue
+			}
+			msg := fmt.Sprintf("invalid value for variable %s", name)
+			if m, ok := attrs["error_message"]; ok {
+				if mv, ds := m.Expr.Value(nil); !ds.HasErrors() && mv.Type() == cty.String {
+					msg = mv.AsString()
+				}
+			}
+			rng := cond.Expr.Range()
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: msg, Detail: fmt.Sprintf("variable %s failed its validation", name), Subject: &rng})
+		}
+	}
+	if diags.HasErrors() {
+		return nil, nil, diags
+	}
 	// Locals may refer to each other: evaluate until no progress.
 	locals := map[string]cty.Value{}
 	pending := localAttrs
@@ -378,6 +440,9 @@ func decodeVariable(b *hcl.Block) (*variable, hcl.Diagnostics) {
 		diags = append(diags, ds...)
 		v.sensitive = val.Type() == cty.Bool && val.True()
 	}
+	for _, b := range content.Blocks {
+		v.validations = append(v.validations, b)
+	}
 	return v, diags
 }
 
@@ -448,7 +513,15 @@ func (l *loader) build(b *hcl.Block, srcs map[string]*hcl.Block, ctx *hcl.EvalCo
 			uses = append(uses, use{ref: strings.TrimPrefix(sb.Labels[0], "source."), override: sb.Body, rng: sb.DefRange})
 		}
 	}
-	var names []string
+	buildName := ""
+	if a, ok := content.Attributes["name"]; ok {
+		if v, ds := a.Expr.Value(ctx); !ds.HasErrors() && v.Type() == cty.String {
+			buildName = v.AsString()
+		}
+	}
+	ctx = ctx.NewChild()
+	ctx.Variables = map[string]cty.Value{"build": cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal(buildName)})}
+	var names, types []string
 	for _, u := range uses {
 		src, ok := srcs[u.ref]
 		if !ok {
@@ -461,15 +534,17 @@ func (l *loader) build(b *hcl.Block, srcs map[string]*hcl.Block, ctx *hcl.EvalCo
 			continue
 		}
 		typ, name := src.Labels[0], src.Labels[1]
-		node, ds := l.bodyNode(src.Body, ctx, map[string]string{"type": typ, "name": name})
+		sctx := withSource(ctx, typ, name)
+		node, ds := l.bodyNode(src.Body, sctx, map[string]string{"type": typ, "name": name})
 		diags = append(diags, ds...)
 		if u.override != nil {
-			over, ds := l.bodyNode(u.override, ctx, nil)
+			over, ds := l.bodyNode(u.override, sctx, nil)
 			diags = append(diags, ds...)
 			node = merge(node, over)
 		}
 		builders = append(builders, node)
 		names = append(names, name)
+		types = append(types, typ)
 	}
 	only := func(n *template.Node) *template.Node {
 		if n.Get("only") == nil && n.Get("except") == nil && len(names) > 0 {
@@ -484,9 +559,19 @@ func (l *loader) build(b *hcl.Block, srcs map[string]*hcl.Block, ctx *hcl.EvalCo
 	for _, blk := range content.Blocks {
 		switch blk.Type {
 		case "provisioner":
-			n, ds := l.bodyNode(blk.Body, ctx, map[string]string{"type": blk.Labels[0]})
-			diags = append(diags, ds...)
-			provs = append(provs, only(n))
+			if !refersTo(blk.Body, "source") {
+				n, ds := l.bodyNode(blk.Body, ctx, map[string]string{"type": blk.Labels[0]})
+				diags = append(diags, ds...)
+				provs = append(provs, only(n))
+				continue
+			}
+			// A provisioner that uses source.name is one per source.
+			for i, nm := range names {
+				n, ds := l.bodyNode(blk.Body, withSource(ctx, types[i], nm), map[string]string{"type": blk.Labels[0]})
+				diags = append(diags, ds...)
+				n.Keys = append(n.Keys, template.Member{Key: "only", KeyPos: n.Pos, Value: &template.Node{Kind: template.Array, Pos: n.Pos, Items: []*template.Node{{Kind: template.String, Pos: n.Pos, Str: nm}}}})
+				provs = append(provs, n)
+			}
 		case "post-processor":
 			n, ds := l.bodyNode(blk.Body, ctx, map[string]string{"type": blk.Labels[0]})
 			diags = append(diags, ds...)
@@ -624,4 +709,93 @@ func toDiagnostics(ds hcl.Diagnostics, p *hclparse.Parser) spec.Diagnostics {
 		out = append(out, sd)
 	}
 	return out
+}
+
+// withSource adds source.type and source.name to an evaluation context.
+func withSource(ctx *hcl.EvalContext, typ, name string) *hcl.EvalContext {
+	c := ctx.NewChild()
+	c.Variables = map[string]cty.Value{"source": cty.ObjectVal(map[string]cty.Value{"type": cty.StringVal(typ), "name": cty.StringVal(name)})}
+	return c
+}
+
+// refersTo reports whether any attribute of body reads root.
+func refersTo(body hcl.Body, root string) bool {
+	attrs, _ := body.JustAttributes()
+	for _, a := range attrs {
+		for _, tr := range a.Expr.Variables() {
+			if tr.RootName() == root {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkRequiredVersion reads packer { required_version = ">= 1.9.0" } and
+// checks it against the version this tool implements.
+func checkRequiredVersion(b *hcl.Block) hcl.Diagnostics {
+	content, _, diags := b.Body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "required_version"}}})
+	a, ok := content.Attributes["required_version"]
+	if !ok {
+		return diags
+	}
+	v, ds := a.Expr.Value(nil)
+	diags = append(diags, ds...)
+	if ds.HasErrors() || v.Type() != cty.String {
+		return diags
+	}
+	have := parseVersion(template.SupportedPackerVersion)
+	for _, c := range strings.Split(v.AsString(), ",") {
+		c = strings.TrimSpace(c)
+		op := strings.TrimRight(c, "0123456789. v")
+		want := parseVersion(strings.TrimSpace(strings.TrimPrefix(c, op)))
+		cmp := compareVersions(have, want)
+		ok := true
+		switch strings.TrimSpace(op) {
+		case ">=":
+			ok = cmp >= 0
+		case ">":
+			ok = cmp > 0
+		case "<=":
+			ok = cmp <= 0
+		case "<":
+			ok = cmp < 0
+		case "!=":
+			ok = cmp != 0
+		case "", "=":
+			ok = cmp == 0
+		case "~>":
+			// ~> 1.9 allows 1.x >= 1.9; ~> 1.9.2 allows 1.9.x >= 1.9.2.
+			n := strings.Count(strings.TrimSpace(strings.TrimPrefix(c, op)), ".")
+			ok = cmp >= 0 && (n == 0 || have[0] == want[0] && (n == 1 || have[1] == want[1]))
+		}
+		if !ok {
+			rng := a.Expr.Range()
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError,
+				Summary: fmt.Sprintf("required_version %q excludes Packer %s, whose template language vultr-image-action implements", v.AsString(), template.SupportedPackerVersion),
+				Detail:  "relax required_version", Subject: &rng})
+			break
+		}
+	}
+	return diags
+}
+
+func parseVersion(s string) [3]int {
+	var v [3]int
+	for i, p := range strings.SplitN(strings.TrimPrefix(s, "v"), ".", 3) {
+		fmt.Sscan(p, &v[i])
+	}
+	return v
+}
+
+func compareVersions(a, b [3]int) int {
+	for i := range a {
+		if a[i] != b[i] {
+			if a[i] < b[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
 }

@@ -45,6 +45,8 @@ type Env struct {
 	Rand func() int
 	// Sleep pauses; default a timer honouring ctx.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Now is the clock for start_retry_timeout; default time.Now.
+	Now func() time.Time
 	// Secrets are values that must not appear on a command line (where ps
 	// on the machine would show them): environment variables holding one
 	// go through a private file instead.
@@ -66,6 +68,9 @@ func (e *Env) defaults() {
 	}
 	if e.Sleep == nil {
 		e.Sleep = sleep
+	}
+	if e.Now == nil {
+		e.Now = time.Now
 	}
 }
 

@@ -189,10 +189,10 @@ func upload(ctx context.Context, env *Env, sh *spec.Shell, dst string, body []by
 	if limit <= 0 {
 		limit = 5 * time.Minute
 	}
-	deadline := time.Now().Add(limit)
+	deadline := env.Now().Add(limit)
 	for {
 		err := env.Comm.Upload(ctx, dst, bytes.NewReader(body), mode, int64(len(body)))
-		if err == nil || ctx.Err() != nil || time.Now().After(deadline) || !errors.Is(err, remote.ErrDisconnected) {
+		if err == nil || ctx.Err() != nil || env.Now().After(deadline) || !errors.Is(err, remote.ErrDisconnected) {
 			if err != nil {
 				return fmt.Errorf("upload script to %s: %w", dst, err)
 			}

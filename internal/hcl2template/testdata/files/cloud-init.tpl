@@ -1,0 +1,4 @@
+#cloud-config
+write_files:
+  - path: /etc/env
+    content: ${env}
