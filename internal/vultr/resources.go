@@ -276,17 +276,21 @@ func (c *Client) HaltInstance(ctx context.Context, id string) error {
 // "Server is currently locked", which Vultr answers for a while after a
 // create, is retried with backoff until ctx ends.
 func (c *Client) DeleteInstance(ctx context.Context, id string) error {
+	var last error // the last answer, kept to explain a deadline
 	for attempt := 1; ; attempt++ {
 		err := c.call(ctx, func(ctx context.Context) error { return c.gv.Instance.Delete(ctx, id) })
 		var ae *APIError
 		switch {
 		case err == nil, errors.Is(err, ErrNotFound):
 			return nil
+		case ctx.Err() != nil:
+			return errors.Join(last, err)
 		case errors.As(err, &ae) && ae.Locked():
 			// keep trying until the deadline
 		case !temporary(err) || attempt >= c.cfg.MaxAttempts+5:
 			return err
 		}
+		last = err
 		d := c.backoff(min(attempt, 3), err)
 		if werr := sleep(ctx, d); werr != nil {
 			return errors.Join(err, werr)
