@@ -225,6 +225,7 @@ func TestFaultInjection(t *testing.T) {
 				var out bytes.Buffer
 				post.Stdout, post.Stderr = &out, &out
 				if perr := post.Run(); perr != nil {
+					failures.Add(1)
 					t.Errorf("post step: %v\n%s", perr, out.String())
 				}
 				r.stdout.Write(out.Bytes())
@@ -250,6 +251,7 @@ func TestFaultInjection(t *testing.T) {
 			outputs := fileCommands(t, r.output)
 			for _, s := range e.srv.Snapshots() {
 				if s.Status == "complete" && c.signal == 0 && outputs["snapshot-id"] != s.ID && !strings.Contains(all, s.ID) {
+					failures.Add(1)
 					t.Errorf("snapshot %s was made but not reported", s.ID)
 				}
 			}

@@ -24,6 +24,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/vultr-image-action/vultr-image-action/internal/ctxtime"
 	"github.com/vultr-image-action/vultr-image-action/internal/sshserver"
 	"github.com/vultr-image-action/vultr-image-action/internal/vultremu"
 )
@@ -139,19 +140,25 @@ func (ms *Machines) probe() error {
 	defer os.RemoveAll(m)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cmd, err := sandboxCmd(ctx, ms.o.Executable, ms.ids, sandboxConfig{Mode: "exec", Disk: filepath.Join(m, "disk"), Ctl: filepath.Join(m, "ctl"), Command: "true"})
-	if err != nil {
-		return err
-	}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		var perr *os.PathError
-		if errors.As(err, &perr) || errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOSPC) {
-			return fmt.Errorf("%w: %v", ErrNoSandbox, err)
+	for attempt := 0; ; attempt++ {
+		cmd, err := sandboxCmd(ctx, ms.o.Executable, ms.ids, sandboxConfig{Mode: "exec", Disk: filepath.Join(m, "disk"), Ctl: filepath.Join(m, "ctl"), Command: "true"})
+		if err != nil {
+			return err
+		}
+		out, err := cmd.CombinedOutput()
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, syscall.ETXTBSY) && attempt < 50:
+			// The binary was just written: a fork elsewhere in this process
+			// may briefly hold it open for writing (golang/go#22315).
+			if err := ctxtime.Sleep(ctx, 20*time.Millisecond); err != nil {
+				return err
+			}
+			continue
 		}
 		return fmt.Errorf("%w: %v: %s", ErrNoSandbox, err, strings.TrimSpace(string(out)))
 	}
-	return nil
 }
 
 // Close destroys every machine and removes the base directory if it made it.
