@@ -23,10 +23,7 @@ type templateOptions struct {
 // loadTemplate reads a Packer template: JSON, or HCL2 (a .pkr.hcl file or a
 // directory of them).
 func loadTemplate(path string, o templateOptions) (*spec.Spec, error) {
-	if isHCL2(path) {
-		return loadHCL2(path, o)
-	}
-	return template.Load(path, template.Options{
+	opts := template.Options{
 		Vars:       o.vars,
 		VarFiles:   o.varFiles,
 		Only:       o.only,
@@ -35,7 +32,11 @@ func loadTemplate(path string, o templateOptions) (*spec.Spec, error) {
 		Now:        o.now,
 		RunUUID:    o.runUUID,
 		SyntaxOnly: o.syntaxOnly,
-	})
+	}
+	if isHCL2(path) {
+		return hcl2template.Load(path, opts)
+	}
+	return template.Load(path, opts)
 }
 
 func isHCL2(path string) bool {
@@ -44,19 +45,6 @@ func isHCL2(path string) bool {
 	}
 	fi, err := os.Stat(path)
 	return err == nil && fi.IsDir()
-}
-
-func loadHCL2(path string, o templateOptions) (*spec.Spec, error) {
-	return hcl2template.Load(path, template.Options{
-		Vars:       o.vars,
-		VarFiles:   o.varFiles,
-		Only:       o.only,
-		Except:     o.except,
-		Getenv:     o.getenv,
-		Now:        o.now,
-		RunUUID:    o.runUUID,
-		SyntaxOnly: o.syntaxOnly,
-	})
 }
 
 // upgradeToHCL2 writes the HCL2 form of a JSON template.

@@ -44,7 +44,11 @@ func Load(path string, opts template.Options) (*spec.Spec, error) {
 	var bodies []*hcl.File
 	var diags hcl.Diagnostics
 	for _, f := range files {
-		file, ds := p.ParseHCLFile(f)
+		parse := p.ParseHCLFile
+		if strings.HasSuffix(f, ".pkr.json") {
+			parse = p.ParseJSONFile // HCL's JSON syntax
+		}
+		file, ds := parse(f)
 		diags = append(diags, ds...)
 		if file != nil {
 			bodies = append(bodies, file)
@@ -97,7 +101,7 @@ func collect(path string) (files, autoVars []string, err error) {
 		switch {
 		case strings.HasSuffix(n, ".auto.pkrvars.hcl"):
 			autoVars = append(autoVars, filepath.Join(path, n))
-		case strings.HasSuffix(n, ".pkr.hcl"):
+		case strings.HasSuffix(n, ".pkr.hcl"), strings.HasSuffix(n, ".pkr.json"):
 			files = append(files, filepath.Join(path, n))
 		}
 	}

@@ -221,3 +221,41 @@ build {
 		}
 	}
 }
+
+// TestHCLJSONSyntax reads HCL's JSON syntax (.pkr.json) to the same model
+// as the native syntax.
+func TestHCLJSONSyntax(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	native := filepath.Join(dir, "a.pkr.hcl")
+	jsonForm := filepath.Join(dir, "b.pkr.json")
+	os.WriteFile(native, []byte(`source "vultr" "web" {
+  api_key      = "k-123456"
+  region_id    = "ewr"
+  plan_id      = "vc2-1c-1gb"
+  os_id        = 2284
+  ssh_username = "root"
+}
+build {
+  sources = ["source.vultr.web"]
+  provisioner "shell" {
+    inline = ["echo hi"]
+  }
+}
+`), 0o644)
+	os.WriteFile(jsonForm, []byte(`{
+  "source": {"vultr": {"web": {"api_key": "k-123456", "region_id": "ewr", "plan_id": "vc2-1c-1gb", "os_id": 2284, "ssh_username": "root"}}},
+  "build": {"sources": ["source.vultr.web"], "provisioner": {"shell": {"inline": ["echo hi"]}}}
+}`), 0o644)
+	a, err := Load(native, options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Load(jsonForm, options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, w := normalize(t, b), normalize(t, a); g != w {
+		t.Errorf("models differ\n--- .pkr.json\n%s\n--- .pkr.hcl\n%s", g, w)
+	}
+}
