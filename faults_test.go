@@ -12,12 +12,14 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,6 +50,16 @@ type faultCase struct {
 	bootDelay   time.Duration
 	sshd        bool
 	wantSuccess bool
+	// builders share one snapshot_description; keep is keep_snapshots.
+	builders, keep int
+	// retries is the shell provisioner's max_retries.
+	retries int
+	// env is added to the binary's environment.
+	env []string
+	// lockedFor keeps instances locked this long after their create.
+	lockedFor time.Duration
+	// post runs the post step after the main step, whatever happened.
+	post bool
 }
 
 func faultPlan(seed int64, n int) []faultCase {
@@ -56,9 +68,9 @@ func faultPlan(seed int64, n int) []faultCase {
 	methods := map[string]string{"^/v2/account$": "GET", "^/v2/ssh-keys$": "POST", "^/v2/instances$": "POST", "^/v2/instances/[^/]+$": "", "^/v2/snapshots$": "POST", "^/v2/snapshots/[^/]+$": "GET", "^/v2/regions": "GET"}
 	var out []faultCase
 	for i := 0; len(out) < n; i++ {
-		c := faultCase{n: i, provision: "echo provisioning; echo \"pw is $DB_PASSWORD\"", wantSuccess: true, bootDelay: 50 * time.Millisecond}
+		c := faultCase{n: i, provision: "echo provisioning; echo \"pw is $DB_PASSWORD\"", wantSuccess: true, bootDelay: 50 * time.Millisecond, builders: 1}
 		c.sshd = rng.Intn(5) == 0
-		switch k := i % 12; k {
+		switch k := i % 18; k {
 		case 0:
 			c.name = "baseline"
 		case 1:
@@ -95,6 +107,31 @@ func faultPlan(seed int64, n int) []faultCase {
 			c.name = "expected reboot"
 			c.provision = "reboot; sleep 2"
 			c.expectDisc = true
+		case 12:
+			c.name = "parallel builds sharing a description, with retention"
+			c.builders, c.keep = 2+rng.Intn(2), 1+rng.Intn(2)
+		case 13:
+			c.name = "lost snapshot-create answer"
+			c.builders = 1 + rng.Intn(3)
+			c.faults = []vultremu.Fault{{Kind: vultremu.FaultCreateThenError, Path: "^/v2/snapshots$", Status: []int{500, 502, 503}[rng.Intn(3)], Count: 1}}
+		case 14:
+			// Time-scaled: the create timeout is 1s (VULTR_CREATE_TIMEOUT)
+			// and the answer comes after 2-4s, as 60s and 65s+ in real life.
+			c.name = "create answered after the create timeout"
+			c.env = []string{"VULTR_CREATE_TIMEOUT=1s"}
+			c.faults = []vultremu.Fault{{Kind: vultremu.FaultSlowAnswer, Method: "POST", Path: "^/v2/instances$", Delay: time.Duration(2000+rng.Intn(2000)) * time.Millisecond, Count: 1}}
+		case 15:
+			c.name = "delete locked longer than the cancel budget"
+			c.signal, c.trigger, c.wantSuccess = []syscall.Signal{syscall.SIGINT, syscall.SIGTERM}[rng.Intn(2)], "instance", false
+			c.bootDelay, c.lockedFor, c.post = time.Hour, time.Duration(7+rng.Intn(4))*time.Second, true
+		case 16:
+			c.name = "sensitive variable with a retried provisioner"
+			c.retries = 1 + rng.Intn(2)
+			c.provision = "if [ ! -f /root/tried ]; then touch /root/tried; exit 1; fi; echo \"pw is $DB_PASSWORD\""
+		case 17:
+			c.name = "long lines with secrets at chunk boundaries"
+			n := 65536 - 40 + rng.Intn(80)
+			c.provision = fmt.Sprintf("head -c %d /dev/zero | tr '\\0' a; printf '%%s' \"$DB_PASSWORD\"; head -c %d /dev/zero | tr '\\0' b; echo", n, 3000+rng.Intn(70000))
 		default:
 			sig := []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGKILL}[rng.Intn(3)]
 			trig := []string{"preflight", "key", "instance", "provision", "snapshot"}[rng.Intn(5)]
@@ -116,17 +153,22 @@ func faultPlan(seed int64, n int) []faultCase {
 
 func faultTemplate(t *testing.T, c faultCase) string {
 	t.Helper()
-	prov := fmt.Sprintf(`{"type": "shell", "environment_vars": ["DB_PASSWORD={{user `+"`db_password`"+`}}"], "inline": [%q], "expect_disconnect": %v}`, c.provision, c.expectDisc)
+	prov := fmt.Sprintf(`{"type": "shell", "environment_vars": ["DB_PASSWORD={{user `+"`db_password`"+`}}"], "inline": [%q], "expect_disconnect": %v, "max_retries": %d},
+    {"type": "shell", "inline": ["echo $PACKER_BUILD_NAME > /root/who"]}`, c.provision, c.expectDisc, c.retries)
+	var builders []string
+	for b := 0; b < c.builders; b++ {
+		builders = append(builders, fmt.Sprintf(`{
+    "type": "vultr", "name": "b%d", "api_key": "{{user `+"`key`"+`}}",
+    "snapshot_description": "fault case %d", "region_id": "ewr", "plan_id": "vc2-1c-1gb", "os_id": "2284",
+    "ssh_username": "root", "snapshot_timeout": "3s", "boot_timeout": "2m", "keep_snapshots": %d
+  }`, b, c.n, c.keep))
+	}
 	tmpl := fmt.Sprintf(`{
   "variables": {"key": "{{env `+"`VULTR_API_KEY`"+`}}", "db_password": %q},
   "sensitive-variables": ["db_password"],
-  "builders": [{
-    "type": "vultr", "api_key": "{{user `+"`key`"+`}}",
-    "snapshot_description": "fault case %d", "region_id": "ewr", "plan_id": "vc2-1c-1gb", "os_id": "2284",
-    "ssh_username": "root", "snapshot_timeout": "3s", "boot_timeout": "2m"
-  }],
+  "builders": [%s],
   "provisioners": [%s]
-}`, faultSecret, c.n, prov)
+}`, faultSecret, strings.Join(builders, ","), prov)
 	p := filepath.Join(t.TempDir(), "fault.json")
 	if err := os.WriteFile(p, []byte(tmpl), 0o644); err != nil {
 		t.Fatal(err)
@@ -156,11 +198,18 @@ func TestFaultInjection(t *testing.T) {
 			if c.sshd {
 				sshd = "/usr/sbin/sshd"
 			}
-			e := startEmulator(t, sshd, vultremu.Delays{InstancePending: 50 * time.Millisecond, InstanceBooting: c.bootDelay, SnapshotPending: 100 * time.Millisecond})
+			e := startEmulator(t, sshd, vultremu.Delays{InstancePending: 50 * time.Millisecond, InstanceBooting: c.bootDelay, SnapshotPending: 100 * time.Millisecond, LockedAfterCreate: c.lockedFor})
 			for _, f := range c.faults {
 				e.srv.Inject(f)
 			}
+			var older []string // an earlier run's snapshots, for retention to judge
+			if c.keep > 0 {
+				for o := 0; o < 3; o++ {
+					older = append(older, e.srv.SeedSnapshot(vultremu.Snapshot{Description: fmt.Sprintf("fault case %d", c.n), DateCreated: time.Now().Add(-time.Duration(o+1) * time.Hour).UTC().Format("2006-01-02T15:04:05+00:00")}))
+				}
+			}
 			r := newActionRun(t, e, faultTemplate(t, c), nil)
+			r.cmd.Env = append(r.cmd.Env, c.env...)
 			if err := r.cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
@@ -217,7 +266,7 @@ func TestFaultInjection(t *testing.T) {
 			if ee, ok := err.(*exec.ExitError); ok {
 				code = ee.ExitCode()
 			}
-			if c.signal == syscall.SIGKILL {
+			if c.signal == syscall.SIGKILL || c.post {
 				// The post step cleans what the killed main step left.
 				state := fileCommands(t, r.state)
 				post := exec.Command(binary + "-post")
@@ -249,7 +298,47 @@ func TestFaultInjection(t *testing.T) {
 				}
 			}
 			outputs := fileCommands(t, r.output)
+			// No image holds the secret, and each build's snapshot is its own.
 			for _, s := range e.srv.Snapshots() {
+				if dir, ok := e.ms.SnapshotDir(s.ID); ok && treeHolds(dir, faultSecret) {
+					secretHits.Add(1)
+					t.Errorf("snapshot %s holds the secret", s.ID)
+				}
+			}
+			var ids map[string]string
+			_ = json.Unmarshal([]byte(outputs["snapshot-ids"]), &ids)
+			for b, id := range ids {
+				if who := imageFile(e, id, "root/who"); who != b {
+					failures.Add(1)
+					t.Errorf("build %s reports snapshot %s, which is build %q's image", b, id, who)
+				}
+			}
+			if code == 0 && c.keep > 0 {
+				left := map[string]bool{}
+				for _, s := range e.srv.Snapshots() {
+					left[s.ID] = true
+				}
+				for b, id := range ids {
+					if !left[id] {
+						failures.Add(1)
+						t.Errorf("retention deleted build %s's new snapshot %s", b, id)
+					}
+				}
+				kept := 0
+				for _, id := range older {
+					if left[id] {
+						kept++
+					}
+				}
+				if want := max(c.keep-len(ids), 0); kept != want {
+					failures.Add(1)
+					t.Errorf("retention kept %d of the earlier snapshots, want %d (keep %d, this run made %d)", kept, want, c.keep, len(ids))
+				}
+			}
+			for _, s := range e.srv.Snapshots() {
+				if slices.Contains(older, s.ID) {
+					continue
+				}
 				if s.Status == "complete" && c.signal == 0 && outputs["snapshot-id"] != s.ID && !strings.Contains(all, s.ID) {
 					failures.Add(1)
 					t.Errorf("snapshot %s was made but not reported", s.ID)
@@ -271,6 +360,34 @@ func TestFaultInjection(t *testing.T) {
 			}
 		})
 	}
+}
+
+// treeHolds reports whether any file under dir contains s.
+func treeHolds(dir, s string) bool {
+	found := false
+	_ = filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			if b, _ := os.ReadFile(p); bytes.Contains(b, []byte(s)) {
+				found = true
+			}
+		}
+		return nil
+	})
+	return found
+}
+
+// imageFile reads a file (a path under /) from a snapshot's disk.
+func imageFile(e *emu, snapshotID, path string) string {
+	dir, ok := e.ms.SnapshotDir(snapshotID)
+	if !ok {
+		return ""
+	}
+	for _, layer := range []string{"upper", "fs"} {
+		if b, err := os.ReadFile(filepath.Join(dir, layer, path)); err == nil {
+			return strings.TrimSpace(string(b))
+		}
+	}
+	return ""
 }
 
 func tail(s string) string {

@@ -20,10 +20,13 @@ func main() {
 		os.Exit(code)
 	}
 	// The first SIGINT/SIGTERM cancels ctx: builds stop and clean up. The
-	// handler stays installed until stop, so a second signal cannot kill a
-	// cleanup that is in flight.
+	// handlers stay installed until the end, so a later signal cannot kill
+	// a cleanup in flight; the second one ends insist, and cleanup stops
+	// waiting and says what is left.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx)
+	insist, stopInsist := secondSignal()
+	err := run(ctx, insist)
+	stopInsist()
 	stop()
 	if err != nil && !cli.Reported(err) {
 		fmt.Fprintln(os.Stderr, "Error:", err)
@@ -31,8 +34,25 @@ func main() {
 	os.Exit(cli.ExitCode(err))
 }
 
-func run(ctx context.Context) error {
+// secondSignal returns a context that ends at the second SIGINT/SIGTERM.
+func secondSignal() (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		n := 0
+		for range sigs {
+			if n++; n == 2 {
+				cancel()
+			}
+		}
+	}()
+	return ctx, func() { signal.Stop(sigs); cancel() }
+}
+
+func run(ctx, insist context.Context) error {
 	return cli.Run(ctx, cli.Env{
+		Stop:    insist,
 		Args:    os.Args,
 		Stdin:   os.Stdin,
 		Stdout:  os.Stdout,

@@ -56,6 +56,7 @@ func TestMain(m *testing.M) {
 
 type emu struct {
 	srv *vultremu.Server
+	ms  *machine.Machines
 	url string
 	key string
 }
@@ -88,7 +89,7 @@ func startEmulator(t *testing.T, sshd string, delays vultremu.Delays) *emu {
 	srv := vultremu.New(vultremu.Options{APIKey: key, Machines: ms, Delays: delays})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() { hs.Close(); srv.Close() })
-	return &emu{srv: srv, url: hs.URL, key: key}
+	return &emu{srv: srv, ms: ms, url: hs.URL, key: key}
 }
 
 // actionRun is one run of the binary as a Docker action.

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vultr-image-action/vultr-image-action/internal/leftovers"
 	"github.com/vultr-image-action/vultr-image-action/internal/provision"
 	"github.com/vultr-image-action/vultr-image-action/internal/remote"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
@@ -21,16 +22,16 @@ import (
 
 // Cloud is what a build needs from the Vultr API; *vultr.Client has it.
 type Cloud interface {
+	leftovers.Cloud
 	Resolve(ctx context.Context, v spec.Vultr) (*vultr.Resolved, error)
 	CreateSSHKey(ctx context.Context, name, publicKey string) (*vultr.SSHKey, error)
-	DeleteSSHKey(ctx context.Context, id string) error
 	CreateInstance(ctx context.Context, req vultr.CreateInstanceRequest) (*vultr.Instance, error)
 	WaitInstance(ctx context.Context, id string, cond func(*vultr.Instance) (bool, error), opts vultr.WaitOptions) (*vultr.Instance, error)
 	HaltInstance(ctx context.Context, id string) error
-	DeleteInstance(ctx context.Context, id string) error
-	CreateSnapshot(ctx context.Context, instanceID, description string) (*vultr.Snapshot, error)
+	CreateSnapshot(ctx context.Context, instanceID, description string, known func(id string) bool) (*vultr.Snapshot, error)
 	WaitSnapshot(ctx context.Context, id string, opts vultr.WaitOptions) (*vultr.Snapshot, error)
-	Retain(ctx context.Context, description string, keep int, keepID string, dryRun bool, logf func(string, ...any)) ([]vultr.Snapshot, error)
+	ListSnapshots(ctx context.Context, description string) ([]vultr.Snapshot, error)
+	DeleteSnapshot(ctx context.Context, id string) error
 }
 
 // Comm is a connection to a build's machine; *remote.Client has it.
@@ -60,11 +61,12 @@ type Secrets interface {
 }
 
 // Tracker records live temporary resources so that a later process (the
-// action's post step) can delete them if this one is killed. Kinds are
-// "instance" and "ssh_key".
+// action's post step) can delete them if this one is killed, and the ones
+// on-error=abort keeps, so that it leaves those alone.
 type Tracker interface {
-	Track(kind, id string)
-	Untrack(kind, id string)
+	Track(kind leftovers.Kind, id string)
+	Untrack(kind leftovers.Kind, id string)
+	Keep(kind leftovers.Kind, id string)
 }
 
 // Options configures a run of builds.
@@ -101,11 +103,15 @@ type Options struct {
 	// instance for debugging).
 	OnError string
 
-	// CleanupTimeout bounds cleanup after a normal finish or failure;
-	// CancelBudget bounds it after a cancel (GitHub kills the step ~10 s
-	// after the first signal).
+	// CleanupTimeout bounds each delete after a normal finish or failure;
+	// CancelBudget bounds each after a cancel (GitHub kills the step ~10 s
+	// after the first signal). Deletes run concurrently, each on its own
+	// budget.
 	CleanupTimeout time.Duration
 	CancelBudget   time.Duration
+	// Stop, when it ends, stops cleanup waiting (the CLI's second Ctrl-C).
+	// Whatever is left is reported in Result.Left.
+	Stop context.Context
 
 	// Poll tunes the waits (tests shrink it).
 	Poll vultr.WaitOptions
@@ -144,8 +150,11 @@ type Result struct {
 	Start, End  time.Time
 	Phases      []Phase
 	Err         error
-	// KeptInstance is set when on-error=abort kept a failed instance.
-	KeptInstance string
+	// KeptInstance and KeptSSHKey are set when on-error=abort kept a failed
+	// build's instance and key.
+	KeptInstance, KeptSSHKey string
+	// Left lists temporary resources that cleanup could not delete.
+	Left []leftovers.Resource
 }
 
 // Duration is the build's wall time.
@@ -172,6 +181,7 @@ func Run(ctx context.Context, s *spec.Spec, o Options) ([]*Result, error) {
 		return nil, err
 	}
 
+	run := newRunState()
 	results := make([]*Result, len(s.Builds))
 	limit := o.ParallelBuilds
 	if limit <= 0 || limit > len(s.Builds) {
@@ -193,7 +203,7 @@ func Run(ctx context.Context, s *spec.Spec, o Options) ([]*Result, error) {
 				r.Status, r.Err = Cancelled, fmt.Errorf("build %s: not started: %w", b.Name, context.Cause(ctx))
 				return
 			}
-			runOne(ctxs[i], s, b, p, r, o)
+			runOne(ctxs[i], s, b, p, run, r, o)
 		}(results[i], preps[i])
 	}
 	wg.Wait()
@@ -251,8 +261,48 @@ func (o Options) SecretValues() []string {
 
 type nopTracker struct{}
 
-func (nopTracker) Track(string, string)   {}
-func (nopTracker) Untrack(string, string) {}
+func (nopTracker) Track(leftovers.Kind, string)   {}
+func (nopTracker) Untrack(leftovers.Kind, string) {}
+func (nopTracker) Keep(leftovers.Kind, string)    {}
+
+// runState is what the builds of one run share: the snapshots the run has
+// made (retention never deletes them, and a lost snapshot-create answer
+// never adopts one), and a lock per description, so that two builds of the
+// run never create snapshots of one description at the same moment.
+type runState struct {
+	mu    sync.Mutex
+	made  map[string]bool
+	gates map[string]*sync.Mutex
+}
+
+func newRunState() *runState {
+	return &runState{made: map[string]bool{}, gates: map[string]*sync.Mutex{}}
+}
+
+// madeHere reports whether this run made snapshot id.
+func (r *runState) madeHere(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.made[id]
+}
+
+func (r *runState) recordSnapshot(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.made[id] = true
+}
+
+// gate is the lock for snapshot creates of one description.
+func (r *runState) gate(description string) *sync.Mutex {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	g, ok := r.gates[description]
+	if !ok {
+		g = &sync.Mutex{}
+		r.gates[description] = g
+	}
+	return g
+}
 
 // preflight resolves every build's region, plan and image against the live
 // catalogue, all builds at once, and reports every problem together.

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/vultr-image-action/vultr-image-action/internal/leftovers"
 	"github.com/vultr-image-action/vultr-image-action/internal/remote"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 	"github.com/vultr-image-action/vultr-image-action/internal/vultr"
@@ -81,7 +83,7 @@ func (f *fakeCloud) CreateInstance(ctx context.Context, r vultr.CreateInstanceRe
 	if err := f.rec(ctx, "CreateInstance"); err != nil {
 		return nil, err
 	}
-	if r.RunTag == "" || len(r.SSHKeyIDs) == 0 {
+	if r.RunTag == "" {
 		return nil, fmt.Errorf("bad request %+v", r)
 	}
 	f.mu.Lock()
@@ -116,7 +118,7 @@ func (f *fakeCloud) DeleteInstance(ctx context.Context, id string) error {
 	return nil
 }
 
-func (f *fakeCloud) CreateSnapshot(ctx context.Context, id, desc string) (*vultr.Snapshot, error) {
+func (f *fakeCloud) CreateSnapshot(ctx context.Context, id, desc string, known func(string) bool) (*vultr.Snapshot, error) {
 	if err := f.rec(ctx, "CreateSnapshot"); err != nil {
 		return nil, err
 	}
@@ -130,8 +132,24 @@ func (f *fakeCloud) WaitSnapshot(ctx context.Context, id string, o vultr.WaitOpt
 	return &vultr.Snapshot{ID: id, Status: "complete"}, nil
 }
 
-func (f *fakeCloud) Retain(ctx context.Context, d string, keep int, keepID string, dry bool, logf func(string, ...any)) ([]vultr.Snapshot, error) {
-	return nil, f.rec(ctx, "Retain")
+func (f *fakeCloud) ListSnapshots(ctx context.Context, d string) ([]vultr.Snapshot, error) {
+	return nil, f.rec(ctx, "ListSnapshots")
+}
+
+func (f *fakeCloud) DeleteSnapshot(ctx context.Context, id string) error {
+	return f.rec(ctx, "DeleteSnapshot")
+}
+
+func (f *fakeCloud) ListInstances(ctx context.Context, _ vultr.ListFilter) ([]vultr.Instance, error) {
+	return nil, f.rec(ctx, "ListInstances")
+}
+
+func (f *fakeCloud) GetInstance(ctx context.Context, id string) (*vultr.Instance, error) {
+	return nil, f.rec(ctx, "GetInstance")
+}
+
+func (f *fakeCloud) ListSSHKeys(ctx context.Context) ([]vultr.SSHKey, error) {
+	return nil, f.rec(ctx, "ListSSHKeys")
 }
 
 // fakeComm records commands; failCmd fails a command with an exit status.
@@ -179,14 +197,13 @@ type recTracker struct {
 	log []string
 }
 
-func (r *recTracker) Track(k, id string) {
+func (r *recTracker) Track(k leftovers.Kind, id string)   { r.add("+" + string(k) + ":" + id) }
+func (r *recTracker) Untrack(k leftovers.Kind, id string) { r.add("-" + string(k) + ":" + id) }
+func (r *recTracker) Keep(k leftovers.Kind, id string)    { r.add("=" + string(k) + ":" + id) }
+
+func (r *recTracker) add(s string) {
 	r.mu.Lock()
-	r.log = append(r.log, "+"+k+":"+id)
-	r.mu.Unlock()
-}
-func (r *recTracker) Untrack(k, id string) {
-	r.mu.Lock()
-	r.log = append(r.log, "-"+k+":"+id)
+	r.log = append(r.log, s)
 	r.mu.Unlock()
 }
 
@@ -211,12 +228,13 @@ func options(cloud *fakeCloud, comm *fakeComm, tr Tracker) Options {
 			}
 			return comm, nil
 		},
-		RunID: "run1",
+		RunID: "1a2b3c4d",
 	}
 }
 
 // TestEveryFailureCleansUp fails each step in turn and checks the undo
-// calls that follow, in reverse order.
+// calls that follow. The deletes run together, so the test sorts them; a
+// failed script is removed from the machine before they start.
 func TestEveryFailureCleansUp(t *testing.T) {
 	t.Parallel()
 	full := "Resolve,CreateSSHKey,CreateInstance,WaitReady,Connect,Run:uname,Run:chmod,Run:rm,Run:shutdown,WaitStopped,CreateSnapshot,WaitSnapshot,DeleteInstance,DeleteSSHKey"
@@ -230,7 +248,7 @@ func TestEveryFailureCleansUp(t *testing.T) {
 		{"CreateInstance", "Resolve,CreateSSHKey,CreateInstance,DeleteSSHKey"},
 		{"WaitReady", "Resolve,CreateSSHKey,CreateInstance,WaitReady,DeleteInstance,DeleteSSHKey"},
 		{"Connect", "Resolve,CreateSSHKey,CreateInstance,WaitReady,Connect,DeleteInstance,DeleteSSHKey"},
-		{"Run:chmod", "Resolve,CreateSSHKey,CreateInstance,WaitReady,Connect,Run:uname,Run:chmod,DeleteInstance,DeleteSSHKey"},
+		{"Run:chmod", "Resolve,CreateSSHKey,CreateInstance,WaitReady,Connect,Run:uname,Run:chmod,Run:rm,DeleteInstance,DeleteSSHKey"},
 		{"WaitStopped", "Resolve,CreateSSHKey,CreateInstance,WaitReady,Connect,Run:uname,Run:chmod,Run:rm,Run:shutdown,WaitStopped,DeleteInstance,DeleteSSHKey"},
 		{"CreateSnapshot", "Resolve,CreateSSHKey,CreateInstance,WaitReady,Connect,Run:uname,Run:chmod,Run:rm,Run:shutdown,WaitStopped,CreateSnapshot,DeleteInstance,DeleteSSHKey"},
 		{"WaitSnapshot", "Resolve,CreateSSHKey,CreateInstance,WaitReady,Connect,Run:uname,Run:chmod,Run:rm,Run:shutdown,WaitStopped,CreateSnapshot,WaitSnapshot,DeleteInstance,DeleteSSHKey"},
@@ -240,7 +258,7 @@ func TestEveryFailureCleansUp(t *testing.T) {
 		cloud.failAt = tt.failAt
 		tr := &recTracker{}
 		results, err := Run(context.Background(), testSpec(), options(cloud, &fakeComm{cloud: cloud}, tr))
-		if got := strings.Join(cloud.calls, ","); got != tt.want {
+		if got := strings.Join(sortDeletes(cloud.calls), ","); got != tt.want {
 			t.Errorf("fail at %q:\n got  %s\n want %s", tt.failAt, got, tt.want)
 		}
 		if (err != nil) != (tt.failAt != "") {
@@ -255,8 +273,16 @@ func TestEveryFailureCleansUp(t *testing.T) {
 		if tt.failAt == "WaitSnapshot" && (len(results) != 1 || results[0].SnapshotID != "snap-1") {
 			t.Errorf("a snapshot made before a failure is not reported: %+v", results)
 		}
-		if tt.failAt == "" && strings.Join(tr.log, ",") != "+ssh_key:key-1,+instance:inst-1,-instance:inst-1,-ssh_key:key-1" {
-			t.Errorf("tracker log %v", tr.log)
+		if tt.failAt == "" {
+			// Tracked as each resource exists; the two deletes run together,
+			// so their untracks may come in either order.
+			got := append([]string{}, tr.log...)
+			if len(got) == 4 {
+				sort.Strings(got[2:])
+			}
+			if want := "+ssh key:key-1,+instance:inst-1,-instance:inst-1,-ssh key:key-1"; strings.Join(got, ",") != want {
+				t.Errorf("tracker log %v, want %s", tr.log, want)
+			}
 		}
 	}
 }
@@ -364,7 +390,7 @@ func TestBuilderKeysReachTheAPI(t *testing.T) {
 		{"label", r.Label, "lbl"},
 		{"hostname", r.Hostname, "host-1"},
 		{"tags", strings.Join(r.Tags, ","), "team-a,vultr-image-action"},
-		{"run tag", r.RunTag, "vultr-image-action-run:run1:vultr"},
+		{"run tag", r.RunTag, "vultr-image-action-run:1a2b3c4d:vultr"},
 		{"ssh keys", strings.Join(r.SSHKeyIDs, ","), "user-key,key-1"},
 		{"script", r.ScriptID, "script-1"},
 		{"vpc", fmt.Sprint(r.EnableVPC, r.VPCIDs), "true [vpc-1]"},
@@ -376,4 +402,15 @@ func TestBuilderKeysReachTheAPI(t *testing.T) {
 			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
 		}
 	}
+}
+
+// sortDeletes sorts the trailing run of Delete calls, which run together.
+func sortDeletes(calls []string) []string {
+	out := append([]string{}, calls...)
+	i := len(out)
+	for i > 0 && strings.HasPrefix(out[i-1], "Delete") {
+		i--
+	}
+	sort.Strings(out[i:])
+	return out
 }

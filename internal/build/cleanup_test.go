@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/leftovers"
 )
 
 func TestCleanupsRunInReverseOrder(t *testing.T) {
@@ -18,7 +20,7 @@ func TestCleanupsRunInReverseOrder(t *testing.T) {
 		name := name
 		c.push(name, func(context.Context) error { got = append(got, name); return nil })
 	}
-	if err := c.run(context.Background(), time.Second); err != nil {
+	if err := c.run(context.Background(), nil, time.Second).err; err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"connection", "instance", "key"}
@@ -27,7 +29,7 @@ func TestCleanupsRunInReverseOrder(t *testing.T) {
 	}
 	// A second run has nothing left to do.
 	got = nil
-	if err := c.run(context.Background(), time.Second); err != nil || len(got) != 0 {
+	if err := c.run(context.Background(), nil, time.Second).err; err != nil || len(got) != 0 {
 		t.Errorf("second run: err %v, ran %v; want nothing", err, got)
 	}
 }
@@ -45,7 +47,7 @@ func TestCleanupsSurviveCancelAndJoinErrors(t *testing.T) {
 		return nil
 	})
 	c.push("a", func(ctx context.Context) error { return errA })
-	err := c.run(parent, time.Second)
+	err := c.run(parent, nil, time.Second).err
 	if !errors.Is(err, errA) {
 		t.Errorf("err = %v, want it to wrap %v", err, errA)
 	}
@@ -69,12 +71,69 @@ func TestCleanupsHaveADeadline(t *testing.T) {
 		}
 	})
 	start := time.Now()
-	err := c.run(context.Background(), 50*time.Millisecond)
+	err := c.run(context.Background(), nil, 50*time.Millisecond).err
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("err = %v, want DeadlineExceeded", err)
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("cleanup took %s despite a 50ms budget", d)
+	}
+}
+
+// A locked instance delete must not use up the key delete's time: the
+// deletes run together, each on its own budget, and the one that failed is
+// reported as left.
+func TestCleanupsDeleteConcurrentlyEachOnItsOwnBudget(t *testing.T) {
+	t.Parallel()
+	var c cleanups
+	keyDeleted := make(chan time.Duration, 1)
+	start := time.Now()
+	c.pushDelete(leftovers.Resource{Kind: leftovers.SSHKey, ID: "key-1"}, func(ctx context.Context) error {
+		time.Sleep(100 * time.Millisecond) // a slow but working delete
+		keyDeleted <- time.Since(start)
+		return ctx.Err()
+	})
+	c.pushDelete(leftovers.Resource{Kind: leftovers.Instance, ID: "inst-1"}, func(ctx context.Context) error {
+		<-ctx.Done() // "Server is currently locked" for longer than the budget
+		return ctx.Err()
+	})
+	res := c.run(context.Background(), nil, 150*time.Millisecond)
+	if !errors.Is(res.err, context.DeadlineExceeded) {
+		t.Errorf("err = %v, want the locked delete's deadline", res.err)
+	}
+	select {
+	case d := <-keyDeleted:
+		if d > 140*time.Millisecond {
+			t.Errorf("key delete finished after %s: it waited for the locked instance", d)
+		}
+	default:
+		t.Fatal("the key delete never ran")
+	}
+	if got, want := len(res.left), 1; got != want || res.left[0].ID != "inst-1" {
+		t.Errorf("left = %v, want just inst-1", res.left)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("cleanup took %s with a 150ms budget per delete", d)
+	}
+}
+
+// A second Ctrl-C (stop) ends every wait at once, and says what is left.
+func TestCleanupsStopWhenTheUserInsists(t *testing.T) {
+	t.Parallel()
+	var c cleanups
+	c.pushDelete(leftovers.Resource{Kind: leftovers.Instance, ID: "inst-1"}, func(ctx context.Context) error {
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	stop, insist := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, insist)
+	start := time.Now()
+	res := c.run(context.Background(), stop, time.Hour)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("cleanup ran %s after the stop", d)
+	}
+	if len(res.left) != 1 || res.err == nil {
+		t.Errorf("left %v, err %v; want inst-1 left with an error", res.left, res.err)
 	}
 }
 

@@ -8,23 +8,17 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/vultr-image-action/vultr-image-action/internal/leftovers"
 	"github.com/vultr-image-action/vultr-image-action/internal/provision"
 	"github.com/vultr-image-action/vultr-image-action/internal/remote"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 	"github.com/vultr-image-action/vultr-image-action/internal/vultr"
 )
 
-// Tags every instance this tool creates carries. Sweep finds leftovers by
-// ToolTag; RunTagPrefix+runID names one run's build.
-const (
-	ToolTag      = "vultr-image-action"
-	RunTagPrefix = "vultr-image-action-run:"
-	KeyPrefix    = "vultr-image-action-"
-)
-
 // state is everything one build learns as it goes. It is typed: no bag.
 type state struct {
 	b        *spec.Build
+	run      *runState
 	cloud    Cloud
 	resolved *vultr.Resolved
 	runTag   string
@@ -43,9 +37,9 @@ type state struct {
 
 // runOne runs one build, top to bottom. Each step that creates something
 // pushes its undo onto the cleanup stack the moment the thing has an ID.
-func runOne(ctx context.Context, s *spec.Spec, b *spec.Build, p prepared, r *Result, o Options) {
+func runOne(ctx context.Context, s *spec.Spec, b *spec.Build, p prepared, run *runState, r *Result, o Options) {
 	rv := p.resolved
-	st := &state{b: b, cloud: p.cloud, resolved: rv, runTag: RunTagPrefix + o.RunID + ":" + b.Name, pin: &remote.Pin{}}
+	st := &state{b: b, run: run, cloud: p.cloud, resolved: rv, runTag: leftovers.RunTag(o.RunID, b.Name), pin: &remote.Pin{}}
 	r.Region, r.Plan, r.Image = rv.Region, rv.Plan, rv.ImageName
 	r.Start = o.Now()
 	var undo cleanups
@@ -75,27 +69,29 @@ func runOne(ctx context.Context, s *spec.Spec, b *spec.Build, p prepared, r *Res
 		return nil
 	}()
 
-	// Cleanup: always, in reverse order, on a context of its own.
+	// Cleanup: always, on a context of its own (see cleanups.run).
 	cerr := r.phase(ctx, o, "clean up", func(context.Context) error {
 		if err != nil && o.OnError == "abort" && ctx.Err() == nil && st.instance != nil {
-			r.KeptInstance = st.instance.ID
-			o.UI.Error(b.Name, fmt.Sprintf("on-error=abort: keeping instance %s and its SSH key for debugging. It is billed until you delete it: vultr-image-action cleanup, or the Vultr console.", st.instance.ID), spec.Pos{}, "Instance kept")
+			keep(st, r, o)
 			return nil
 		}
 		budget := o.CleanupTimeout
 		if ctx.Err() != nil {
 			budget = o.CancelBudget
 		}
-		return undo.run(ctx, budget)
+		res := undo.run(ctx, o.Stop, budget)
+		r.Left = res.left
+		return res.err
 	})
 
-	// After a successful build: post-processors and retention. Their
-	// failure fails the build but never hides the snapshot ID.
+	// After a successful build: post-processors, then retention when it is
+	// asked for. Their failure fails the build but never hides the
+	// snapshot ID.
 	if err == nil && cerr == nil && len(b.PostProcessors) > 0 {
 		err = r.phase(ctx, o, "post-process", func(ctx context.Context) error { return postProcess(ctx, s, b, r, o) })
-		if err == nil && b.Vultr.KeepSnapshots > 0 {
-			err = r.phase(ctx, o, "snapshot retention", func(ctx context.Context) error { return retain(ctx, st, o) })
-		}
+	}
+	if err == nil && cerr == nil && b.Vultr.KeepSnapshots > 0 {
+		err = r.phase(ctx, o, "snapshot retention", func(ctx context.Context) error { return retain(ctx, st, o) })
 	}
 
 	r.End = o.Now()
@@ -134,7 +130,7 @@ func stepCreateSSHKey(ctx context.Context, st *state, undo *cleanups, o Options)
 		o.UI.Message(st.b.Name, "Image brings its own credentials; no temporary key")
 		return nil
 	}
-	name := KeyPrefix + o.RunID + "-" + st.b.Name
+	name := leftovers.KeyName(o.RunID, st.b.Name)
 	key, err := newKeyPair(name)
 	if err != nil {
 		return err
@@ -146,12 +142,12 @@ func stepCreateSSHKey(ctx context.Context, st *state, undo *cleanups, o Options)
 		return fmt.Errorf("create ssh key %s: %w", name, err)
 	}
 	st.sshKeyID = k.ID
-	o.Tracker.Track("ssh_key", k.ID)
-	undo.push("delete ssh key "+k.ID, func(ctx context.Context) error {
+	o.Tracker.Track(leftovers.SSHKey, k.ID)
+	undo.pushDelete(leftovers.Resource{Kind: leftovers.SSHKey, ID: k.ID, Name: name}, func(ctx context.Context) error {
 		if err := st.cloud.DeleteSSHKey(ctx, k.ID); err != nil {
 			return err
 		}
-		o.Tracker.Untrack("ssh_key", k.ID)
+		o.Tracker.Untrack(leftovers.SSHKey, k.ID)
 		o.UI.Message(st.b.Name, "Deleted temporary SSH key "+k.ID)
 		return nil
 	})
@@ -173,7 +169,7 @@ func stepCreateInstance(ctx context.Context, st *state, undo *cleanups, o Option
 		ISOID:      rv.ISOID,
 		Label:      v.InstanceLabel,
 		Hostname:   v.Hostname,
-		Tags:       append(append([]string{}, v.Tags...), ToolTag),
+		Tags:       append(append([]string{}, v.Tags...), leftovers.ToolTag),
 		RunTag:     st.runTag,
 		SSHKeyIDs:  append([]string{}, v.SSHKeyIDs...),
 		ScriptID:   v.ScriptID,
@@ -186,16 +182,24 @@ func stepCreateInstance(ctx context.Context, st *state, undo *cleanups, o Option
 		req.SSHKeyIDs = append(req.SSHKeyIDs, st.sshKeyID)
 	}
 	inst, err := st.cloud.CreateInstance(ctx, req)
+	var amb *vultr.AmbiguousCreateError
+	if errors.As(err, &amb) {
+		// It may exist, or appear later: look for the run tag again at
+		// cleanup, on a budget of its own, and delete what carries it.
+		undo.pushDelete(leftovers.Resource{Kind: leftovers.Instance, Run: o.RunID, Name: st.runTag}, func(ctx context.Context) error {
+			return deleteTagged(ctx, st, o)
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("create instance in %s: %w", rv.Region, err)
 	}
 	st.instance = inst
-	o.Tracker.Track("instance", inst.ID)
-	undo.push("delete instance "+inst.ID, func(ctx context.Context) error {
+	o.Tracker.Track(leftovers.Instance, inst.ID)
+	undo.pushDelete(leftovers.Resource{Kind: leftovers.Instance, ID: inst.ID, Name: v.InstanceLabel}, func(ctx context.Context) error {
 		if err := st.cloud.DeleteInstance(ctx, inst.ID); err != nil {
 			return err
 		}
-		o.Tracker.Untrack("instance", inst.ID)
+		o.Tracker.Untrack(leftovers.Instance, inst.ID)
 		o.UI.Message(st.b.Name, "Destroyed instance "+inst.ID)
 		return nil
 	})
@@ -205,6 +209,39 @@ func stepCreateInstance(ctx context.Context, st *state, undo *cleanups, o Option
 	}
 	o.UI.Message(st.b.Name, fmt.Sprintf("Created instance %s (%q) in %s", inst.ID, v.InstanceLabel, rv.Region))
 	return nil
+}
+
+// deleteTagged finds the instances that carry this build's run tag (a
+// create whose answer never came) and deletes them.
+func deleteTagged(ctx context.Context, st *state, o Options) error {
+	found, err := leftovers.FindBuild(ctx, st.cloud, st.runTag)
+	if err != nil {
+		return fmt.Errorf("look for instances tagged %s: %w", st.runTag, err)
+	}
+	var errs []error
+	for _, in := range found {
+		o.Tracker.Track(leftovers.Instance, in.ID)
+		if err := st.cloud.DeleteInstance(ctx, in.ID); err != nil {
+			errs = append(errs, fmt.Errorf("delete instance %s: %w", in.ID, err))
+			continue
+		}
+		o.Tracker.Untrack(leftovers.Instance, in.ID)
+		o.UI.Message(st.b.Name, "Destroyed instance "+in.ID+" (its create had no clear answer)")
+	}
+	return errors.Join(errs...)
+}
+
+// keep is on-error=abort: the failed build's instance and key stay for
+// debugging, and the post step is told to leave them alone.
+func keep(st *state, r *Result, o Options) {
+	r.KeptInstance, r.KeptSSHKey = st.instance.ID, st.sshKeyID
+	o.Tracker.Keep(leftovers.Instance, st.instance.ID)
+	kept := []leftovers.Resource{{Kind: leftovers.Instance, ID: st.instance.ID}}
+	if st.sshKeyID != "" {
+		o.Tracker.Keep(leftovers.SSHKey, st.sshKeyID)
+		kept = append(kept, leftovers.Resource{Kind: leftovers.SSHKey, ID: st.sshKeyID})
+	}
+	o.UI.Error(st.b.Name, fmt.Sprintf("on-error=abort: keeping instance %s (at %s) and its SSH key for debugging. It is billed until you delete it: %s", st.instance.ID, st.host, leftovers.CleanupCommand(kept)), spec.Pos{}, "Instance kept")
 }
 
 // stepWaitInstance waits until the instance is active, running and its
@@ -299,8 +336,10 @@ func connect(ctx context.Context, st *state, o Options) (Comm, error) {
 	if st.key != nil {
 		cfg.Signers = append(cfg.Signers, st.key.signer)
 	}
-	if cfg.Password == "" && c.Username == "root" {
-		// Vultr images accept the generated root password; offer it last.
+	if cfg.Password == "" && c.Username == "root" && st.key == nil {
+		// Vultr images accept the generated root password. It is offered
+		// only when there is no temporary key: a first-contact
+		// man-in-the-middle must never receive it.
 		cfg.Password = st.password
 	}
 	if bh := c.Bastion; bh != nil {
@@ -370,6 +409,12 @@ func stepProvision(ctx context.Context, st *state, _ *cleanups, o Options) error
 			return err
 		}
 	}
+	// A file that may hold a secret and could not be removed must not go
+	// into the image.
+	env.Comm = st.comm
+	if err := env.RemovePending(ctx); err != nil {
+		return fmt.Errorf("not snapshotting a machine that may hold a secret: %w", err)
+	}
 	return nil
 }
 
@@ -427,9 +472,19 @@ func stepShutdown(ctx context.Context, st *state, _ *cleanups, o Options) error 
 
 // stepCreateSnapshot starts the snapshot. A snapshot is the build's product,
 // not a temporary resource: it is never cleaned up.
+//
+// Builds of one run that share a description create their snapshots one
+// at a time, and the run's snapshots are known to every build: a lost
+// answer adopts only a snapshot that can be nothing but this build's.
 func stepCreateSnapshot(ctx context.Context, st *state, _ *cleanups, o Options) error {
 	desc := st.b.Vultr.SnapshotDescription
-	snap, err := st.cloud.CreateSnapshot(ctx, st.instance.ID, desc)
+	gate := st.run.gate(desc)
+	gate.Lock()
+	snap, err := st.cloud.CreateSnapshot(ctx, st.instance.ID, desc, st.run.madeHere)
+	if err == nil {
+		st.run.recordSnapshot(snap.ID)
+	}
+	gate.Unlock()
 	if err != nil {
 		return fmt.Errorf("create snapshot of %s: %w", st.instance.ID, err)
 	}
@@ -452,25 +507,6 @@ func stepWaitSnapshot(ctx context.Context, st *state, _ *cleanups, o Options) er
 	}
 	st.snapshot = snap
 	o.UI.Message(st.b.Name, fmt.Sprintf("Snapshot %s is complete", snap.ID))
-	return nil
-}
-
-// retain deletes older snapshots of the same description.
-func retain(ctx context.Context, st *state, o Options) error {
-	v := st.b.Vultr
-	deleted, err := st.cloud.Retain(ctx, v.SnapshotDescription, v.KeepSnapshots, st.snapshot.ID, v.RetentionDryRun, func(format string, args ...any) {
-		o.UI.Message(st.b.Name, fmt.Sprintf(format, args...))
-	})
-	verb := "Deleted"
-	if v.RetentionDryRun {
-		verb = "Would delete"
-	}
-	for _, d := range deleted {
-		o.UI.Message(st.b.Name, fmt.Sprintf("%s old snapshot %s (%s)", verb, d.ID, d.DateCreated.Format(time.RFC3339)))
-	}
-	if err != nil {
-		return fmt.Errorf("keep %d snapshots described %q: %w", v.KeepSnapshots, v.SnapshotDescription, err)
-	}
 	return nil
 }
 

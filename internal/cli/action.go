@@ -14,16 +14,20 @@ import (
 
 	"github.com/vultr-image-action/vultr-image-action/internal/build"
 	"github.com/vultr-image-action/vultr-image-action/internal/ghaction"
+	"github.com/vultr-image-action/vultr-image-action/internal/leftovers"
 	"github.com/vultr-image-action/vultr-image-action/internal/redact"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 )
 
-// State keys shared by the main step and the post step.
+// State keys shared by the main step and the post step. No secret is ever
+// saved: the post step derives the API keys as the main step did.
 const (
-	stateInstances = "instances"
-	stateSSHKeys   = "ssh_keys"
-	stateAPIURL    = "api_url"
-	stateRunID     = "run_id"
+	stateInstances     = "instances"
+	stateSSHKeys       = "ssh_keys"
+	stateKeptInstances = "kept_instances"
+	stateKeptSSHKeys   = "kept_ssh_keys"
+	stateAPIURL        = "api_url"
+	stateRunID         = "run_id"
 )
 
 // runAction is the action's main step: it reads the inputs and runs the
@@ -54,7 +58,7 @@ func runAction(ctx context.Context, env Env) error {
 	}
 	// The run ID is saved before anything exists: a kill between a create
 	// and the record of its ID still leaves the post step a way to find it.
-	j.runID = newRunID(env.Getenv)
+	j.runID = leftovers.NewRunID(env.Getenv)
 	if err := act.SaveState(stateRunID, j.runID); err != nil {
 		_ = act.Annotate(ghaction.LevelWarning, "cannot save state for the post step: "+err.Error(), ghaction.Location{})
 	}
@@ -135,6 +139,7 @@ func readInputs(act *ghaction.Action, env Env) (actionInputs, error) {
 	if v := str("keep-snapshots"); v != "" {
 		j.keepSnapshots = integer("keep-snapshots", 0)
 	}
+	j.keepPrefix = str("keep-snapshots-prefix")
 	if v := str("timeout"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
@@ -185,61 +190,59 @@ func readInputs(act *ghaction.Action, env Env) (actionInputs, error) {
 }
 
 // stateTracker saves the IDs of live temporary resources to GITHUB_STATE
-// the moment they exist, so the post step can delete them after a kill.
+// the moment they exist, so the post step can delete them after a kill,
+// and the IDs on-error=abort keeps, so the post step leaves them alone.
 type stateTracker struct {
 	act *ghaction.Action
 	mu  sync.Mutex
-	ids map[string]map[string]bool
+	ids map[string]map[string]bool // state name -> IDs
 }
 
-func (t *stateTracker) Track(kind, id string)   { t.update(kind, id, true) }
-func (t *stateTracker) Untrack(kind, id string) { t.update(kind, id, false) }
+func (t *stateTracker) Track(kind leftovers.Kind, id string) {
+	t.update(liveState(kind), id, true)
+}
 
-func (t *stateTracker) update(kind, id string, live bool) {
+func (t *stateTracker) Untrack(kind leftovers.Kind, id string) {
+	t.update(liveState(kind), id, false)
+}
+
+func (t *stateTracker) Keep(kind leftovers.Kind, id string) {
+	t.update(liveState(kind), id, false)
+	name := stateKeptInstances
+	if kind == leftovers.SSHKey {
+		name = stateKeptSSHKeys
+	}
+	t.update(name, id, true)
+}
+
+func liveState(kind leftovers.Kind) string {
+	if kind == leftovers.SSHKey {
+		return stateSSHKeys
+	}
+	return stateInstances
+}
+
+func (t *stateTracker) update(name, id string, present bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.ids == nil {
 		t.ids = map[string]map[string]bool{}
 	}
-	if t.ids[kind] == nil {
-		t.ids[kind] = map[string]bool{}
+	if t.ids[name] == nil {
+		t.ids[name] = map[string]bool{}
 	}
-	if live {
-		t.ids[kind][id] = true
+	if present {
+		t.ids[name][id] = true
 	} else {
-		delete(t.ids[kind], id)
+		delete(t.ids[name], id)
 	}
-	var list []string
-	for k := range t.ids[kind] {
+	list := make([]string, 0, len(t.ids[name]))
+	for k := range t.ids[name] {
 		list = append(list, k)
 	}
 	sort.Strings(list)
-	name := stateInstances
-	if kind == "ssh_key" {
-		name = stateSSHKeys
-	}
 	// The last value saved under a name wins, so the whole list is saved.
 	_ = t.act.SaveState(name, strings.Join(list, ","))
-}
-
-// runActionPost is the post-entrypoint: it deletes any instance or key the
-// main step recorded and did not delete (it was killed, or timed out).
-func runActionPost(ctx context.Context, env Env) error {
-	act := ghaction.New(env.Stdout, env.Getenv)
-	key := act.Input("api-key")
-	_ = act.Mask(key)
-	instances := splitIDs(act.State(stateInstances))
-	keys := splitIDs(act.State(stateSSHKeys))
-	runID := act.State(stateRunID)
-	if len(instances)+len(keys) == 0 && runID == "" {
-		fmt.Fprintln(env.Stdout, "Nothing to clean up: the build deleted everything it created.")
-		return nil
-	}
-	apiURL := act.State(stateAPIURL)
-	if apiURL == "" {
-		apiURL = env.Getenv("VULTR_API_URL")
-	}
-	return cleanupResources(ctx, env, cleanupOptions{apiKey: key, apiURL: apiURL, instances: instances, sshKeys: keys, runID: runID, action: act})
 }
 
 func splitIDs(s string) []string {

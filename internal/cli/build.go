@@ -11,15 +11,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/build"
 	"github.com/vultr-image-action/vultr-image-action/internal/ghaction"
+	"github.com/vultr-image-action/vultr-image-action/internal/leftovers"
 	"github.com/vultr-image-action/vultr-image-action/internal/redact"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 	"github.com/vultr-image-action/vultr-image-action/internal/ui"
-	"github.com/vultr-image-action/vultr-image-action/internal/vultr"
 )
 
 // job is one build run, from the command line or from action inputs.
@@ -37,6 +36,7 @@ type job struct {
 	apiKey          string // the action's api-key input; wins over VULTR_API_KEY
 	runID           string // names this run's resources; generated when empty
 	keepSnapshots   int    // -1: as the template says
+	keepPrefix      string // overrides keep_snapshots_prefix when set
 	timeout         time.Duration
 	workDir         string
 
@@ -61,6 +61,7 @@ func cmdBuild(ctx context.Context, env Env, args []string) error {
 	fs.BoolVar(&j.emulator, "emulator", false, "build against the built-in Vultr API emulator (no account needed)")
 	fs.StringVar(&j.emulatorSSHD, "emulator-sshd", "", "with -emulator: run this OpenSSH `sshd` inside each emulated machine instead of the built-in SSH server")
 	fs.IntVar(&j.keepSnapshots, "keep-snapshots", -1, "keep the newest `N` snapshots with the build's description, deleting older ones; -1 uses the template's keep_snapshots")
+	fs.StringVar(&j.keepPrefix, "keep-snapshots-prefix", "", "with -keep-snapshots: match snapshots whose description starts with this `prefix` (for descriptions with a timestamp)")
 	fs.DurationVar(&j.timeout, "timeout", 0, "give up (and clean up) after this `duration`; 0 means no limit")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -91,12 +92,8 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 	}
 
 	// Secrets are masked before the first line is written.
-	red := redact.New()
-	if j.action != nil {
-		act := j.action
-		red.OnAdd(func(s string) { _ = act.Mask(s) })
-	}
-	red.Add(j.apiKey, env.Getenv("VULTR_API_KEY"))
+	sess := newSession(env, j.action, env.Getenv("VULTR_API_URL"), j.apiKey)
+	red := sess.red
 
 	console := ui.New(ui.Options{
 		Out:             env.Stdout,
@@ -109,8 +106,7 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 		Workspace:       env.Getenv("GITHUB_WORKSPACE"),
 	})
 
-	getenv := env.Getenv
-	apiURL := getenv("VULTR_API_URL")
+	sess.debug = console.Debug
 	var dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	if j.emulator {
 		emu, err := startEmulator(ctx, emulatorOptions{sshd: j.emulatorSSHD, logf: console.Debug})
@@ -119,35 +115,14 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 		}
 		defer emu.Close()
 		red.Add(emu.APIKey)
-		apiURL, dial = emu.URL, emu.Dial
+		sess.baseURL, dial = emu.URL, emu.Dial
 		console.Say("emulator", "Using the built-in Vultr API emulator at "+emu.URL+" (no real resources are created)")
 		j.apiKey = emu.APIKey
 	}
-	if j.apiKey != "" {
-		key := j.apiKey
-		base := getenv
-		getenv = func(k string) string {
-			if k == "VULTR_API_KEY" {
-				return key
-			}
-			return base(k)
-		}
-	}
-
-	now := time.Now()
+	getenv := jobGetenv(env, j)
 	runUUID := newUUID()
-	s, err := loadTemplate(j.template, templateOptions{
-		vars: j.vars, varFiles: j.varFiles, only: j.only, except: j.except,
-		getenv: getenv, now: now, runUUID: runUUID,
-	})
+	s, err := loadJobTemplate(j, getenv, runUUID, red)
 	if s != nil {
-		red.Add(s.Secrets...)
-		for _, b := range s.Builds {
-			red.Add(b.Vultr.APIKey, b.SSH.Password)
-			if b.SSH.Bastion != nil {
-				red.Add(b.SSH.Bastion.Password)
-			}
-		}
 		for _, w := range s.Warnings {
 			console.Warn("", w.Error(), w.Pos)
 		}
@@ -156,23 +131,17 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 		reportTemplateError(console, err)
 		return nil, &reportedError{err: &UsageError{Err: err}}
 	}
-	if j.keepSnapshots >= 0 {
-		for i := range s.Builds {
-			s.Builds[i].Vultr.KeepSnapshots = j.keepSnapshots
-		}
-	}
 
 	runID := j.runID
 	if runID == "" {
-		runID = newRunID(getenv)
+		runID = leftovers.NewRunID(getenv)
 	}
-	clouds := &cloudCache{baseURL: apiURL, debug: console.Debug, red: red}
 	workDir := j.workDir
 	if workDir == "" {
 		workDir, _ = env.Getwd()
 	}
 	results, err := build.Run(ctx, s, build.Options{
-		Cloud:          clouds.get,
+		Cloud:          func(key string) (build.Cloud, error) { return sess.cloud(key) },
 		UI:             console,
 		Secrets:        red,
 		Tracker:        j.tracker,
@@ -184,6 +153,8 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 		Environ:        env.Environ(),
 		ParallelBuilds: j.parallel,
 		OnError:        j.onError,
+		CancelBudget:   cancelBudget(j),
+		Stop:           env.Stop,
 	})
 	if len(results) == 0 && err != nil {
 		// Nothing started: pre-flight problems (with template positions)
@@ -198,6 +169,7 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 		}
 	}
 	reportResults(console, results, err)
+	reportLeft(console, results, j.action != nil)
 	if j.action != nil {
 		if oerr := writeActionResults(j.action, s, results, red, workDir); oerr != nil {
 			console.Warn("", "could not write action outputs: "+oerr.Error(), spec.Pos{})
@@ -278,54 +250,6 @@ func reportResults(console *ui.Console, results []*build.Result, err error) {
 	}
 }
 
-// cloudCache hands out one API client per API key.
-type cloudCache struct {
-	baseURL string
-	debug   func(string)
-	red     *redact.Redactor
-	mu      sync.Mutex
-	clients map[string]*vultr.Client
-}
-
-func (c *cloudCache) get(apiKey string) (build.Cloud, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cl, ok := c.clients[apiKey]; ok {
-		return cl, nil
-	}
-	c.red.Add(apiKey)
-	cl, err := vultr.New(vultr.Config{
-		APIKey:    apiKey,
-		BaseURL:   c.baseURL,
-		UserAgent: "vultr-image-action/" + Version,
-		Logf:      func(format string, args ...any) { c.debug(fmt.Sprintf(format, args...)) },
-	})
-	if err != nil {
-		return nil, fmt.Errorf("vultr client: %w", err)
-	}
-	if c.clients == nil {
-		c.clients = map[string]*vultr.Client{}
-	}
-	c.clients[apiKey] = cl
-	return cl, nil
-}
-
-// newRunID names this run in tags and key names: the GitHub run when there
-// is one (so a sweep can tell runs apart), plus randomness.
-func newRunID(getenv func(string) string) string {
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	r := hex.EncodeToString(b[:])
-	if id := getenv("GITHUB_RUN_ID"); id != "" {
-		attempt := getenv("GITHUB_RUN_ATTEMPT")
-		if attempt == "" {
-			attempt = "1"
-		}
-		return "gh" + id + "-" + attempt + "-" + r
-	}
-	return r
-}
-
 func newUUID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
@@ -366,4 +290,87 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// jobGetenv is the environment a job's template sees: the action's api-key
+// input, when given, is VULTR_API_KEY. The post step derives the same keys
+// through it.
+func jobGetenv(env Env, j job) func(string) string {
+	if j.apiKey == "" {
+		return env.Getenv
+	}
+	key := j.apiKey
+	return func(k string) string {
+		if k == "VULTR_API_KEY" {
+			return key
+		}
+		return env.Getenv(k)
+	}
+}
+
+// loadJobTemplate loads a job's template, registers its secrets, and
+// applies the job's overrides of retention.
+func loadJobTemplate(j job, getenv func(string) string, runUUID string, red *redact.Redactor) (*spec.Spec, error) {
+	o := templateOptions{
+		vars: j.vars, varFiles: j.varFiles, only: j.only, except: j.except,
+		getenv: getenv, now: time.Now(), runUUID: runUUID,
+	}
+	s, err := loadTemplate(j.template, o)
+	if s != nil {
+		red.Add(s.Secrets...)
+		for _, b := range s.Builds {
+			red.Add(b.Vultr.APIKey, b.SSH.Password)
+			if b.SSH.Bastion != nil {
+				red.Add(b.SSH.Bastion.Password)
+			}
+		}
+	}
+	if err != nil {
+		return s, err
+	}
+	for i := range s.Builds {
+		v := &s.Builds[i].Vultr
+		if j.keepSnapshots >= 0 {
+			v.KeepSnapshots = j.keepSnapshots
+		}
+		if j.keepPrefix != "" {
+			if !strings.HasPrefix(v.SnapshotDescription, j.keepPrefix) {
+				return s, &UsageError{Err: fmt.Errorf("keep-snapshots-prefix %q is not how build %s's snapshot_description %q starts: retention would judge other images' snapshots", j.keepPrefix, s.Builds[i].Name, v.SnapshotDescription)}
+			}
+			v.KeepSnapshotsPrefix = j.keepPrefix
+		}
+	}
+	markVaryingDescriptions(j.template, o, s)
+	return s, nil
+}
+
+// cancelBudget is how long each delete may take after a cancel. The runner
+// kills a cancelled action about 10 s after its first signal (the post step
+// then finishes the job); on the command line a second Ctrl-C stops the
+// wait, so it can outlast Vultr's install lock.
+func cancelBudget(j job) time.Duration {
+	if j.action != nil {
+		return 6 * time.Second
+	}
+	return 3 * time.Minute
+}
+
+// reportLeft names what cleanup could not delete, and how to delete it.
+func reportLeft(console *ui.Console, results []*build.Result, inAction bool) {
+	var left []leftovers.Resource
+	for _, r := range results {
+		left = append(left, r.Left...)
+	}
+	if len(left) == 0 {
+		return
+	}
+	names := make([]string, len(left))
+	for i, r := range left {
+		names[i] = r.String()
+	}
+	msg := fmt.Sprintf("Cleanup did not finish; still billed: %s. Delete them with: %s", strings.Join(names, ", "), leftovers.CleanupCommand(left))
+	if inAction {
+		msg += " (the action's post step tries again)"
+	}
+	console.Error("", msg, spec.Pos{}, "Resources left behind")
 }

@@ -31,6 +31,9 @@ type Env struct {
 	Environ func() []string
 	// Getwd returns the working directory.
 	Getwd func() (string, error)
+	// Stop ends when the user insists (a second interrupt): cleanup stops
+	// waiting and says what is left. Nil means never.
+	Stop context.Context
 }
 
 // Exit codes, documented in the README.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -266,9 +267,15 @@ func TestPreflightFailureCreatesNothing(t *testing.T) {
 	}
 }
 
+// Sweep acts only on what carries this tool's whole scheme, read on the
+// client: the emulator's tag filter here matches substrings, as Vultr's
+// undocumented one might.
 func TestSweep(t *testing.T) {
 	t.Parallel()
-	srv, url := emulatorOnly(t)
+	srv := vultremu.New(vultremu.Options{APIKey: "CLI-TEST-KEY-123456", LooseTagFilter: true})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() { hs.Close(); srv.Close() })
+	url := hs.URL
 	api := func(method, path, body string) {
 		req := httptest.NewRequest(method, path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer CLI-TEST-KEY-123456")
@@ -278,34 +285,91 @@ func TestSweep(t *testing.T) {
 			t.Fatalf("%s %s: %d %s", method, path, rec.Code, rec.Body.String())
 		}
 	}
-	api("POST", "/v2/instances", `{"region":"ewr","plan":"vc2-1c-1gb","os_id":167,"tags":["vultr-image-action","vultr-image-action-run:r1:vultr"]}`)
-	api("POST", "/v2/instances", `{"region":"ewr","plan":"vc2-1c-1gb","os_id":167,"tags":["production"]}`)
-	api("POST", "/v2/ssh-keys", `{"name":"vultr-image-action-r1-vultr","ssh_key":"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG+bW2CJ2QnFBrlHq2yQKvbT3b4nTdnKvFMzbJm6yW4N"}`)
-	api("POST", "/v2/ssh-keys", `{"name":"alice","ssh_key":"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG+bW2CJ2QnFBrlHq2yQKvbT3b4nTdnKvFMzbJm6yW4N"}`)
+	const pub = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG+bW2CJ2QnFBrlHq2yQKvbT3b4nTdnKvFMzbJm6yW4N"
+	api("POST", "/v2/instances", `{"region":"ewr","plan":"vc2-1c-1gb","os_id":167,"label":"ours","tags":["vultr-image-action","vultr-image-action-run:1a2b3c4d:vultr"]}`)
+	api("POST", "/v2/instances", `{"region":"ewr","plan":"vc2-1c-1gb","os_id":167,"label":"production","tags":["production"]}`)
+	api("POST", "/v2/instances", `{"region":"ewr","plan":"vc2-1c-1gb","os_id":167,"label":"tool tag only","tags":["vultr-image-action"]}`)
+	api("POST", "/v2/instances", `{"region":"ewr","plan":"vc2-1c-1gb","os_id":167,"label":"look-alike","tags":["vultr-image-action-builders"]}`)
+	api("POST", "/v2/ssh-keys", `{"name":"vultr-image-action-1a2b3c4d-vultr","ssh_key":"`+pub+`"}`)
+	api("POST", "/v2/ssh-keys", `{"name":"alice","ssh_key":"`+pub+`"}`)
+	api("POST", "/v2/ssh-keys", `{"name":"vultr-image-action-deploy","ssh_key":"`+pub+`"}`)
 	time.Sleep(10 * time.Millisecond)
 	vars := map[string]string{"VULTR_API_KEY": "CLI-TEST-KEY-123456", "VULTR_API_URL": url}
 	te := newEnv([]string{"sweep", "-older-than", "1ms"}, vars)
 	if err := Run(context.Background(), te.Env); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(te.stdout.String(), "2 resources would be deleted") || len(srv.Instances()) != 2 || len(srv.SSHKeys()) != 2 {
+	if !strings.Contains(te.stdout.String(), "2 resources would be deleted") || len(srv.Instances()) != 4 || len(srv.SSHKeys()) != 3 {
 		t.Fatalf("dry run:\n%s", te.stdout.String())
 	}
 	te = newEnv([]string{"sweep", "-older-than", "1ms", "-yes"}, vars)
 	if err := Run(context.Background(), te.Env); err != nil {
 		t.Fatal(err)
 	}
-	if got := srv.Instances(); len(got) != 1 || got[0].Tags[0] != "production" {
-		t.Errorf("sweep left %+v, want only the production instance", got)
+	var labels []string
+	for _, in := range srv.Instances() {
+		labels = append(labels, in.Label)
 	}
-	if got := srv.SSHKeys(); len(got) != 1 || got[0].Name != "alice" {
-		t.Errorf("sweep left keys %+v, want only alice's", got)
+	if got, want := strings.Join(labels, ","), "production,tool tag only,look-alike"; got != want {
+		t.Errorf("sweep left instances %s, want %s", got, want)
+	}
+	var names []string
+	for _, k := range srv.SSHKeys() {
+		names = append(names, k.Name)
+	}
+	sort.Strings(names)
+	if got, want := strings.Join(names, ","), "alice,vultr-image-action-deploy"; got != want {
+		t.Errorf("sweep left keys %s, want %s", got, want)
 	}
 	// Young resources are left alone.
-	api("POST", "/v2/instances", `{"region":"ewr","plan":"vc2-1c-1gb","os_id":167,"tags":["vultr-image-action"]}`)
+	api("POST", "/v2/instances", `{"region":"ewr","plan":"vc2-1c-1gb","os_id":167,"tags":["vultr-image-action","vultr-image-action-run:1a2b3c4e:vultr"]}`)
 	te = newEnv([]string{"sweep", "-older-than", "1h", "-yes"}, vars)
-	if err := Run(context.Background(), te.Env); err != nil || len(srv.Instances()) != 2 {
+	if err := Run(context.Background(), te.Env); err != nil || len(srv.Instances()) != 4 {
 		t.Errorf("sweep deleted a fresh instance: %v, %d left", err, len(srv.Instances()))
+	}
+}
+
+// cleanup deletes what it is named only when it carries this tool's
+// scheme; -run finds a run's resources by the tags it reads itself.
+func TestCleanupChecksWhatItDeletes(t *testing.T) {
+	t.Parallel()
+	srv := vultremu.New(vultremu.Options{APIKey: "CLI-TEST-KEY-123456", LooseTagFilter: true})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() { hs.Close(); srv.Close() })
+	api := func(body string) string {
+		req := httptest.NewRequest("POST", "/v2/instances", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer CLI-TEST-KEY-123456")
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		var out struct{ Instance struct{ ID string } }
+		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || rec.Code >= 300 {
+			t.Fatalf("create: %d %s", rec.Code, rec.Body.String())
+		}
+		return out.Instance.ID
+	}
+	ours := api(`{"region":"ewr","plan":"vc2-1c-1gb","os_id":167,"tags":["vultr-image-action","vultr-image-action-run:1a2b3c4d:web"]}`)
+	other := api(`{"region":"ewr","plan":"vc2-1c-1gb","os_id":167,"tags":["vultr-image-action","vultr-image-action-run:1a2b3c4dd:web"]}`)
+	prod := api(`{"region":"ewr","plan":"vc2-1c-1gb","os_id":167,"tags":["production"]}`)
+	vars := map[string]string{"VULTR_API_KEY": "CLI-TEST-KEY-123456", "VULTR_API_URL": hs.URL}
+	te := newEnv([]string{"cleanup", "-instance", prod}, vars)
+	if err := Run(context.Background(), te.Env); err == nil || !strings.Contains(err.Error(), "not created by vultr-image-action") {
+		t.Errorf("cleanup of a foreign instance: err = %v, want a refusal", err)
+	}
+	te = newEnv([]string{"cleanup", "-run", "1a2b3c4d"}, vars)
+	if err := Run(context.Background(), te.Env); err != nil {
+		t.Fatal(err)
+	}
+	left := map[string]bool{}
+	for _, in := range srv.Instances() {
+		left[in.ID] = true
+	}
+	if left[ours] || !left[other] || !left[prod] {
+		t.Errorf("after cleanup -run: ours left %v, other run's left %v, production left %v; want only ours gone", left[ours], left[other], left[prod])
+	}
+	// A second cleanup of the same run finds nothing and succeeds.
+	te = newEnv([]string{"cleanup", "-run", "1a2b3c4d", "-instance", ours}, vars)
+	if err := Run(context.Background(), te.Env); err != nil {
+		t.Errorf("second cleanup: %v", err)
 	}
 }
 

@@ -66,3 +66,39 @@ func upgradeToHCL2(env Env, path, out string) error {
 	fmt.Fprintf(env.Stdout, "Successfully created %s\n", out)
 	return nil
 }
+
+// markVaryingDescriptions sets DescriptionVaries on the builds with
+// retention whose snapshot_description changes from run to run: the
+// template is loaded once more, at another time with another run UUID,
+// and the descriptions compared. This sees {{timestamp}}, formatdate(),
+// uuid() and whatever locals they flow through, in both front ends.
+func markVaryingDescriptions(path string, o templateOptions, s *spec.Spec) {
+	wants := false
+	for _, b := range s.Builds {
+		wants = wants || b.Vultr.KeepSnapshots > 0
+	}
+	if !wants {
+		return
+	}
+	o.now = o.now.Add(variesProbe)
+	o.runUUID = newUUID()
+	other, err := loadTemplate(path, o)
+	if err != nil {
+		return
+	}
+	desc := map[string]string{}
+	for _, b := range other.Builds {
+		desc[b.Name] = b.Vultr.SnapshotDescription
+	}
+	for i := range s.Builds {
+		v := &s.Builds[i].Vultr
+		if d, ok := desc[s.Builds[i].Name]; ok && d != v.SnapshotDescription {
+			v.DescriptionVaries = true
+			v.VariesExample = d
+		}
+	}
+}
+
+// variesProbe is how far apart the two renderings are: every field of a
+// date differs (years, months, days, hours, minutes, seconds).
+const variesProbe = (3*365+40)*24*time.Hour + 13*time.Hour + 17*time.Minute + 23*time.Second

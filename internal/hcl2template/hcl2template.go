@@ -7,6 +7,7 @@ package hcl2template
 
 import (
 	"fmt"
+	"github.com/vultr-image-action/vultr-image-action/internal/textdist"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -303,8 +304,13 @@ func (l *loader) evaluate(files []*hcl.File, varFiles []string) (*template.Node,
 	for _, kv := range l.opts.Vars {
 		k, val, ok := strings.Cut(kv, "=")
 		v, declared := vars[k]
-		if !ok || !declared {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("-var %q: variable %q is not declared", kv, k)})
+		// The value may be a secret: only the name is ever shown.
+		if !ok {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "a -var is not name=value (its text is not shown: it may be a secret)"})
+			continue
+		}
+		if !declared {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("-var %s: variable %q is not declared%s", k, k, didYouMean(k, order))})
 			continue
 		}
 		v.value, v.set = l.convert(cty.StringVal(val), v, v.rng, &diags), true
@@ -802,4 +808,13 @@ func compareVersions(a, b [3]int) int {
 		}
 	}
 	return 0
+}
+
+// didYouMean suggests the declared name closest to name, if one is close.
+func didYouMean(name string, declared []string) string {
+	best := textdist.Closest(name, declared, 1)
+	if len(best) == 1 && textdist.Distance(name, best[0]) <= max(2, len(name)/3) {
+		return fmt.Sprintf("; did you mean %q?", best[0])
+	}
+	return ""
 }

@@ -9,6 +9,8 @@ import (
 	"io"
 	"io/fs"
 	"math/rand"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/remote"
@@ -49,8 +51,54 @@ type Env struct {
 	Now func() time.Time
 	// Secrets are values that must not appear on a command line (where ps
 	// on the machine would show them): environment variables holding one
-	// go through a private file instead.
+	// go through the session's standard input instead.
 	Secrets []string
+
+	// pending are remote files to remove (scripts, variable files) that a
+	// failure, a time-out or a disconnect left behind. Each attempt, and
+	// the build before it shuts the machine down, removes them.
+	mu      sync.Mutex
+	pending []string
+}
+
+// removeLater registers a remote file to remove whatever happens next.
+func (e *Env) removeLater(p string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.pending = append(e.pending, p)
+}
+
+// removeBudget bounds one removal, on a context that outlives a cancelled
+// or timed-out provisioner: a file that may hold a secret must go.
+const removeBudget = 30 * time.Second
+
+// RemovePending removes every registered remote file. Files it could not
+// remove stay registered, and the error names them: a build must not
+// snapshot a machine that may still hold one.
+func (e *Env) RemovePending(ctx context.Context) error {
+	e.mu.Lock()
+	files := e.pending
+	e.pending = nil
+	e.mu.Unlock()
+	if len(files) == 0 || e.Comm == nil {
+		e.mu.Lock()
+		e.pending = append(files, e.pending...)
+		e.mu.Unlock()
+		return nil
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeBudget)
+	defer cancel()
+	args := make([]string, len(files))
+	for i, f := range files {
+		args[i] = quote(f)
+	}
+	if err := e.Comm.Run(rctx, "rm -f "+strings.Join(args, " "), nil, io.Discard, io.Discard); err != nil {
+		e.mu.Lock()
+		e.pending = append(files, e.pending...)
+		e.mu.Unlock()
+		return fmt.Errorf("remove %s from the machine: %w", strings.Join(files, ", "), err)
+	}
+	return nil
 }
 
 func (e *Env) defaults() {
@@ -117,6 +165,12 @@ func Run(ctx context.Context, p spec.Provisioner, env *Env) error {
 			env.Logf("Provisioner %d (%s) failed: %v; retrying (%d of %d)", p.Index, p.Type, err, attempt, p.MaxRetries)
 		}
 		err = once(ctx, p, env)
+		// Whatever happened, the attempt's files go now; those that cannot
+		// (a lost connection) are tried again before the next attempt and
+		// before the build shuts the machine down.
+		if rerr := env.RemovePending(ctx); rerr != nil && err == nil {
+			err = rerr
+		}
 		if err == nil || ctx.Err() != nil {
 			break
 		}

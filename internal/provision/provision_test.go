@@ -19,14 +19,19 @@ import (
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 )
 
-// fakeComm records commands and writes uploads into a local "remote" root.
+// fakeComm records commands and writes uploads into a local "remote" root;
+// "rm -f" removes from that root, so tests can look at what a machine's
+// disk still holds.
 type fakeComm struct {
 	mu      sync.Mutex
 	root    string
 	cmds    []string
+	stdins  []string
 	uploads map[string]fs.FileMode
 	// results returns the error for a command; nil means success.
 	results func(cmd string) error
+	// removes makes "rm -f" remove files from root.
+	removes bool
 }
 
 func newFake(t *testing.T) *fakeComm {
@@ -35,12 +40,25 @@ func newFake(t *testing.T) *fakeComm {
 
 func (f *fakeComm) local(p string) string { return filepath.Join(f.root, filepath.FromSlash(p)) }
 
-func (f *fakeComm) Run(_ context.Context, cmd string, _ io.Reader, stdout, _ io.Writer) error {
+func (f *fakeComm) Run(_ context.Context, cmd string, stdin io.Reader, stdout, _ io.Writer) error {
+	in := ""
+	if stdin != nil {
+		b, _ := io.ReadAll(stdin)
+		in = string(b)
+	}
 	f.mu.Lock()
 	f.cmds = append(f.cmds, cmd)
+	f.stdins = append(f.stdins, in)
 	f.mu.Unlock()
 	if f.results != nil {
-		return f.results(cmd)
+		if err := f.results(cmd); err != nil {
+			return err
+		}
+	}
+	if rest, ok := strings.CutPrefix(cmd, "rm -f "); ok && f.removes {
+		for _, a := range strings.Fields(rest) {
+			_ = os.Remove(f.local(strings.Trim(a, "'")))
+		}
 	}
 	return nil
 }
@@ -320,16 +338,127 @@ func TestSecretVariablesStayOffTheCommandLine(t *testing.T) {
 			t.Errorf("secret on a command line: %q", c)
 		}
 	}
-	want := []string{"chmod +x /tmp/script_42.sh; . /tmp/varfile_42.sh && /tmp/script_42.sh", "rm -f '/tmp/varfile_42.sh'", "rm -f '/tmp/script_42.sh'"}
+	want := []string{`chmod +x /tmp/script_42.sh; eval "$(cat)" && /tmp/script_42.sh`, "rm -f '/tmp/script_42.sh'"}
 	if strings.Join(f.cmds, "\n") != strings.Join(want, "\n") {
 		t.Errorf("commands:\n%s\nwant:\n%s", strings.Join(f.cmds, "\n"), strings.Join(want, "\n"))
 	}
-	if f.uploads["/tmp/varfile_42.sh"] != 0o600 {
-		t.Errorf("variables file mode %v, want 0600", f.uploads["/tmp/varfile_42.sh"])
+	if !strings.Contains(f.stdins[0], "export DB='db-secret-value'\n") {
+		t.Errorf("standard input of the script's command: %q, want the exports", f.stdins[0])
 	}
-	b, _ := os.ReadFile(f.local("/tmp/varfile_42.sh"))
-	if !strings.Contains(string(b), "export DB='db-secret-value'\n") {
-		t.Errorf("variables file: %q", b)
+	for path := range f.uploads {
+		if strings.Contains(path, "varfile") {
+			t.Errorf("a variables file was written to the machine: %s", path)
+		}
+	}
+	// The export lines, run by a real shell, give the script its variables.
+	sh := exec.Command("/bin/sh", "-c", `eval "$(cat)" && printf '%s|%s' "$DB" "$PLAIN"`)
+	sh.Stdin = strings.NewReader(f.stdins[0])
+	out, err := sh.Output()
+	if err != nil || string(out) != "db-secret-value|1" {
+		t.Errorf("a shell reading the exports got %q (%v)", out, err)
+	}
+}
+
+// No file that holds a secret stays on the machine's disk, whatever the
+// provisioner's outcome: success, failure, a retry, a time-out or a lost
+// connection; with variables on standard input or in Packer's
+// use_env_var_file.
+func TestNoSecretLeftOnTheMachine(t *testing.T) {
+	t.Parallel()
+	const secret = "db-secret-value"
+	disconnect := fmt.Errorf("reset: %w", remote.ErrDisconnected)
+	tests := []struct {
+		name    string
+		retries int
+		timeout time.Duration
+		// fail returns the error of the n-th script run (from 0).
+		fail    func(n int) error
+		slow    bool
+		wantErr bool
+	}{
+		{name: "success"},
+		{name: "failure", fail: func(int) error { return &remote.ExitError{Status: 1} }, wantErr: true},
+		{name: "retried", retries: 2, fail: func(n int) error {
+			if n == 0 {
+				return &remote.ExitError{Status: 1}
+			}
+			return nil
+		}},
+		{name: "disconnect", fail: func(int) error { return disconnect }, wantErr: true},
+		{name: "timeout", timeout: 50 * time.Millisecond, slow: true, wantErr: true},
+	}
+	for _, tt := range tests {
+		for _, file := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/use_env_var_file=%v", tt.name, file), func(t *testing.T) {
+				t.Parallel()
+				f := newFake(t)
+				f.removes = true
+				runs := 0
+				f.results = func(cmd string) error {
+					if strings.HasPrefix(cmd, "rm ") || tt.fail == nil {
+						return nil
+					}
+					runs++
+					return tt.fail(runs - 1)
+				}
+				var c Communicator = f
+				if tt.slow {
+					c = &slowComm{fakeComm: f}
+				}
+				e := env(c)
+				n := 0
+				e.Rand = func() int { n++; return n } // a new name per attempt
+				e.Secrets = []string{secret}
+				p := spec.Provisioner{Type: "shell", MaxRetries: tt.retries, Timeout: tt.timeout, Shell: &spec.Shell{
+					Inline: []string{"echo " + secret}, EnvironmentVars: []string{"DB=" + secret}, UseEnvVarFile: file,
+				}}
+				err := Run(context.Background(), p, e)
+				if (err != nil) != tt.wantErr {
+					t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+				}
+				_ = filepath.Walk(f.root, func(path string, fi os.FileInfo, err error) error {
+					if err == nil && !fi.IsDir() {
+						b, _ := os.ReadFile(path)
+						if strings.Contains(string(b), secret) {
+							rel, _ := filepath.Rel(f.root, path)
+							t.Errorf("/%s is still on the machine and holds the secret", rel)
+						}
+					}
+					return nil
+				})
+			})
+		}
+	}
+}
+
+// A file that could not be removed (the connection is gone) stays on the
+// list, fails the provisioner, and goes at the next chance.
+func TestPendingRemovalsSurviveALostConnection(t *testing.T) {
+	t.Parallel()
+	f := newFake(t)
+	f.removes = true
+	down := true
+	f.results = func(cmd string) error {
+		if down {
+			return fmt.Errorf("reset: %w", remote.ErrDisconnected)
+		}
+		return nil
+	}
+	e := env(f)
+	e.Secrets = []string{"db-secret-value"}
+	p := spec.Provisioner{Type: "shell", Shell: &spec.Shell{Inline: []string{"echo db-secret-value"}}}
+	if err := Run(context.Background(), p, e); err == nil {
+		t.Fatal("a provisioner whose connection dropped succeeded")
+	}
+	if _, err := os.Stat(f.local("/tmp/script_42.sh")); err != nil {
+		t.Fatalf("test setup: the script should still be there: %v", err)
+	}
+	down = false
+	if err := e.RemovePending(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(f.local("/tmp/script_42.sh")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the script is still on the machine after the connection came back (%v)", err)
 	}
 }
 
@@ -358,7 +487,10 @@ func TestSkipCleanAndTimeout(t *testing.T) {
 // slowComm runs commands until the context ends.
 type slowComm struct{ *fakeComm }
 
-func (s *slowComm) Run(ctx context.Context, cmd string, _ io.Reader, _, _ io.Writer) error {
+func (s *slowComm) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if strings.HasPrefix(cmd, "rm -f ") {
+		return s.fakeComm.Run(ctx, cmd, stdin, stdout, stderr) // the connection works; the script hangs
+	}
 	<-ctx.Done()
 	return ctx.Err()
 }

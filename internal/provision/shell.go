@@ -86,8 +86,11 @@ func runShell(ctx context.Context, sh *spec.Shell, env *Env) error {
 	}
 	vars := envVars(sh.EnvVarFormat, sh.EnvironmentVars, sh.Env, env)
 	// A secret in a variable would show in ps on the machine: with the
-	// default execute_command it goes through a private file instead.
-	useFile := sh.UseEnvVarFile || (isDefaultExec(sh) && holdsSecret(vars, env.Secrets))
+	// default execute_command the variables go through the session's
+	// standard input, and never touch the machine's disk. Packer's
+	// use_env_var_file writes a file, which is removed on every path.
+	useFile := sh.UseEnvVarFile
+	useStdin := !useFile && isDefaultExec(sh) && holdsSecret(vars, env.Secrets)
 	codes := sh.ValidExitCodes
 	if len(codes) == 0 {
 		codes = []int{0}
@@ -111,22 +114,31 @@ func runShell(ctx context.Context, sh *spec.Shell, env *Env) error {
 		}
 		env.Logf("Provisioning with shell script: %s", s.name)
 		data := map[string]string{"Path": remotePath, "Vars": vars, "EnvVarFile": ""}
-		if useFile {
+		exports := envVars("export %s='%s'\n", sh.EnvironmentVars, sh.Env, env)
+		var stdin io.Reader
+		switch {
+		case useFile:
 			envFile := path.Join(folder, fmt.Sprintf("varfile_%d.sh", env.Rand()))
-			format := "export %s='%s'\n"
-			if err := upload(ctx, env, sh, envFile, []byte(envVars(format, sh.EnvironmentVars, sh.Env, env)), 0o600); err != nil {
+			// Registered before the upload: a failed upload may still leave it.
+			env.removeLater(envFile)
+			if err := upload(ctx, env, sh, envFile, []byte(exports), 0o600); err != nil {
 				return err
 			}
 			data["EnvVarFile"], data["Vars"] = envFile, ""
+		case useStdin:
+			stdin, data["Vars"] = strings.NewReader(exports), ""
 		}
-		cmd, err := render(executeCommand(sh, useFile), data)
+		cmd, err := render(executeCommand(sh, useFile, useStdin), data)
 		if err != nil {
 			return err
+		}
+		if !sh.SkipClean {
+			env.removeLater(remotePath)
 		}
 		if err := upload(ctx, env, sh, remotePath, body, 0o755); err != nil {
 			return err
 		}
-		err = env.Comm.Run(ctx, cmd, nil, env.Stdout, env.Stderr)
+		err = env.Comm.Run(ctx, cmd, stdin, env.Stdout, env.Stderr)
 		switch status, ok := exitStatus(err); {
 		case errors.Is(err, remote.ErrDisconnected) && sh.ExpectDisconnect:
 			env.Logf("Machine disconnected, as expected; reconnecting")
@@ -146,16 +158,8 @@ func runShell(ctx context.Context, sh *spec.Shell, env *Env) error {
 		default:
 			return fmt.Errorf("run script: %w", err)
 		}
-		if ef := data["EnvVarFile"]; ef != "" {
-			// The variables file may hold secrets: it goes even with skip_clean.
-			if err := env.Comm.Run(ctx, "rm -f "+quote(ef), nil, io.Discard, env.Stderr); err != nil && ctx.Err() == nil {
-				env.Logf("Could not remove %s: %v", ef, err)
-			}
-		}
-		if !sh.SkipClean {
-			if err := env.Comm.Run(ctx, "rm -f "+quote(remotePath), nil, io.Discard, env.Stderr); err != nil && ctx.Err() == nil {
-				env.Logf("Could not remove %s: %v", remotePath, err)
-			}
+		if err := env.RemovePending(ctx); err != nil {
+			return err
 		}
 	}
 	if sh.PauseAfter > 0 {
@@ -171,8 +175,14 @@ func isDefaultExec(sh *spec.Shell) bool {
 	return sh.ExecuteCommand == "" || sh.ExecuteCommand == defaultExec
 }
 
-func executeCommand(sh *spec.Shell, useFile bool) string {
+// stdinExec reads the variables' export lines from standard input, so no
+// value is on the command line or on the disk.
+const stdinExec = `chmod +x {{.Path}}; eval "$(cat)" && {{.Path}}`
+
+func executeCommand(sh *spec.Shell, useFile, useStdin bool) string {
 	switch {
+	case useStdin:
+		return stdinExec
 	case useFile && isDefaultExec(sh):
 		return "chmod +x {{.Path}}; . {{.EnvVarFile}} && {{.Path}}"
 	case sh.ExecuteCommand != "":

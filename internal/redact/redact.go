@@ -204,16 +204,46 @@ func (w *Writer) Write(p []byte) (int, error) {
 		w.buf = append(w.buf[:0], w.buf[i+1:]...)
 	}
 	if len(w.buf) > maxPending {
-		w.r.mu.RLock()
-		keep := w.r.maxLen
-		w.r.mu.RUnlock()
-		cut := len(w.buf) - keep
+		cut := w.r.SafeCut(w.buf)
 		if err := w.emit(w.buf[:cut]); err != nil {
 			return 0, err
 		}
 		w.buf = append(w.buf[:0], w.buf[cut:]...)
 	}
 	return len(p), nil
+}
+
+// SafeCut returns where b may be cut so that both parts can be masked on
+// their own: no secret (in any of its forms) that starts before the cut
+// ends after it, and the tail holds whatever could still be the start of
+// a secret that more input completes. Masking b[:cut] and b[cut:] apart
+// then shows no more than masking b whole. A line-oriented log that must
+// flush a long line early cuts it here.
+func (r *Redactor) SafeCut(b []byte) int {
+	r.mu.RLock()
+	forms, maxLen := r.ordered, r.maxLen
+	r.mu.RUnlock()
+	cut := len(b) - maxLen + 1
+	if maxLen == 0 || cut >= len(b) {
+		return len(b)
+	}
+	for moved := true; moved && cut > 0; {
+		moved = false
+		// A secret that starts in the maxLen bytes before the cut and runs
+		// past it moves the cut to its start; and again from there.
+		for start := max(cut-maxLen+1, 0); start < cut; start++ {
+			for _, f := range forms {
+				if start+len(f) > cut && bytes.HasPrefix(b[start:], []byte(f)) {
+					cut, moved = start, true
+					break
+				}
+			}
+			if moved {
+				break
+			}
+		}
+	}
+	return max(cut, 0)
 }
 
 func (w *Writer) emit(b []byte) error {

@@ -160,3 +160,50 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
+
+// A secret that straddles the point where a long line is flushed early is
+// still masked whole, at every offset around the flush, whether the line
+// arrives in one write or in pieces.
+func TestWriterMasksSecretsAcrossTheFlushBoundary(t *testing.T) {
+	t.Parallel()
+	const secret = "straddling-secret-value-0123456789"
+	r := New(secret, "-----BEGIN KEY-----\nline-one-of-a-key\nline-two-of-a-key\n-----END KEY-----")
+	const chunk = 1000
+	pad := strings.Repeat("a", maxPending+2*chunk)
+	tail := strings.Repeat("b", 3*chunk) + "\n" // the line goes on past the flush
+	// A step shorter than the secret lands in every window where the secret
+	// straddles a flush, wherever the flush falls.
+	for offset := maxPending - 300; offset <= maxPending+chunk+300; offset += len(secret) / 5 {
+		line := pad[:offset] + secret + tail
+		var out bytes.Buffer
+		w := r.Writer(&out)
+		for i := 0; i < len(line); i += chunk {
+			if _, err := w.Write([]byte(line[i:min(i+chunk, len(line))])); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got := out.String(); got != pad[:offset]+Mask+tail {
+			t.Fatalf("secret at offset %d: written as %q", offset, got[max(0, offset-20):])
+		}
+	}
+}
+
+// Masking the two sides of a safe cut apart gives what masking the whole
+// gives.
+func TestSafeCut(t *testing.T) {
+	t.Parallel()
+	r := New("abcdef", "cdefgh-longer")
+	x := strings.Repeat("x", 40)
+	for _, in := range []string{x, x + "abcdef" + x, x + "cdefgh-longer" + x, x[:30] + "abcdefgh-longer" + x[:5], x + "ab", "xx"} {
+		cut := r.SafeCut([]byte(in))
+		if got, want := r.String(in[:cut])+r.String(in[cut:]), r.String(in); got != want {
+			t.Errorf("SafeCut(%q) = %d: the parts mask to %q, the whole to %q", in, cut, got, want)
+		}
+		if len(in) > 60 && cut == 0 {
+			t.Errorf("SafeCut(%q) = 0: a long line is never flushed", in)
+		}
+	}
+}

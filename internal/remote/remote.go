@@ -304,11 +304,12 @@ func dialOnce(ctx context.Context, cfg Config, auth []ssh.AuthMethod, bastion *C
 	// after it is an authentication failure.
 	var keyChecked bool
 	var keyErr error
+	var seen ssh.PublicKey
 	clientCfg := &ssh.ClientConfig{
 		User: cfg.User,
 		Auth: auth,
 		HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error {
-			keyChecked = true
+			keyChecked, seen = true, key
 			keyErr = checkHostKey(cfg, addr, key)
 			return keyErr
 		},
@@ -334,6 +335,12 @@ func dialOnce(ctx context.Context, cfg Config, auth []ssh.AuthMethod, bastion *C
 		return nil, fmt.Errorf("ssh handshake with %s: %w", addr, err)
 	}
 	_ = conn.SetDeadline(time.Time{})
+	// Pinned only now that authentication succeeded: a server that answered
+	// first but refused us (a stale address, an impostor) pins nothing.
+	if err := cfg.HostKeyPin.pin(addr, seen); err != nil {
+		_ = sc.Close()
+		return nil, err
+	}
 	c := &Client{cfg: cfg, ssh: ssh.NewClient(sc, chans, reqs), fp: cfg.HostKeyPin.Fingerprint(), stop: make(chan struct{})}
 	return c, nil
 }
@@ -346,12 +353,26 @@ func checkHostKey(cfg Config, addr string, key ssh.PublicKey) error {
 	p := cfg.HostKeyPin
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.key != nil && subtle.ConstantTimeCompare(p.key.Marshal(), key.Marshal()) != 1 {
+		return &HostKeyChangedError{Addr: addr, Want: ssh.FingerprintSHA256(p.key), Got: got}
+	}
+	return nil
+}
+
+// pin keeps key as the machine's host key when none is pinned yet, after
+// the connection that presented it authenticated.
+func (p *Pin) pin(addr string, key ssh.PublicKey) error {
+	if key == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.key == nil {
 		p.key = key
 		return nil
 	}
 	if subtle.ConstantTimeCompare(p.key.Marshal(), key.Marshal()) != 1 {
-		return &HostKeyChangedError{Addr: addr, Want: ssh.FingerprintSHA256(p.key), Got: got}
+		return &HostKeyChangedError{Addr: addr, Want: ssh.FingerprintSHA256(p.key), Got: ssh.FingerprintSHA256(key)}
 	}
 	return nil
 }

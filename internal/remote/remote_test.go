@@ -497,3 +497,32 @@ func TestPrivateKeyFile(t *testing.T) {
 		t.Errorf("missing key file: %v", err)
 	}
 }
+
+// A host key is pinned only once authentication succeeded: a server that
+// answers first but refuses us (a stale address, an impostor) pins
+// nothing, and the real machine is then accepted.
+func TestPinOnlyAfterAuthentication(t *testing.T) {
+	t.Parallel()
+	real := start(t, nil)
+	impostor := start(t, func(c *sshserver.Config) {
+		c.AuthorizedKeys = []ssh.PublicKey{newSigner(t).PublicKey()}
+		c.Password = ""
+	})
+	pin := &Pin{}
+	cfg := impostor.config()
+	cfg.Signers, cfg.HostKeyPin, cfg.HandshakeAttempts = []ssh.Signer{real.signer}, pin, 1
+	_, err := Connect(context.Background(), cfg)
+	var auth *AuthError
+	if !errors.As(err, &auth) {
+		t.Fatalf("impostor: err = %v, want *AuthError", err)
+	}
+	if fp := pin.Fingerprint(); fp != "" {
+		t.Fatalf("the impostor's key %s was pinned before authentication", fp)
+	}
+	cfg2 := real.config()
+	cfg2.HostKeyPin = pin
+	c := connect(t, cfg2)
+	if got, want := c.HostKeyFingerprint(), ssh.FingerprintSHA256(real.srv.HostKey()); got != want {
+		t.Errorf("pinned %s, want the real machine's %s", got, want)
+	}
+}

@@ -158,6 +158,17 @@ type Vultr struct {
 	// KeepSnapshots > 0 deletes older snapshots with the same description
 	// after a successful build, keeping the newest KeepSnapshots.
 	KeepSnapshots int
+	// KeepSnapshotsPrefix, when set, makes retention match every snapshot
+	// whose description starts with it, instead of the exact description
+	// (for descriptions that hold a timestamp). It is a prefix of
+	// SnapshotDescription.
+	KeepSnapshotsPrefix string
+	// DescriptionVaries is set when SnapshotDescription changes from run to
+	// run ({{timestamp}}, formatdate(), uuid): an exact match then finds no
+	// earlier snapshot.
+	DescriptionVaries bool
+	// VariesExample is the description as another run would render it.
+	VariesExample string
 	// RetentionDryRun logs what retention would delete without deleting.
 	RetentionDryRun bool
 }

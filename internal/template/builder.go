@@ -22,7 +22,7 @@ var vultrKeys = []string{
 	"script_id", "startup_script_id", "ssh_key_ids", "sshkey_id", "ssh_key_id",
 	"userdata", "user_data", "tags", "tag",
 	"state_timeout", "boot_timeout", "shutdown_timeout", "snapshot_timeout", "shutdown_command",
-	"keep_snapshots", "retention_dry_run",
+	"keep_snapshots", "keep_snapshots_prefix", "retention_dry_run",
 	// communicator
 	"communicator", "ssh_username", "ssh_port", "ssh_host", "ssh_interface", "ssh_timeout", "ssh_handshake_attempts",
 	"ssh_private_key_file", "ssh_password", "ssh_agent_auth", "pause_before_connecting",
@@ -290,6 +290,15 @@ func (d *decoder) vultr(o *object, b *spec.Build, s *spec.Spec, opts Options) {
 			d.errorAt(o.n.Get("keep_snapshots").Value.Pos, join(o.path, "keep_snapshots"), "keep_snapshots must be 0 (keep all) or more", "")
 		}
 		v.KeepSnapshots = n
+	}
+	if p, pos, ok := o.str("keep_snapshots_prefix"); ok {
+		switch {
+		case strings.TrimSpace(p) == "":
+			d.errorAt(pos, join(o.path, "keep_snapshots_prefix"), "keep_snapshots_prefix must not be empty: it would match every snapshot in the account", "set it to the stable start of snapshot_description, or remove it")
+		case !strings.HasPrefix(v.SnapshotDescription, p):
+			d.errorAt(pos, join(o.path, "keep_snapshots_prefix"), fmt.Sprintf("keep_snapshots_prefix %q is not how snapshot_description %q starts: retention would judge other images' snapshots", p, v.SnapshotDescription), "use the stable start of snapshot_description")
+		}
+		v.KeepSnapshotsPrefix = p
 	}
 	v.RetentionDryRun, _ = o.boolv("retention_dry_run")
 }

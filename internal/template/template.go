@@ -267,7 +267,7 @@ func (d *decoder) variables(s *spec.Spec, variables, sensitive *Member, opts Opt
 	for _, kv := range opts.Vars {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			d.errorAt(spec.Pos{}, "-var", fmt.Sprintf("%q is not name=value", kv), "")
+			d.errorAt(spec.Pos{}, "-var", "a -var is not name=value (its text is not shown: it may be a secret)", "")
 			continue
 		}
 		if !declared[k] {

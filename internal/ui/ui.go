@@ -271,13 +271,20 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 		w.buf = w.buf[i+1:]
 		w.c.Message(w.build, line)
 	}
-	// Bound memory on output without newlines.
-	if len(w.buf) > 64<<10 {
-		w.c.Message(w.build, string(w.buf))
-		w.buf = w.buf[:0]
+	// Bound memory on output without newlines. The line is cut where no
+	// secret straddles the cut, so each part is masked whole (the runner's
+	// own masking works line by line and would miss the halves).
+	if len(w.buf) > maxLine {
+		cut := w.c.o.Redactor.SafeCut(w.buf)
+		w.c.Message(w.build, string(w.buf[:cut]))
+		w.buf = append(w.buf[:0], w.buf[cut:]...)
 	}
 	return len(p), nil
 }
+
+// maxLine is how much of a line without a newline is held before part of
+// it is shown.
+const maxLine = 64 << 10
 
 func (w *lineWriter) Close() error {
 	w.mu.Lock()

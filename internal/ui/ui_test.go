@@ -143,3 +143,29 @@ func TestDiagnosticAnnotationSpansRange(t *testing.T) {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }
+
+// A command's long line is shown in parts; a secret where one part ends is
+// masked whole, and every part of the line is shown.
+func TestLongOutputLinesKeepSecretsWhole(t *testing.T) {
+	t.Parallel()
+	const secret = "db-password-that-straddles"
+	for offset := maxLine - 2*len(secret); offset <= maxLine+len(secret); offset++ {
+		var out bytes.Buffer
+		c := New(Options{Out: &out, Redactor: redact.New(secret)})
+		w := c.Output("b")
+		line := strings.Repeat("a", offset) + secret + strings.Repeat("z", 5000)
+		for i := 0; i < len(line); i += 4096 {
+			_, _ = w.Write([]byte(line[i:min(i+4096, len(line))]))
+		}
+		_, _ = w.Write([]byte("\n"))
+		_ = w.Close()
+		got := out.String()
+		if strings.Contains(got, secret[:8]) || strings.Contains(got, secret[len(secret)-8:]) {
+			t.Fatalf("offset %d: a piece of the secret was shown", offset)
+		}
+		shown := strings.ReplaceAll(strings.ReplaceAll(got, "    b: ", ""), "\n", "")
+		if want := strings.Repeat("a", offset) + redact.Mask + strings.Repeat("z", 5000); shown != want {
+			t.Fatalf("offset %d: the line's parts do not add up to the masked line", offset)
+		}
+	}
+}

@@ -47,6 +47,10 @@ type Config struct {
 	MaxAttempts int
 	// Backoff is the first retry wait (default 500ms), doubled each time.
 	Backoff time.Duration
+	// CreateTimeout bounds one create request (default 60s); LookupTimeout
+	// bounds the look-up after an ambiguous create (default 60s), on a
+	// budget of its own.
+	CreateTimeout, LookupTimeout time.Duration
 }
 
 // Client talks to the Vultr API. It is safe for concurrent use; parallel
@@ -79,9 +83,15 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Backoff <= 0 {
 		cfg.Backoff = 500 * time.Millisecond
 	}
+	if cfg.CreateTimeout <= 0 {
+		cfg.CreateTimeout = createTimeout
+	}
+	if cfg.LookupTimeout <= 0 {
+		cfg.LookupTimeout = lookupTimeout
+	}
 	base := cfg.HTTPClient
 	if base == nil {
-		base = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: 60 * time.Second}
+		base = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: max(60*time.Second, cfg.CreateTimeout)}
 	}
 	c := &Client{cfg: cfg, limiter: newLimiter(cfg.RateLimit, 1), cache: map[string]any{}}
 	hc := *base

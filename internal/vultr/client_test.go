@@ -184,7 +184,7 @@ func TestWaits(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || time.Since(start) > 2*time.Second {
 		t.Errorf("cancelled wait: %v after %s", err, time.Since(start))
 	}
-	snap, err := c.CreateSnapshot(ctx, inst.ID, "desc")
+	snap, err := c.CreateSnapshot(ctx, inst.ID, "desc", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func TestWaits(t *testing.T) {
 		t.Fatalf("snapshot wait: %v %+v", err, done)
 	}
 	srv.Inject(vultremu.Fault{Kind: vultremu.FaultFailSnapshot, Count: 1})
-	bad, _ := c.CreateSnapshot(ctx, inst.ID, "desc2")
+	bad, _ := c.CreateSnapshot(ctx, inst.ID, "desc2", nil)
 	if _, err := c.WaitSnapshot(ctx, bad.ID, WaitOptions{Timeout: 5 * time.Second}); !errors.Is(err, ErrSnapshotFailed) {
 		t.Errorf("failed snapshot: err = %v, want ErrSnapshotFailed", err)
 	}
@@ -242,52 +242,5 @@ func TestResolve(t *testing.T) {
 	_, err = badKey.Resolve(ctx, good)
 	if !errors.As(err, &ds) || !strings.Contains(ds[0].Summary, "API key was rejected") {
 		t.Errorf("bad key: %v", err)
-	}
-}
-
-func TestRetain(t *testing.T) {
-	t.Parallel()
-	c, srv := newTest(t, vultremu.Delays{SnapshotPending: 10 * time.Millisecond})
-	ctx := context.Background()
-	inst, _ := c.CreateInstance(ctx, req("run-r"))
-	var ids []string
-	for i := 0; i < 4; i++ {
-		s, err := c.CreateSnapshot(ctx, inst.ID, "nightly")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.WaitSnapshot(ctx, s.ID, WaitOptions{Timeout: 5 * time.Second}); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, s.ID)
-		time.Sleep(1100 * time.Millisecond) // distinct date_created seconds
-	}
-	srv.Inject(vultremu.Fault{Kind: vultremu.FaultHangSnapshot, Count: 1})
-	pending, _ := c.CreateSnapshot(ctx, inst.ID, "nightly")
-	other, _ := c.CreateSnapshot(ctx, inst.ID, "other")
-	deleted, err := c.Retain(ctx, "nightly", 2, ids[3], true, nil)
-	if err != nil || len(deleted) != 2 {
-		t.Fatalf("dry run: %v, %d", err, len(deleted))
-	}
-	if len(srv.Snapshots()) != 6 {
-		t.Errorf("dry run deleted something")
-	}
-	deleted, err = c.Retain(ctx, "nightly", 2, ids[3], false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, s := range deleted {
-		got = append(got, s.ID)
-	}
-	if strings.Join(got, ",") != ids[1]+","+ids[0] {
-		t.Errorf("deleted %v, want the two oldest %v", got, ids[:2])
-	}
-	left := map[string]bool{}
-	for _, s := range srv.Snapshots() {
-		left[s.ID] = true
-	}
-	if !left[pending.ID] || !left[other.ID] || !left[ids[3]] || !left[ids[2]] {
-		t.Errorf("retention removed a snapshot it must keep: %v", left)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/vultr/govultr/v3"
@@ -59,14 +59,40 @@ func InstanceReady(i *Instance) bool {
 // InstanceStopped: powered off.
 func InstanceStopped(i *Instance) bool { return i.PowerStatus == "stopped" }
 
-// createTimeout bounds one create call. A create runs to its answer even
-// when the build is cancelled: cancelling it halfway would leave a
+// createTimeout bounds one create request. A create runs to its answer
+// even when the build is cancelled: cancelling it halfway would leave a
 // resource that exists with no ID to delete it by.
 const createTimeout = 60 * time.Second
 
-func atomicCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
+// lookupTimeout bounds the look-up after an ambiguous create. It is a
+// budget of its own: a create that used all of createTimeout must still be
+// looked for.
+const lookupTimeout = 60 * time.Second
+
+// createCtx is one create request's context: not cancelled with the build.
+func (c *Client) createCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), c.cfg.CreateTimeout)
 }
+
+// lookupCtx is the look-up's context after an ambiguous create.
+func (c *Client) lookupCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), c.cfg.LookupTimeout)
+}
+
+// AmbiguousCreateError is a create that may have happened: the API gave no
+// clear answer and no look-up could tell. The caller must look again
+// (by RunTag, for instances) before it gives up on what it may have made.
+type AmbiguousCreateError struct {
+	What   string // "instance", "snapshot", "ssh key"
+	RunTag string // instances only
+	Err    error
+}
+
+func (e *AmbiguousCreateError) Error() string {
+	return fmt.Sprintf("the %s create may have happened (no clear answer, and a look-up could not tell): %v", e.What, e.Err)
+}
+
+func (e *AmbiguousCreateError) Unwrap() error { return e.Err }
 
 // Account checks the key works.
 func (c *Client) Account(ctx context.Context) error {
@@ -79,33 +105,83 @@ func (c *Client) Account(ctx context.Context) error {
 // CreateSSHKey registers a public key. Key names are unique per run, so a
 // create whose answer was lost is found by name instead of re-sent.
 func (c *Client) CreateSSHKey(ctx context.Context, name, publicKey string) (*SSHKey, error) {
-	actx, cancel := atomicCtx(ctx)
-	defer cancel()
-	for attempt := 1; ; attempt++ {
-		var k *govultr.SSHKey
-		err := c.call(actx, func(actx context.Context) error {
-			var err error
-			k, _, err = c.gv.SSHKey.Create(actx, &govultr.SSHKeyReq{Name: name, SSHKey: publicKey})
-			return err
-		})
-		if err == nil {
-			return &SSHKey{ID: k.ID, Name: k.Name, DateCreated: parseTime(k.DateCreated)}, nil
-		}
-		if !temporary(err) || attempt >= c.cfg.MaxAttempts {
+	return createThenLookUp(ctx, c, "ssh key", func(actx context.Context) (*SSHKey, error) {
+		k, _, err := c.gv.SSHKey.Create(actx, &govultr.SSHKeyReq{Name: name, SSHKey: publicKey})
+		if err != nil {
 			return nil, err
 		}
-		keys, lerr := c.ListSSHKeys(actx)
-		if lerr == nil {
-			for _, k := range keys {
-				if k.Name == name {
-					return &k, nil
-				}
+		return &SSHKey{ID: k.ID, Name: k.Name, DateCreated: parseTime(k.DateCreated)}, nil
+	}, func(lctx context.Context) (*SSHKey, error) {
+		keys, err := c.ListSSHKeys(lctx)
+		if err != nil {
+			return nil, err
+		}
+		var found []SSHKey
+		for _, k := range keys {
+			if k.Name == name {
+				found = append(found, k)
 			}
 		}
+		return one(found, "ssh keys named "+name)
+	})
+}
+
+// createThenLookUp sends a create, and after an answer that leaves it
+// unclear whether the create happened (5xx, 429, no answer) looks for the
+// result before it sends again: never two. Each request and each look-up
+// has its own deadline, and none ends with the build's cancellation. When
+// the attempts run out with the question still open, the error is an
+// *AmbiguousCreateError.
+func createThenLookUp[T any](ctx context.Context, c *Client, what string, create, lookUp func(context.Context) (*T, error)) (*T, error) {
+	for attempt := 1; ; attempt++ {
+		var out *T
+		actx, cancel := c.createCtx(ctx)
+		err := c.call(actx, func(actx context.Context) error {
+			var err error
+			out, err = create(actx)
+			return err
+		})
+		cancel()
+		if err == nil {
+			return out, nil
+		}
+		if !temporary(err) && !errors.Is(err, context.DeadlineExceeded) {
+			return nil, err
+		}
+		// The create may have happened. Look before anything else.
+		lctx, lcancel := c.lookupCtx(ctx)
+		found, lerr := lookUp(lctx)
+		lcancel()
+		switch {
+		case lerr == nil && found != nil:
+			c.cfg.Logf("create %s: the API answered %v, but the look-up found what it made: using it", what, err)
+			return found, nil
+		case lerr != nil:
+			// Unknown whether it exists: sending again could make two.
+			return nil, &AmbiguousCreateError{What: what, Err: errors.Join(err, lerr)}
+		}
+		if attempt >= c.cfg.MaxAttempts || ctx.Err() != nil {
+			return nil, &AmbiguousCreateError{What: what, Err: errors.Join(err, ctx.Err())}
+		}
 		if werr := sleep(ctx, c.backoff(attempt, err)); werr != nil {
-			return nil, errors.Join(err, werr)
+			return nil, &AmbiguousCreateError{What: what, Err: errors.Join(err, werr)}
 		}
 	}
+}
+
+// ErrAmbiguousMatch is a look-up that found more than one candidate.
+var ErrAmbiguousMatch = errors.New("more than one candidate")
+
+// one returns the only element of found, nil for none, and an error for
+// more than one: a look-up adopts only what can be nothing else.
+func one[T any](found []T, what string) (*T, error) {
+	switch len(found) {
+	case 0:
+		return nil, nil
+	case 1:
+		return &found[0], nil
+	}
+	return nil, fmt.Errorf("%d %s: %w", len(found), what, ErrAmbiguousMatch)
 }
 
 // DeleteSSHKey deletes a key; one already gone counts as deleted.
@@ -181,48 +257,34 @@ func (c *Client) CreateInstance(ctx context.Context, r CreateInstanceRequest) (*
 	if r.EnableVPC || len(r.VPCIDs) > 0 {
 		req.EnableVPC = govultr.BoolToBoolPtr(true)
 	}
-	actx, cancel := atomicCtx(ctx)
-	defer cancel()
-	for attempt := 1; ; attempt++ {
-		var inst *govultr.Instance
-		err := c.call(actx, func(actx context.Context) error {
-			var err error
-			inst, _, err = c.gv.Instance.Create(actx, req)
-			return err
-		})
-		if err == nil {
-			return fromInstance(inst), nil
-		}
-		if !temporary(err) {
+	inst, err := createThenLookUp(ctx, c, "instance", func(actx context.Context) (*Instance, error) {
+		inst, _, err := c.gv.Instance.Create(actx, req)
+		if err != nil {
 			return nil, err
 		}
-		// The create may have happened. Look before anything else.
-		if found, lerr := c.findByTag(actx, r.RunTag); lerr == nil && found != nil {
-			c.cfg.Logf("create instance: the API answered %v, but instance %s exists with tag %s: using it", err, found.ID, r.RunTag)
-			return found, nil
-		} else if lerr != nil && ctx.Err() != nil {
-			return nil, errors.Join(err, lerr)
-		}
-		if attempt >= c.cfg.MaxAttempts {
-			return nil, err
-		}
-		if werr := sleep(ctx, c.backoff(attempt, err)); werr != nil {
-			return nil, errors.Join(err, werr)
-		}
+		return fromInstance(inst), nil
+	}, func(lctx context.Context) (*Instance, error) { return findByTag(lctx, c, r.RunTag) })
+	var amb *AmbiguousCreateError
+	if errors.As(err, &amb) {
+		amb.RunTag = r.RunTag
 	}
+	return inst, err
 }
 
-// findByTag returns the instance carrying tag, if any. A lookup that
-// itself fails is retried (it is idempotent).
-func (c *Client) findByTag(ctx context.Context, tag string) (*Instance, error) {
+// findByTag returns the one instance whose tags, as read here, include tag.
+// The API's tag filter only narrows the list: it is not trusted to be exact.
+func findByTag(ctx context.Context, c *Client, tag string) (*Instance, error) {
 	list, err := c.ListInstances(ctx, ListFilter{Tag: tag})
 	if err != nil {
 		return nil, err
 	}
-	if len(list) == 0 {
-		return nil, nil
+	var found []Instance
+	for _, in := range list {
+		if slices.Contains(in.Tags, tag) {
+			found = append(found, in)
+		}
 	}
-	return &list[0], nil
+	return one(found, "instances tagged "+tag)
 }
 
 // ListFilter narrows ListInstances.
@@ -298,37 +360,38 @@ func (c *Client) DeleteInstance(ctx context.Context, id string) error {
 	}
 }
 
-// CreateSnapshot starts a snapshot of an instance. Snapshots have no tags:
-// after an ambiguous failure it looks for a snapshot with this description
-// created since the call began before trying again.
-func (c *Client) CreateSnapshot(ctx context.Context, instanceID, description string) (*Snapshot, error) {
-	started := time.Now().Add(-time.Minute)
-	actx, cancel := atomicCtx(ctx)
-	defer cancel()
-	for attempt := 1; ; attempt++ {
-		var s *govultr.Snapshot
-		err := c.call(actx, func(actx context.Context) error {
-			var err error
-			s, _, err = c.gv.Snapshot.Create(actx, &govultr.SnapshotReq{InstanceID: instanceID, Description: description})
-			return err
-		})
-		if err == nil {
-			return fromSnapshot(s), nil
-		}
-		if !temporary(err) || attempt >= c.cfg.MaxAttempts {
+// clockSkew is how far the API's date_created may sit before this host's
+// clock when both saw the same moment.
+const clockSkew = time.Minute
+
+// CreateSnapshot starts a snapshot of an instance. Snapshots carry no tags,
+// so after an ambiguous answer it adopts a snapshot only when exactly one
+// can be this build's: pending, with this description, created since the
+// call began, and not known to this run already (known reports the IDs of
+// snapshots that other builds of the run made). With none it sends again;
+// with more than one it fails without sending again: no duplicate, and no
+// sibling's snapshot reported as this build's artifact.
+func (c *Client) CreateSnapshot(ctx context.Context, instanceID, description string, known func(id string) bool) (*Snapshot, error) {
+	started := time.Now().Truncate(time.Second).Add(-clockSkew)
+	return createThenLookUp(ctx, c, "snapshot", func(actx context.Context) (*Snapshot, error) {
+		s, _, err := c.gv.Snapshot.Create(actx, &govultr.SnapshotReq{InstanceID: instanceID, Description: description})
+		if err != nil {
 			return nil, err
 		}
-		if list, lerr := c.ListSnapshots(ctx, description); lerr == nil {
-			for _, sn := range list {
-				if !sn.DateCreated.Before(started) && sn.Status == "pending" {
-					return &sn, nil
-				}
+		return fromSnapshot(s), nil
+	}, func(lctx context.Context) (*Snapshot, error) {
+		list, err := c.ListSnapshots(lctx, description)
+		if err != nil {
+			return nil, err
+		}
+		var found []Snapshot
+		for _, sn := range list {
+			if sn.Status == "pending" && !sn.DateCreated.IsZero() && !sn.DateCreated.Before(started) && (known == nil || !known(sn.ID)) {
+				found = append(found, sn)
 			}
 		}
-		if werr := sleep(ctx, c.backoff(attempt, err)); werr != nil {
-			return nil, errors.Join(err, werr)
-		}
-	}
+		return one(found, fmt.Sprintf("pending snapshots described %q", description))
+	})
 }
 
 // GetSnapshot reads a snapshot.
@@ -379,50 +442,6 @@ func (c *Client) DeleteSnapshot(ctx context.Context, id string) error {
 		return nil
 	}
 	return err
-}
-
-// Retain keeps the newest keep complete snapshots described description
-// (keepID, the new one, always among them) and deletes older complete
-// ones. Pending snapshots, which another run may be making, are never
-// touched. With dryRun it only reports.
-func (c *Client) Retain(ctx context.Context, description string, keep int, keepID string, dryRun bool, logf func(string, ...any)) ([]Snapshot, error) {
-	if keep <= 0 {
-		return nil, nil
-	}
-	list, err := c.ListSnapshots(ctx, description)
-	if err != nil {
-		return nil, err
-	}
-	var complete []Snapshot
-	for _, s := range list {
-		if s.Status == "complete" || s.ID == keepID {
-			complete = append(complete, s)
-		}
-	}
-	sort.SliceStable(complete, func(i, j int) bool {
-		if complete[i].ID == keepID {
-			return true
-		}
-		if complete[j].ID == keepID {
-			return false
-		}
-		return complete[i].DateCreated.After(complete[j].DateCreated)
-	})
-	var deleted []Snapshot
-	var errs []error
-	for i, s := range complete {
-		if i < keep || s.ID == keepID {
-			continue
-		}
-		if !dryRun {
-			if err := c.DeleteSnapshot(ctx, s.ID); err != nil {
-				errs = append(errs, fmt.Errorf("delete snapshot %s: %w", s.ID, err))
-				continue
-			}
-		}
-		deleted = append(deleted, s)
-	}
-	return deleted, errors.Join(errs...)
 }
 
 // WaitOptions tune a wait.

@@ -3,6 +3,7 @@ package vultremu
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"time"
@@ -19,12 +20,17 @@ const (
 	// FaultDelay holds the request for Delay, then handles it (a slow API,
 	// or a client time-out when Delay is long).
 	FaultDelay FaultKind = "delay"
-	// FaultCreateThenError creates the instance, then answers Status (500
-	// by default): the create happened, the client cannot tell.
+	// FaultCreateThenError creates the instance (or, with a Path matching
+	// /v2/snapshots, the snapshot), then answers Status (500 by default):
+	// the create happened, the client cannot tell.
 	FaultCreateThenError FaultKind = "create-then-error"
 	// FaultLockedDelete answers DELETE /v2/instances/{id} with Vultr's
 	// "Server is currently locked" 500.
 	FaultLockedDelete FaultKind = "locked-delete"
+	// FaultSlowAnswer handles the request at once, then holds its answer
+	// for Delay: the create happened, and the client may give up waiting
+	// for the answer (a create answered after 65 s).
+	FaultSlowAnswer FaultKind = "slow-answer"
 	// FaultHangSnapshot leaves new snapshots pending forever.
 	FaultHangSnapshot FaultKind = "hang-snapshot"
 	// FaultFailSnapshot makes new snapshots fail.
@@ -80,7 +86,7 @@ func (s *Server) matchFault(r *http.Request) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, f := range s.faults {
-		if f.Kind != FaultStatus && f.Kind != FaultDelay {
+		if f.Kind != FaultStatus && f.Kind != FaultDelay && f.Kind != FaultSlowAnswer {
 			continue
 		}
 		if f.Method != "" && f.Method != r.Method {
@@ -97,8 +103,25 @@ func (s *Server) matchFault(r *http.Request) *Fault {
 }
 
 // applyFault answers or delays the request; it reports whether it answered.
-func (s *Server) applyFault(ctx context.Context, w http.ResponseWriter, _ *http.Request, f *Fault) bool {
+// handle serves the request (for faults that let it happen).
+func (s *Server) applyFault(ctx context.Context, w http.ResponseWriter, r *http.Request, f *Fault, handle func(http.ResponseWriter, *http.Request)) bool {
 	switch f.Kind {
+	case FaultSlowAnswer:
+		rec := httptest.NewRecorder()
+		handle(rec, r.WithContext(context.WithoutCancel(ctx)))
+		t := time.NewTimer(f.Delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return true // the client gave up; what it asked for happened
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+		return true
 	case FaultDelay:
 		t := time.NewTimer(f.Delay)
 		defer t.Stop()
@@ -130,12 +153,6 @@ func (s *Server) applyFault(ctx context.Context, w http.ResponseWriter, _ *http.
 	}
 }
 
-func (s *Server) kindFires(kind FaultKind) *Fault {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.kindFiresLocked(kind)
-}
-
 func (s *Server) kindFiresLocked(kind FaultKind) *Fault {
 	for _, f := range s.faults {
 		if f.Kind == kind && s.fire(f) {
@@ -145,14 +162,27 @@ func (s *Server) kindFiresLocked(kind FaultKind) *Fault {
 	return nil
 }
 
-func (s *Server) createFault() *Fault {
-	f := s.kindFires(FaultCreateThenError)
-	if f != nil && f.Status == 0 {
-		c := *f
-		c.Status = http.StatusInternalServerError
-		return &c
+// createFault reports whether a create that happened answers an error, and
+// with which status. path is the create's URL path (instances or
+// snapshots); a fault without a Path fires on instance creates only.
+func (s *Server) createFault(path string) (status int, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range s.faults {
+		if f.Kind != FaultCreateThenError {
+			continue
+		}
+		if f.re != nil && !f.re.MatchString(path) || f.re == nil && path != "/v2/instances" {
+			continue
+		}
+		if s.fire(f) {
+			if f.Status == 0 {
+				return http.StatusInternalServerError, true
+			}
+			return f.Status, true
+		}
 	}
-	return f
+	return 0, false
 }
 
 // lockFault is called with s.mu held.

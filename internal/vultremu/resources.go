@@ -268,33 +268,34 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "Bad request.")
 		return
 	}
-	in, status, msg := s.newInstance(req)
+	out, status, msg := s.newInstance(req)
 	if status != 0 {
 		writeError(w, status, msg)
 		return
 	}
 	// A fault may make a create that succeeded answer 500.
-	if f := s.createFault(); f != nil {
-		writeError(w, f.Status, "Internal server error.")
+	if status, ok := s.createFault(r.URL.Path); ok {
+		writeError(w, status, "Internal server error.")
 		return
 	}
-	out := in.Instance
-	out.DefaultPassword = in.password
 	writeJSON(w, http.StatusAccepted, map[string]any{"instance": out})
 }
 
-func (s *Server) newInstance(req createInstanceReq) (*instance, int, string) {
+// newInstance creates an instance and returns a copy of it as the create
+// answers it (with its password), taken under the lock: timers change the
+// instance from the moment the lock is released.
+func (s *Server) newInstance(req createInstanceReq) (Instance, int, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if req.Region == "" || s.region(req.Region) == nil {
-		return nil, http.StatusBadRequest, "Invalid region."
+		return Instance{}, http.StatusBadRequest, "Invalid region."
 	}
 	p := s.plan(req.Plan)
 	if p == nil {
-		return nil, http.StatusBadRequest, "Invalid plan chosen."
+		return Instance{}, http.StatusBadRequest, "Invalid plan chosen."
 	}
 	if !planAvailable(p, req.Region) {
-		return nil, http.StatusBadRequest, "Plan is not available in the selected region."
+		return Instance{}, http.StatusBadRequest, "Plan is not available in the selected region."
 	}
 	sources := 0
 	for _, set := range []bool{req.OSID != nil && *req.OSID != 0, req.ISOID != "", req.SnapshotID != "", req.AppID != nil && *req.AppID != 0, req.ImageID != ""} {
@@ -303,7 +304,7 @@ func (s *Server) newInstance(req createInstanceReq) (*instance, int, string) {
 		}
 	}
 	if sources != 1 {
-		return nil, http.StatusBadRequest, "Please provide only one os_id, iso_id, snapshot_id, app_id, or image_id."
+		return Instance{}, http.StatusBadRequest, "Please provide only one os_id, iso_id, snapshot_id, app_id, or image_id."
 	}
 	in := &instance{created: time.Now()}
 	in.ID = s.newID()
@@ -323,16 +324,16 @@ func (s *Server) newInstance(req createInstanceReq) (*instance, int, string) {
 	case req.OSID != nil && *req.OSID != 0:
 		o := s.osByID(*req.OSID)
 		if o == nil {
-			return nil, http.StatusBadRequest, "Invalid os_id."
+			return Instance{}, http.StatusBadRequest, "Invalid os_id."
 		}
 		in.OSID, in.OS = *req.OSID, o["name"].(string)
 	case req.SnapshotID != "":
 		sn, ok := s.snaps[req.SnapshotID]
 		if !ok {
-			return nil, http.StatusBadRequest, "Invalid snapshot_id."
+			return Instance{}, http.StatusBadRequest, "Invalid snapshot_id."
 		}
 		if sn.Status != "complete" {
-			return nil, http.StatusBadRequest, "Snapshot is not complete."
+			return Instance{}, http.StatusBadRequest, "Snapshot is not complete."
 		}
 		in.OSID, in.OS, in.SnapshotID = 164, "Snapshot", req.SnapshotID
 	case req.AppID != nil && *req.AppID != 0:
@@ -344,14 +345,14 @@ func (s *Server) newInstance(req createInstanceReq) (*instance, int, string) {
 	}
 	if req.UserData != "" {
 		if _, err := base64.StdEncoding.DecodeString(req.UserData); err != nil {
-			return nil, http.StatusBadRequest, "user_data must be base64 encoded."
+			return Instance{}, http.StatusBadRequest, "user_data must be base64 encoded."
 		}
 	}
 	var keys []string
 	for _, k := range req.SSHKeyIDs {
 		key, ok := s.keys[k]
 		if !ok {
-			return nil, http.StatusBadRequest, "Invalid SSH key ID."
+			return Instance{}, http.StatusBadRequest, "Invalid SSH key ID."
 		}
 		keys = append(keys, key.SSHKey)
 	}
@@ -370,7 +371,10 @@ func (s *Server) newInstance(req createInstanceReq) (*instance, int, string) {
 	s.changed(in.ID, "status", "pending")
 	id := in.ID
 	s.after(s.o.Delays.InstancePending, func() { s.activate(id, v6) })
-	return in, 0, ""
+	out := in.Instance
+	out.Tags = append([]string{}, in.Tags...)
+	out.DefaultPassword = in.password
+	return out, 0, ""
 }
 
 // activate moves an instance to active/installingbooting and boots its
@@ -495,7 +499,7 @@ func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			continue
 		}
-		if t := q.Get("tag"); t != "" && !slices.Contains(in.Tags, t) {
+		if t := q.Get("tag"); t != "" && !s.tagMatches(in.Tags, t) {
 			continue
 		}
 		if l := q.Get("label"); l != "" && in.Label != l {
@@ -687,5 +691,34 @@ func (s *Server) createSnapshot(w http.ResponseWriter, r *http.Request) {
 			s.changed(id, "status", "complete")
 		})
 	}()
+	if status, ok := s.createFault(r.URL.Path); ok {
+		writeError(w, status, "Internal server error.")
+		return
+	}
 	writeJSON(w, http.StatusCreated, map[string]any{"snapshot": out})
+}
+
+// tagMatches is the tag filter of the instance list: exact, or with
+// LooseTagFilter any tag that contains the value.
+func (s *Server) tagMatches(tags []string, want string) bool {
+	if !s.o.LooseTagFilter {
+		return slices.Contains(tags, want)
+	}
+	return slices.ContainsFunc(tags, func(t string) bool { return strings.Contains(t, want) })
+}
+
+// SeedSnapshot adds a snapshot that the account already held before a
+// test began (an earlier run's), with its own date and status. It is a
+// test fixture: the API cannot set either.
+func (s *Server) SeedSnapshot(sn Snapshot) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sn.ID == "" {
+		sn.ID = s.newID()
+	}
+	if sn.Status == "" {
+		sn.Status = "complete"
+	}
+	s.snaps[sn.ID] = &snapshot{Snapshot: sn, hang: sn.Status == "pending"}
+	return sn.ID
 }

@@ -54,6 +54,11 @@ type Options struct {
 	// RateLimit, when > 0, answers 429 past this many requests per second,
 	// as Vultr does past 30.
 	RateLimit int
+	// LooseTagFilter makes GET /v2/instances?tag= match every instance with
+	// a tag that contains the value. Vultr does not document whether its
+	// filter is exact; clients must check tags themselves, and tests prove
+	// they do with this on.
+	LooseTagFilter bool
 }
 
 // Server is the emulator. It is an http.Handler.
@@ -122,7 +127,8 @@ func New(o Options) *Server {
 	return s
 }
 
-// Close stops every timer and destroys every machine.
+// Close stops every timer and destroys every machine. When Machines has a
+// Close method (package machine's removes its disks), it is called too.
 func (s *Server) Close() {
 	s.mu.Lock()
 	s.closed = true
@@ -139,6 +145,9 @@ func (s *Server) Close() {
 	s.wg.Wait()
 	for _, m := range ms {
 		_ = m.Destroy()
+	}
+	if c, ok := s.o.Machines.(interface{ Close() }); ok {
+		c.Close()
 	}
 }
 
@@ -238,10 +247,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f := s.matchFault(r); f != nil {
-		if done := s.applyFault(r.Context(), sw, r, f); done {
+		if done := s.applyFault(r.Context(), sw, r, f, s.route); done {
 			return
 		}
 	}
+	s.route(sw, r)
+}
+
+// route dispatches an authorised request.
+func (s *Server) route(sw http.ResponseWriter, r *http.Request) {
 	m := routeRE.FindStringSubmatch(r.URL.Path)
 	if m == nil {
 		writeError(sw, http.StatusNotFound, "Not found.")

@@ -745,3 +745,12 @@ func (f *forwarder) close() {
 	_ = f.ln.Close()
 	f.dropAll()
 }
+
+// SnapshotDir is the directory that holds a snapshot's disk, for tests that
+// look at what went into an image. ok is false for an unknown snapshot.
+func (ms *Machines) SnapshotDir(snapshotID string) (dir string, ok bool) {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	dir, ok = ms.snaps[snapshotID]
+	return dir, ok
+}

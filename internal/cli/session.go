@@ -1,0 +1,66 @@
+package cli
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/ghaction"
+	"github.com/vultr-image-action/vultr-image-action/internal/redact"
+	"github.com/vultr-image-action/vultr-image-action/internal/vultr"
+)
+
+// session is what one command shares from start to end: one redactor,
+// which every line of output passes, and one API client per API key, so
+// that the builds, the cleanup and the lookups of a run share a rate limit.
+type session struct {
+	red     *redact.Redactor
+	baseURL string
+	debug   func(string)
+	// createTimeout bounds one create request (VULTR_CREATE_TIMEOUT;
+	// default the client's 60s).
+	createTimeout time.Duration
+
+	mu      sync.Mutex
+	clients map[string]*vultr.Client
+}
+
+// newSession starts a session. Secrets are masked from this moment: in the
+// action, each one is announced with ::add-mask:: before any line that
+// could hold it.
+func newSession(env Env, act *ghaction.Action, baseURL string, secrets ...string) *session {
+	red := redact.New()
+	if act != nil {
+		red.OnAdd(func(s string) { _ = act.Mask(s) })
+	}
+	red.Add(secrets...)
+	red.Add(env.Getenv("VULTR_API_KEY"))
+	d, _ := time.ParseDuration(env.Getenv("VULTR_CREATE_TIMEOUT"))
+	return &session{red: red, baseURL: baseURL, debug: func(string) {}, createTimeout: d}
+}
+
+// cloud returns the session's client for an API key.
+func (s *session) cloud(apiKey string) (*vultr.Client, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cl, ok := s.clients[apiKey]; ok {
+		return cl, nil
+	}
+	s.red.Add(apiKey)
+	debug := s.debug
+	cl, err := vultr.New(vultr.Config{
+		APIKey:        apiKey,
+		BaseURL:       s.baseURL,
+		UserAgent:     "vultr-image-action/" + Version,
+		Logf:          func(format string, args ...any) { debug(fmt.Sprintf(format, args...)) },
+		CreateTimeout: s.createTimeout,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vultr client: %w", err)
+	}
+	if s.clients == nil {
+		s.clients = map[string]*vultr.Client{}
+	}
+	s.clients[apiKey] = cl
+	return cl, nil
+}

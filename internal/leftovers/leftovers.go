@@ -1,0 +1,351 @@
+// Package leftovers is the one home of what this tool leaves in an account
+// and how it is found again: the naming scheme of its temporary resources
+// (the tool tag, a run tag per build, a key name per build), finding one
+// run's resources, finding old ones to sweep, and deleting them.
+//
+// Everything here checks tags and names on the client. Vultr does not
+// document whether its tag filter is exact, so a filtered list is only a
+// hint: nothing is adopted or deleted whose tags this package has not read
+// itself. Snapshots are never touched: they are what builds make.
+package leftovers
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/vultr"
+)
+
+// The naming scheme. Every instance a build creates carries ToolTag and
+// RunTag(run, build); every temporary key is named KeyName(run, build).
+const (
+	ToolTag      = "vultr-image-action"
+	runTagPrefix = "vultr-image-action-run:"
+	keyPrefix    = "vultr-image-action-"
+)
+
+// runIDPattern is what NewRunID makes: 8 hex digits, after the GitHub run
+// and attempt when there is one.
+const runIDPattern = `(?:gh[0-9]+-[0-9]+-)?[0-9a-f]{8}`
+
+var (
+	runIDRE  = regexp.MustCompile(`^` + runIDPattern + `$`)
+	runTagRE = regexp.MustCompile(`^` + regexp.QuoteMeta(runTagPrefix) + `(` + runIDPattern + `):(.+)$`)
+	keyRE    = regexp.MustCompile(`^` + regexp.QuoteMeta(keyPrefix) + `(` + runIDPattern + `)-(.+)$`)
+)
+
+// ValidRunID reports whether id has the shape NewRunID gives.
+func ValidRunID(id string) bool { return runIDRE.MatchString(id) }
+
+// RunTag is the tag that names one build of one run.
+func RunTag(runID, build string) string { return runTagPrefix + runID + ":" + build }
+
+// KeyName is the name of one build's temporary SSH key.
+func KeyName(runID, build string) string { return keyPrefix + runID + "-" + build }
+
+// InstanceRun returns the run an instance belongs to, when it carries both
+// the tool tag and a well-formed run tag.
+func InstanceRun(in vultr.Instance) (runID string, ok bool) {
+	if !slices.Contains(in.Tags, ToolTag) {
+		return "", false
+	}
+	for _, t := range in.Tags {
+		if m := runTagRE.FindStringSubmatch(t); m != nil {
+			return m[1], true
+		}
+	}
+	return "", false
+}
+
+// HasTag reports whether an instance, as read from the API, carries tag
+// exactly.
+func HasTag(in vultr.Instance, tag string) bool { return slices.Contains(in.Tags, tag) }
+
+// KeyRun returns the run a key belongs to, when its name follows the scheme.
+func KeyRun(k vultr.SSHKey) (runID string, ok bool) {
+	m := keyRE.FindStringSubmatch(k.Name)
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
+}
+
+// Cloud is what finding and deleting leftovers needs; *vultr.Client has it.
+type Cloud interface {
+	ListInstances(ctx context.Context, f vultr.ListFilter) ([]vultr.Instance, error)
+	GetInstance(ctx context.Context, id string) (*vultr.Instance, error)
+	DeleteInstance(ctx context.Context, id string) error
+	ListSSHKeys(ctx context.Context) ([]vultr.SSHKey, error)
+	DeleteSSHKey(ctx context.Context, id string) error
+}
+
+// Kind is a kind of temporary resource.
+type Kind string
+
+// Kinds of temporary resources.
+const (
+	Instance Kind = "instance"
+	SSHKey   Kind = "ssh key"
+)
+
+// Resource is one temporary resource. A Resource with a Run and no ID
+// stands for whatever carries that run's tags (a create whose answer was
+// lost).
+type Resource struct {
+	Kind    Kind
+	ID      string
+	Run     string
+	Name    string    // label or key name
+	Created time.Time // zero when the API's date could not be read
+	Tags    []string
+}
+
+func (r Resource) String() string {
+	if r.ID == "" {
+		return fmt.Sprintf("any %s tagged %s", r.Kind, r.Name)
+	}
+	s := fmt.Sprintf("%s %s", r.Kind, r.ID)
+	if r.Name != "" {
+		s += fmt.Sprintf(" %q", r.Name)
+	}
+	return s
+}
+
+func fromInstance(in vultr.Instance) Resource {
+	return Resource{Kind: Instance, ID: in.ID, Name: in.Label, Created: in.DateCreated, Tags: in.Tags}
+}
+
+func fromKey(k vultr.SSHKey) Resource {
+	return Resource{Kind: SSHKey, ID: k.ID, Name: k.Name, Created: k.DateCreated}
+}
+
+// FindRun lists the instances and keys of one run: instances whose tags,
+// read here, include the tool tag and one of the run's run tags; keys
+// named for the run.
+func FindRun(ctx context.Context, c Cloud, runID string) ([]Resource, error) {
+	if !ValidRunID(runID) {
+		return nil, fmt.Errorf("%q is not a run ID of this tool", runID)
+	}
+	return find(ctx, c, func(run string, _ time.Time) bool { return run == runID })
+}
+
+// FindBuild lists the instances that carry one build's run tag. It is how a
+// create whose answer was lost is found and deleted.
+func FindBuild(ctx context.Context, c Cloud, runTag string) ([]Resource, error) {
+	list, err := c.ListInstances(ctx, vultr.ListFilter{Tag: runTag})
+	if err != nil {
+		return nil, err
+	}
+	var out []Resource
+	for _, in := range list {
+		if _, ok := InstanceRun(in); ok && HasTag(in, runTag) {
+			out = append(out, fromInstance(in))
+		}
+	}
+	return out, nil
+}
+
+// FindOld lists this tool's instances and keys created before cutoff. A
+// resource whose creation date cannot be read is never old.
+func FindOld(ctx context.Context, c Cloud, cutoff time.Time) ([]Resource, error) {
+	return find(ctx, c, func(_ string, created time.Time) bool { return !created.IsZero() && created.Before(cutoff) })
+}
+
+func find(ctx context.Context, c Cloud, match func(runID string, created time.Time) bool) ([]Resource, error) {
+	list, err := c.ListInstances(ctx, vultr.ListFilter{Tag: ToolTag})
+	if err != nil {
+		return nil, fmt.Errorf("list instances tagged %s: %w", ToolTag, err)
+	}
+	var out []Resource
+	for _, in := range list {
+		if run, ok := InstanceRun(in); ok && match(run, in.DateCreated) {
+			out = append(out, fromInstance(in))
+		}
+	}
+	keys, err := c.ListSSHKeys(ctx)
+	if err != nil {
+		return out, fmt.Errorf("list ssh keys: %w", err)
+	}
+	for _, k := range keys {
+		if run, ok := KeyRun(k); ok && match(run, k.DateCreated) {
+			out = append(out, fromKey(k))
+		}
+	}
+	return out, nil
+}
+
+// ErrNotOurs is a resource that does not carry this tool's scheme.
+var ErrNotOurs = errors.New("not created by vultr-image-action")
+
+// Verify reads a resource named by ID and checks it is this tool's: an
+// instance with the tool tag and a run tag, a key named by the scheme. It
+// returns (nil, nil) when the resource does not exist.
+func Verify(ctx context.Context, c Cloud, kind Kind, id string) (*Resource, error) {
+	switch kind {
+	case Instance:
+		in, err := c.GetInstance(ctx, id)
+		if errors.Is(err, vultr.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := InstanceRun(*in); !ok {
+			return nil, fmt.Errorf("instance %s (tags %v): %w", id, in.Tags, ErrNotOurs)
+		}
+		r := fromInstance(*in)
+		return &r, nil
+	case SSHKey:
+		keys, err := c.ListSSHKeys(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range keys {
+			if k.ID != id {
+				continue
+			}
+			if _, ok := KeyRun(k); !ok {
+				return nil, fmt.Errorf("ssh key %s (%q): %w", id, k.Name, ErrNotOurs)
+			}
+			r := fromKey(k)
+			return &r, nil
+		}
+		return nil, nil
+	}
+	return nil, fmt.Errorf("unknown resource kind %q", kind)
+}
+
+// Outcome is what happened to one resource.
+type Outcome struct {
+	Resource Resource
+	Err      error // nil: deleted (or already gone)
+}
+
+// Delete deletes resources concurrently, each on its own context bounded by
+// budget: a locked instance cannot use up the time of an unrelated key.
+// The parent's cancellation stops every delete (in the CLI, a second
+// Ctrl-C); its values are kept. Outcomes come back in the order given.
+func Delete(ctx context.Context, c Cloud, rs []Resource, budget time.Duration) []Outcome {
+	out := make([]Outcome, len(rs))
+	var wg sync.WaitGroup
+	for i, r := range rs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dctx, cancel := context.WithTimeout(ctx, budget)
+			defer cancel()
+			var err error
+			switch r.Kind {
+			case Instance:
+				err = c.DeleteInstance(dctx, r.ID)
+			case SSHKey:
+				err = c.DeleteSSHKey(dctx, r.ID)
+			default:
+				err = fmt.Errorf("unknown resource kind %q", r.Kind)
+			}
+			if err != nil {
+				err = fmt.Errorf("delete %s: %w", r, err)
+			}
+			out[i] = Outcome{Resource: r, Err: err}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// Failed lists the resources whose delete failed.
+func Failed(os []Outcome) []Resource {
+	var out []Resource
+	for _, o := range os {
+		if o.Err != nil {
+			out = append(out, o.Resource)
+		}
+	}
+	return out
+}
+
+// Errors joins the outcomes' errors.
+func Errors(os []Outcome) error {
+	var errs []error
+	for _, o := range os {
+		errs = append(errs, o.Err)
+	}
+	return errors.Join(errs...)
+}
+
+// CleanupCommand is the command that deletes rs later.
+func CleanupCommand(rs []Resource) string {
+	if len(rs) == 0 {
+		return ""
+	}
+	sorted := append([]Resource(nil), rs...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Kind < sorted[j].Kind })
+	var b strings.Builder
+	b.WriteString("vultr-image-action cleanup")
+	runs := map[string]bool{}
+	for _, r := range sorted {
+		switch {
+		case r.ID == "" && r.Run != "":
+			if !runs[r.Run] {
+				runs[r.Run] = true
+				b.WriteString(" -run " + r.Run)
+			}
+		case r.Kind == Instance:
+			b.WriteString(" -instance " + r.ID)
+		case r.Kind == SSHKey:
+			b.WriteString(" -ssh-key " + r.ID)
+		}
+	}
+	return b.String()
+}
+
+// Dedupe drops repeated resources, keeping the first of each.
+func Dedupe(rs []Resource) []Resource {
+	seen := map[string]bool{}
+	var out []Resource
+	for _, r := range rs {
+		k := string(r.Kind) + "/" + r.ID
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// NewRunID names a run in tags and key names: the GitHub run and attempt
+// when there is one (so a sweep can tell runs apart), plus randomness.
+func NewRunID(getenv func(string) string) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	r := hex.EncodeToString(b[:])
+	if id := getenv("GITHUB_RUN_ID"); id != "" && digits(id) {
+		attempt := getenv("GITHUB_RUN_ATTEMPT")
+		if !digits(attempt) {
+			attempt = "1"
+		}
+		return "gh" + id + "-" + attempt + "-" + r
+	}
+	return r
+}
+
+func digits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
