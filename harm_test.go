@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -222,16 +223,8 @@ func TestPostStepUsesTheBuildsCredentials(t *testing.T) {
 	  "builders": [{"type": "vultr", "api_key": "{{user `+"`key`"+`}}", "region_id": "ewr", "plan_id": "vc2-1c-1gb", "os_id": "2284", "ssh_username": "root"}]}`)
 	r := newActionRun(t, e2, tmpl, nil) // api-key input: the other account
 	r.cmd.Env = append(r.cmd.Env, "BUILD_VULTR_KEY="+e.key)
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "an instance", 20*time.Second, func() bool { return len(e.srv.Instances()) == 1 })
-	waitFor(t, "the instance ID in GITHUB_STATE", 5*time.Second, func() bool { return fileCommands(t, r.state)["instances"] != "" })
-	_ = r.cmd.Process.Kill()
-	_ = r.cmd.Wait()
-	post := exec.Command(binary + "-post")
-	post.Env = append(r.cmd.Env, stateEnv(fileCommands(t, r.state))...)
-	out, err := post.CombinedOutput()
+	r.killAfterInstance(t, e)
+	out, err := r.post(t)
 	if err != nil {
 		t.Fatalf("post step: %v\n%s", err, out)
 	}
@@ -266,9 +259,7 @@ func TestAbortIsHonouredByThePostStep(t *testing.T) {
 	if len(insts) != 1 || len(keys) != 1 {
 		t.Fatalf("abort kept %d instances and %d keys, want 1 and 1", len(insts), len(keys))
 	}
-	post := exec.Command(binary + "-post")
-	post.Env = append(r.cmd.Env, stateEnv(fileCommands(t, r.state))...)
-	out, err := post.CombinedOutput()
+	out, err := r.post(t)
 	if err != nil {
 		t.Fatalf("post step: %v\n%s", err, out)
 	}
@@ -313,9 +304,7 @@ func TestLockedInstanceDoesNotStarveTheKey(t *testing.T) {
 	if out := r.stdout.String(); !strings.Contains(out, "vultr-image-action cleanup -instance "+e.srv.Instances()[0].ID) {
 		t.Errorf("the run does not say what is left and how to delete it:\n%s", out)
 	}
-	post := exec.Command(binary + "-post")
-	post.Env = append(r.cmd.Env, stateEnv(fileCommands(t, r.state))...)
-	if out, err := post.CombinedOutput(); err != nil {
+	if out, err := r.post(t); err != nil {
 		t.Fatalf("post step: %v\n%s", err, out)
 	}
 	assertNothingLeft(t, e)
@@ -364,5 +353,39 @@ func TestLostSnapshotAnswerAdoptsNoSibling(t *testing.T) {
 	}
 	if n := len(e.srv.Snapshots()); n != 3 {
 		t.Errorf("%d snapshots exist, want 3 (no duplicate)", n)
+	}
+}
+
+// On the command line a second Ctrl-C stops cleanup waiting for a locked
+// instance, and the run says what is left and how to delete it.
+func TestSecondInterruptStopsWaiting(t *testing.T) {
+	t.Parallel()
+	e := startEmulator(t, "", vultremu.Delays{InstancePending: 100 * time.Millisecond, InstanceBooting: time.Hour, LockedAfterCreate: time.Hour})
+	cmd := exec.Command(binary, "build", "examples/server.json")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "VULTR_API_KEY=" + e.key, "VULTR_API_URL=" + e.url}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "an instance", 20*time.Second, func() bool { return len(e.srv.Instances()) == 1 })
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	waitFor(t, "the key deleted", 10*time.Second, func() bool { return len(e.srv.SSHKeys()) == 0 })
+	time.Sleep(300 * time.Millisecond) // the instance delete is retrying: locked
+	start := time.Now()
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the second Ctrl-C took %s to stop the wait", d)
+	}
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 {
+		t.Errorf("exit = %v, want 130", err)
+	}
+	id := e.srv.Instances()[0].ID
+	for _, want := range []string{"Press Ctrl-C again", "vultr-image-action cleanup -instance " + id} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
 	}
 }

@@ -323,14 +323,7 @@ func TestPostStepCleansUpAfterSIGKILL(t *testing.T) {
 	t.Parallel()
 	e := startEmulator(t, "", vultremu.Delays{InstancePending: 100 * time.Millisecond, InstanceBooting: time.Hour})
 	r := newActionRun(t, e, "examples/server.json", nil)
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "an instance", 20*time.Second, func() bool { return len(e.srv.Instances()) == 1 })
-	// The state must name it before anything else happens.
-	waitFor(t, "the instance ID in GITHUB_STATE", 5*time.Second, func() bool { return fileCommands(t, r.state)["instances"] != "" })
-	_ = r.cmd.Process.Kill()
-	_ = r.cmd.Wait()
+	r.killAfterInstance(t, e)
 	if got := len(e.srv.Instances()); got != 1 {
 		t.Fatalf("after SIGKILL, instances = %d, want the leaked 1", got)
 	}
@@ -429,6 +422,30 @@ func between(s, start, end string) string {
 	_, rest, _ := strings.Cut(s, start)
 	v, _, _ := strings.Cut(rest, end)
 	return v
+}
+
+// killAfterInstance starts the main step and SIGKILLs it once an instance
+// exists and the state names it.
+func (r *actionRun) killAfterInstance(t *testing.T, e *emu) {
+	t.Helper()
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "an instance", 20*time.Second, func() bool { return len(e.srv.Instances()) == 1 })
+	// The state must name it before anything else happens.
+	waitFor(t, "the instance ID in GITHUB_STATE", 5*time.Second, func() bool { return fileCommands(t, r.state)["instances"] != "" })
+	_ = r.cmd.Process.Kill()
+	_ = r.cmd.Wait()
+}
+
+// post runs the post step after the main step, with its saved state, as the
+// runner does.
+func (r *actionRun) post(t *testing.T) (string, error) {
+	t.Helper()
+	post := exec.Command(binary + "-post")
+	post.Env = append(r.cmd.Env, stateEnv(fileCommands(t, r.state))...)
+	out, err := post.CombinedOutput()
+	return string(out), err
 }
 
 // stateEnv passes saved state to the post step as the runner does.

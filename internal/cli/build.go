@@ -107,6 +107,13 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 	})
 
 	sess.debug = console.Debug
+	if j.action == nil && env.Stop != nil {
+		defer context.AfterFunc(ctx, func() {
+			if errors.Is(ctx.Err(), context.Canceled) {
+				console.Say("", "Interrupted: cleaning up. Press Ctrl-C again to stop waiting; whatever is left will be listed with the command that deletes it.")
+			}
+		})()
+	}
 	var dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	if j.emulator {
 		emu, err := startEmulator(ctx, emulatorOptions{sshd: j.emulatorSSHD, logf: console.Debug})

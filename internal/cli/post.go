@@ -74,23 +74,21 @@ func runActionPost(ctx context.Context, env Env) error {
 
 // postTargets are the resources the main step recorded as live.
 func postTargets(act *ghaction.Action) []leftovers.Resource {
-	var out []leftovers.Resource
-	for _, id := range splitIDs(act.State(stateInstances)) {
-		out = append(out, leftovers.Resource{Kind: leftovers.Instance, ID: id})
-	}
-	for _, id := range splitIDs(act.State(stateSSHKeys)) {
-		out = append(out, leftovers.Resource{Kind: leftovers.SSHKey, ID: id})
-	}
-	return out
+	return stateResources(act, stateInstances, stateSSHKeys)
 }
 
 // keptResources are the resources on-error=abort kept.
 func keptResources(act *ghaction.Action) []leftovers.Resource {
+	return stateResources(act, stateKeptInstances, stateKeptSSHKeys)
+}
+
+// stateResources reads the instance and key IDs saved under two state names.
+func stateResources(act *ghaction.Action, instances, keys string) []leftovers.Resource {
 	var out []leftovers.Resource
-	for _, id := range splitIDs(act.State(stateKeptInstances)) {
+	for _, id := range splitIDs(act.State(instances)) {
 		out = append(out, leftovers.Resource{Kind: leftovers.Instance, ID: id})
 	}
-	for _, id := range splitIDs(act.State(stateKeptSSHKeys)) {
+	for _, id := range splitIDs(act.State(keys)) {
 		out = append(out, leftovers.Resource{Kind: leftovers.SSHKey, ID: id})
 	}
 	return out

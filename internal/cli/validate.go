@@ -43,10 +43,7 @@ func cmdValidate(_ context.Context, env Env, args []string) error {
 const placeholderKey = "validate-placeholder-api-key"
 
 func runValidate(env Env, path string, j job, syntaxOnly bool, act *ghaction.Action) error {
-	red := redact.New(j.apiKey, env.Getenv("VULTR_API_KEY"))
-	if act != nil {
-		red.OnAdd(func(s string) { _ = act.Mask(s) })
-	}
+	red := newSession(env, act, "", j.apiKey).red
 	console := ui.New(ui.Options{Out: env.Stdout, Redactor: red, Action: act, Workspace: env.Getenv("GITHUB_WORKSPACE")})
 	getenv := func(k string) string {
 		v := env.Getenv(k)
@@ -101,20 +98,20 @@ func cmdInspect(_ context.Context, env Env, args []string) error {
 		}
 		return v
 	}
+	red := newSession(env, nil, "").red
 	s, err := loadTemplate(fs.Arg(0), templateOptions{vars: vars, varFiles: varFiles, getenv: getenv, now: time.Now(), runUUID: newUUID()})
 	if err != nil {
-		console := ui.New(ui.Options{Out: env.Stderr, Redactor: redact.New(env.Getenv("VULTR_API_KEY"))})
-		reportTemplateError(console, err)
+		reportTemplateError(ui.New(ui.Options{Out: env.Stderr, Redactor: red}), err)
 		return &reportedError{err: &UsageError{Err: err}}
 	}
-	fmt.Fprint(env.Stdout, inspectText(s))
+	red.Add(s.Secrets...)
+	fmt.Fprint(env.Stdout, inspectText(s, red))
 	return nil
 }
 
 // inspectText renders a template like `packer inspect`, with sensitive
-// values shown as <sensitive>.
-func inspectText(s *spec.Spec) string {
-	red := redact.New(s.Secrets...)
+// values (those red masks) shown as <sensitive>.
+func inspectText(s *spec.Spec, red *redact.Redactor) string {
 	var b strings.Builder
 	if s.Description != "" {
 		fmt.Fprintf(&b, "Description:\n\n%s\n\n", s.Description)
