@@ -17,11 +17,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
-	"github.com/zclconf/go-cty/cty/function"
-	"github.com/zclconf/go-cty/cty/function/stdlib"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 	"github.com/vultr-image-action/vultr-image-action/internal/template"
@@ -73,6 +70,7 @@ func Load(path string, opts template.Options) (*spec.Spec, error) {
 	s, err := template.FromNode(name, root, o, vars)
 	if s != nil {
 		s.Dir = l.dir
+		s.Secrets = append(s.Secrets, l.secrets.all()...)
 	}
 	return s, err
 }
@@ -116,6 +114,8 @@ type loader struct {
 	opts   template.Options
 	parser *hclparse.Parser
 	dir    string
+	// secrets are values read from services (vault, consul_key).
+	secrets secretSink
 }
 
 var topSchema = &hcl.BodySchema{
@@ -140,79 +140,21 @@ type variable struct {
 	set         bool
 }
 
-func (l *loader) functions(allowEnv bool) map[string]function.Function {
-	now := l.opts.Now
-	fs := map[string]function.Function{
-		"upper": stdlib.UpperFunc, "lower": stdlib.LowerFunc, "replace": stdlib.ReplaceFunc,
-		"regex_replace": stdlib.RegexReplaceFunc, "split": stdlib.SplitFunc, "join": stdlib.JoinFunc,
-		"format": stdlib.FormatFunc, "formatdate": stdlib.FormatDateFunc, "length": stdlib.LengthFunc,
-		"min": stdlib.MinFunc, "max": stdlib.MaxFunc, "trimspace": stdlib.TrimSpaceFunc,
-		"coalesce": stdlib.CoalesceFunc, "concat": stdlib.ConcatFunc, "merge": stdlib.MergeFunc,
-		"lookup": stdlib.LookupFunc, "jsonencode": stdlib.JSONEncodeFunc, "jsondecode": stdlib.JSONDecodeFunc,
-		"substr": stdlib.SubstrFunc, "title": stdlib.TitleFunc, "trim": stdlib.TrimFunc, "contains": stdlib.ContainsFunc,
-		"timestamp": function.New(&function.Spec{Type: function.StaticReturnType(cty.String), Impl: func([]cty.Value, cty.Type) (cty.Value, error) {
-			return cty.StringVal(now.UTC().Format(time.RFC3339)), nil
-		}}),
-		"uuidv4": function.New(&function.Spec{Type: function.StaticReturnType(cty.String), Impl: func([]cty.Value, cty.Type) (cty.Value, error) {
-			return cty.StringVal(uuid()), nil
-		}}),
-		"base64encode": function.New(&function.Spec{Params: []function.Parameter{{Name: "str", Type: cty.String}}, Type: function.StaticReturnType(cty.String),
-			Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-				return cty.StringVal(b64(args[0].AsString())), nil
-			}}),
-		"file": function.New(&function.Spec{Params: []function.Parameter{{Name: "path", Type: cty.String}}, Type: function.StaticReturnType(cty.String),
-			Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-				p := args[0].AsString()
-				if !filepath.IsAbs(p) {
-					p = filepath.Join(l.dir, p)
-				}
-				b, err := os.ReadFile(p)
-				if err != nil {
-					return cty.NilVal, err
-				}
-				return cty.StringVal(string(b)), nil
-			}}),
+// cwd is the working directory: Options.Cwd, or the process's.
+func (l *loader) cwd() string {
+	if l.opts.Cwd != "" {
+		return l.opts.Cwd
 	}
-	fs["templatefile"] = function.New(&function.Spec{
-		Params: []function.Parameter{{Name: "path", Type: cty.String}, {Name: "vars", Type: cty.DynamicPseudoType}},
-		Type:   function.StaticReturnType(cty.String),
-		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			p := args[0].AsString()
-			if !filepath.IsAbs(p) {
-				p = filepath.Join(l.dir, p)
-			}
-			src, err := os.ReadFile(p)
-			if err != nil {
-				return cty.NilVal, err
-			}
-			expr, diags := hclsyntax.ParseTemplate(src, p, hcl.Pos{Line: 1, Column: 1})
-			if diags.HasErrors() {
-				return cty.NilVal, diags
-			}
-			vars := map[string]cty.Value{}
-			if t := args[1].Type(); t.IsObjectType() || t.IsMapType() {
-				vars = args[1].AsValueMap()
-			}
-			out, diags := expr.Value(&hcl.EvalContext{Variables: vars})
-			if diags.HasErrors() {
-				return cty.NilVal, diags
-			}
-			out, err = convert.Convert(out, cty.String)
-			if err != nil {
-				return cty.NilVal, err
-			}
-			return out, nil
-		},
+	wd, _ := os.Getwd()
+	return wd
+}
+
+// pathObject is HCL2's path.root (the template's directory) and path.cwd.
+func (l *loader) pathObject() cty.Value {
+	return cty.ObjectVal(map[string]cty.Value{
+		"root": cty.StringVal(filepath.ToSlash(l.dir)),
+		"cwd":  cty.StringVal(filepath.ToSlash(l.cwd())),
 	})
-	getenv := l.opts.Getenv
-	fs["env"] = function.New(&function.Spec{Params: []function.Parameter{{Name: "name", Type: cty.String}}, Type: function.StaticReturnType(cty.String),
-		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			if !allowEnv {
-				return cty.NilVal, fmt.Errorf("env() can only be used in variable defaults, as in Packer")
-			}
-			return cty.StringVal(getenv(args[0].AsString())), nil
-		}})
-	return fs
 }
 
 // evaluate turns the HCL files into the JSON template's Node shape.
@@ -267,7 +209,7 @@ func (l *loader) evaluate(files []*hcl.File, varFiles []string) (*template.Node,
 	}
 
 	// Values: defaults < var files (auto first) < PKR_VAR_ < -var, later wins.
-	defCtx := &hcl.EvalContext{Functions: l.functions(true)}
+	defCtx := &hcl.EvalContext{Functions: l.functions(true), Variables: map[string]cty.Value{"path": l.pathObject()}}
 	for _, name := range order {
 		v := vars[name]
 		if v.def != nil {
@@ -334,7 +276,7 @@ func (l *loader) evaluate(files []*hcl.File, varFiles []string) (*template.Node,
 	if diags.HasErrors() {
 		return nil, nil, diags
 	}
-	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{"var": cty.ObjectVal(varObj)}, Functions: l.functions(false)}
+	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{"var": cty.ObjectVal(varObj), "path": l.pathObject()}, Functions: l.functions(false)}
 	// validation { condition = ..., error_message = "..." }
 	for _, name := range order {
 		for _, vb := range vars[name].validations {
@@ -523,6 +465,9 @@ func (l *loader) build(b *hcl.Block, srcs map[string]*hcl.Block, ctx *hcl.EvalCo
 			uses = append(uses, use{ref: strings.TrimPrefix(sb.Labels[0], "source."), override: sb.Body, rng: sb.DefRange})
 		}
 	}
+	if len(uses) == 0 {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "the build block has no sources", Detail: `add sources = ["source.vultr.NAME"] or a source "source.vultr.NAME" {} block`, Subject: &b.DefRange})
+	}
 	buildName := ""
 	if a, ok := content.Attributes["name"]; ok {
 		if v, ds := a.Expr.Value(ctx); !ds.HasErrors() && v.Type() == cty.String {
@@ -548,22 +493,28 @@ func (l *loader) build(b *hcl.Block, srcs map[string]*hcl.Block, ctx *hcl.EvalCo
 		node, ds := l.bodyNode(src.Body, sctx, map[string]string{"type": typ, "name": name})
 		diags = append(diags, ds...)
 		if u.override != nil {
+			// Packer's way to reuse a source: `name` renames the build.
+			if renamed, ok := overrideName(u.override, sctx); ok {
+				name = renamed
+				sctx = withSource(ctx, typ, name)
+			}
 			over, ds := l.bodyNode(u.override, sctx, nil)
 			diags = append(diags, ds...)
 			node = merge(node, over)
+		}
+		// The build answers to Packer's names too: "vultr.web", and with a
+		// named build block "app.vultr.web".
+		node.Aliases = []string{typ + "." + name}
+		if buildName != "" {
+			node.Aliases = append(node.Aliases, buildName+"."+typ+"."+name)
 		}
 		builders = append(builders, node)
 		names = append(names, name)
 		types = append(types, typ)
 	}
+	// Provisioners and post-processors belong to their build block's builds.
 	only := func(n *template.Node) *template.Node {
-		if n.Get("only") == nil && n.Get("except") == nil && len(names) > 0 {
-			var items []*template.Node
-			for _, nm := range names {
-				items = append(items, &template.Node{Kind: template.String, Pos: n.Pos, Str: nm})
-			}
-			n.Keys = append(n.Keys, template.Member{Key: "only", KeyPos: n.Pos, Value: &template.Node{Kind: template.Array, Pos: n.Pos, Items: items}})
-		}
+		n.Scope = append([]string{}, names...)
 		return n
 	}
 	for _, blk := range content.Blocks {
@@ -579,7 +530,7 @@ func (l *loader) build(b *hcl.Block, srcs map[string]*hcl.Block, ctx *hcl.EvalCo
 			for i, nm := range names {
 				n, ds := l.bodyNode(blk.Body, withSource(ctx, types[i], nm), map[string]string{"type": blk.Labels[0]})
 				diags = append(diags, ds...)
-				n.Keys = append(n.Keys, template.Member{Key: "only", KeyPos: n.Pos, Value: &template.Node{Kind: template.Array, Pos: n.Pos, Items: []*template.Node{{Kind: template.String, Pos: n.Pos, Str: nm}}}})
+				n.Scope = []string{nm}
 				provs = append(provs, n)
 			}
 		case "post-processor":
@@ -817,4 +768,19 @@ func didYouMean(name string, declared []string) string {
 		return fmt.Sprintf("; did you mean %q?", best[0])
 	}
 	return ""
+}
+
+// overrideName is the `name` a build block's source block gives the build,
+// if it sets one.
+func overrideName(body hcl.Body, ctx *hcl.EvalContext) (string, bool) {
+	attrs, _ := body.JustAttributes()
+	a, ok := attrs["name"]
+	if !ok {
+		return "", false
+	}
+	v, ds := a.Expr.Value(ctx)
+	if ds.HasErrors() || v.Type() != cty.String || v.IsNull() || !v.IsKnown() {
+		return "", false
+	}
+	return v.AsString(), true
 }

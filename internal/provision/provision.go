@@ -165,11 +165,14 @@ func Run(ctx context.Context, p spec.Provisioner, env *Env) error {
 			env.Logf("Provisioner %d (%s) failed: %v; retrying (%d of %d)", p.Index, p.Type, err, attempt, p.MaxRetries)
 		}
 		err = once(ctx, p, env)
-		// Whatever happened, the attempt's files go now; those that cannot
-		// (a lost connection) are tried again before the next attempt and
-		// before the build shuts the machine down.
-		if rerr := env.RemovePending(ctx); rerr != nil && err == nil {
-			err = rerr
+		// Whatever happened, the attempt's files go now. Over a lost
+		// connection they cannot: they stay listed, and go at the next
+		// chance (a later attempt, or before the build shuts the machine
+		// down); a build that never gets one fails, and makes no image.
+		if !errors.Is(err, remote.ErrDisconnected) {
+			if rerr := env.RemovePending(ctx); rerr != nil && err == nil {
+				err = rerr
+			}
 		}
 		if err == nil || ctx.Err() != nil {
 			break

@@ -458,9 +458,9 @@ func (c *Client) Close() error {
 // Run runs cmd, streaming its output. It returns nil, an *ExitError, or
 // an error wrapping ErrDisconnected. Ending ctx kills the command.
 func (c *Client) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) error {
-	s, err := c.ssh.NewSession()
+	s, err := c.newSession(ctx)
 	if err != nil {
-		return fmt.Errorf("open session: %w: %w", ErrDisconnected, err)
+		return err
 	}
 	defer s.Close()
 	s.Stdin, s.Stdout, s.Stderr = stdin, stdout, stderr
@@ -493,3 +493,31 @@ func (c *Client) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, s
 
 // sleep waits d or until ctx ends.
 var sleep = ctxtime.Sleep
+
+// newSession opens a session, and gives up when ctx ends: a wedged server
+// may never answer the channel open.
+func (c *Client) newSession(ctx context.Context) (*ssh.Session, error) {
+	type result struct {
+		s   *ssh.Session
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		s, err := c.ssh.NewSession()
+		ch <- result{s, err}
+	}()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			return nil, fmt.Errorf("open session: %w: %w", ErrDisconnected, r.err)
+		}
+		return r.s, nil
+	case <-ctx.Done():
+		go func() {
+			if r := <-ch; r.s != nil {
+				_ = r.s.Close()
+			}
+		}()
+		return nil, ctx.Err()
+	}
+}

@@ -72,6 +72,9 @@ type Variable struct {
 type Build struct {
 	// Name is the builder's name (default: its type). Unique in a Spec.
 	Name string
+	// Aliases are the other names the build answers to in filters (HCL2:
+	// "vultr.web", "BUILD.vultr.web").
+	Aliases []string
 	// Type is the builder type; always "vultr" today.
 	Type string
 	Pos  Pos

@@ -71,7 +71,7 @@ func (d *decoder) builders(s *spec.Spec, arr *Node, opts Options) {
 		}
 		names[name] = npos
 		d.in.buildName, d.in.buildType = name, typ
-		b := spec.Build{Name: name, Type: typ, Pos: n.Pos}
+		b := spec.Build{Name: name, Type: typ, Pos: n.Pos, Aliases: n.Aliases}
 		d.vultr(o, &b, s, opts)
 		d.ssh(o, &b, s)
 		o.unknown(vultrKeys, "a vultr builder")

@@ -36,6 +36,14 @@ type Node struct {
 	Bool  bool
 	Items []*Node  // Array
 	Keys  []Member // Object, in source order
+
+	// Aliases, on a builder, are the other names the build answers to in
+	// -only, -except, only, except and override: HCL2's "vultr.web" and
+	// "BUILD.vultr.web". The JSON front end sets none.
+	Aliases []string
+	// Scope, on a provisioner or post-processor, lists the builds (by name)
+	// it belongs to: HCL2's build block. Empty means every build.
+	Scope []string
 }
 
 // Member is one key of an object.

@@ -3,6 +3,8 @@ package template
 import (
 	"fmt"
 	"path"
+	"slices"
+	"sort"
 	"path/filepath"
 	"strings"
 	"time"
@@ -16,6 +18,7 @@ type rawProvisioner struct {
 	node   *Node
 	only   []string
 	except []string
+	scope  []string
 	// override maps a build name to the keys that replace the base ones.
 	override map[string]*Node
 }
@@ -26,6 +29,7 @@ type rawPostProcessor struct {
 	node       *Node
 	only       []string
 	except     []string
+	scope      []string
 }
 
 var commonProvisionerKeys = []string{"type", "only", "except", "override", "pause_before", "max_retries", "timeout"}
@@ -72,7 +76,7 @@ func (d *decoder) provisioners(n *Node, s *spec.Spec, opts Options) []rawProvisi
 			d.errorAt(tpos, p+".type", fmt.Sprintf("unsupported provisioner type %q", typ), `valid types: "shell", "file", "shell-local"`+suggest(typ, supported(provisionerKeys)))
 			continue
 		}
-		rp := rawProvisioner{index: i, typ: typ, node: it, override: map[string]*Node{}}
+		rp := rawProvisioner{index: i, typ: typ, node: it, override: map[string]*Node{}, scope: it.Scope}
 		if m := o.member("only"); m != nil {
 			rp.only, _ = d.strListRaw(m.Value, p+".only")
 		}
@@ -101,7 +105,7 @@ func (d *decoder) postProcessors(n *Node) [][]rawPostProcessor {
 	// Forms: "manifest"; {"type": ...}; [ one of those, or an array (a sequence) ].
 	var seqs [][]rawPostProcessor
 	one := func(seq, idx int, it *Node, p string) (rawPostProcessor, bool) {
-		rp := rawPostProcessor{seq: seq, index: idx}
+		rp := rawPostProcessor{seq: seq, index: idx, scope: it.Scope}
 		switch it.Kind {
 		case String:
 			rp.typ, rp.node = it.Str, &Node{Kind: Object, Pos: it.Pos, Keys: []Member{{Key: "type", KeyPos: it.Pos, Value: it}}}
@@ -156,35 +160,75 @@ func (d *decoder) postProcessors(n *Node) [][]rawPostProcessor {
 	return seqs
 }
 
-// selected applies a provisioner's only/except to a build name.
-func selected(only, except []string, name string) bool {
-	match := func(globs []string) bool {
-		for _, g := range globs {
-			if ok, _ := path.Match(g, name); ok {
+// selected applies a provisioner's or post-processor's scope (its HCL2
+// build block) and its only/except to a build.
+func selected(only, except, scope []string, b *spec.Build) bool {
+	if len(scope) > 0 && !slices.Contains(scope, b.Name) {
+		return false
+	}
+	if len(only) > 0 && !matchesAny(only, b) {
+		return false
+	}
+	return !matchesAny(except, b)
+}
+
+// matchesAny reports whether any glob matches the build's name or one of
+// its aliases ("vultr.web", "app.vultr.web").
+func matchesAny(globs []string, b *spec.Build) bool {
+	for _, g := range globs {
+		for _, n := range append([]string{b.Name}, b.Aliases...) {
+			if ok, _ := path.Match(g, n); ok {
 				return true
 			}
 		}
-		return false
 	}
-	if len(only) > 0 && !match(only) {
-		return false
+	return false
+}
+
+// buildNames lists every name the builds answer to, for messages.
+func buildNames(builds []spec.Build) []string {
+	var out []string
+	for _, b := range builds {
+		out = append(out, b.Name)
+		out = append(out, b.Aliases...)
 	}
-	return !match(except)
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
+// checkNames reports only/except entries that name no build: a filter that
+// matches nothing would drop a provisioner silently.
+func (d *decoder) checkNames(builds []spec.Build, where string, pos spec.Pos, key string, globs []string) {
+	for _, g := range globs {
+		hit := false
+		for i := range builds {
+			hit = hit || matchesAny([]string{g}, &builds[i])
+		}
+		if !hit {
+			d.errorAt(pos, where+"."+key, fmt.Sprintf("%s %q names no build", key, g), "builds: "+strings.Join(buildNames(builds), ", ")+suggest(g, buildNames(builds)))
+		}
+	}
 }
 
 // assemble gives each build its provisioners and post-processors, decoded
 // with that build's name and overrides.
 func (d *decoder) assemble(s *spec.Spec, provs []rawProvisioner, pps [][]rawPostProcessor, opts Options) {
-	names := map[string]bool{}
-	for _, b := range s.Builds {
-		names[b.Name] = true
-	}
 	// Overrides and filters must name real builds.
 	for _, rp := range provs {
+		where := fmt.Sprintf("provisioners[%d]", rp.index)
 		for name, n := range rp.override {
-			if !names[name] {
-				d.errorAt(n.Pos, fmt.Sprintf("provisioners[%d].override.%s", rp.index, name), fmt.Sprintf("no build is named %q", name), strings.TrimPrefix(suggest(name, keysOfBool(names)), "; "))
+			if override(rp.override, name, s.Builds) == nil {
+				d.errorAt(n.Pos, where+".override."+name, fmt.Sprintf("no build is named %q", name), "builds: "+strings.Join(buildNames(s.Builds), ", ")+suggest(name, buildNames(s.Builds)))
 			}
+		}
+		d.checkNames(s.Builds, where, rp.node.Pos, "only", rp.only)
+		d.checkNames(s.Builds, where, rp.node.Pos, "except", rp.except)
+	}
+	for _, seq := range pps {
+		for _, rp := range seq {
+			where := fmt.Sprintf("post-processors[%d][%d]", rp.seq, rp.index)
+			d.checkNames(s.Builds, where, rp.node.Pos, "only", rp.only)
+			d.checkNames(s.Builds, where, rp.node.Pos, "except", rp.except)
 		}
 	}
 	// Decode once per build; report problems once (for the first build).
@@ -194,11 +238,11 @@ func (d *decoder) assemble(s *spec.Spec, provs []rawProvisioner, pps [][]rawPost
 		quiet := bi > 0
 		saved := len(d.diags)
 		for _, rp := range provs {
-			if !selected(rp.only, rp.except, b.Name) {
+			if !selected(rp.only, rp.except, rp.scope, b) {
 				continue
 			}
 			node := rp.node
-			if ov, ok := rp.override[b.Name]; ok {
+			if ov := override(rp.override, "", []spec.Build{*b}); ov != nil {
 				node = mergeObjects(rp.node, ov)
 			}
 			if p, ok := d.provisioner(rp, node, s, opts); ok {
@@ -208,7 +252,7 @@ func (d *decoder) assemble(s *spec.Spec, provs []rawProvisioner, pps [][]rawPost
 		for _, seq := range pps {
 			var out []spec.PostProcessor
 			for _, rp := range seq {
-				if !selected(rp.only, rp.except, b.Name) {
+				if !selected(rp.only, rp.except, rp.scope, b) {
 					continue
 				}
 				if pp, ok := d.postProcessor(rp, s, opts); ok {
@@ -508,4 +552,22 @@ func (d *decoder) postProcessor(rp rawPostProcessor, s *spec.Spec, opts Options)
 	}
 	o.unknown(append([]string{"type", "only", "except"}, postProcessorKeys[rp.typ]...), "a "+rp.typ+" post-processor")
 	return out, len(d.diags.Errors()) == before
+}
+
+// override returns the override for a build: the one keyed by its name or
+// one of its aliases. With a key, it returns the override under that key
+// when the key names one of builds (nil when it names none).
+func override(ovs map[string]*Node, key string, builds []spec.Build) *Node {
+	for k, n := range ovs {
+		if key != "" && k != key {
+			continue
+		}
+		for i := range builds {
+			b := &builds[i]
+			if k == b.Name || slices.Contains(b.Aliases, k) {
+				return n
+			}
+		}
+	}
+	return nil
 }

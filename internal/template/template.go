@@ -31,6 +31,9 @@ type Options struct {
 	// SyntaxOnly stops after syntax and structure, like
 	// packer validate -syntax-only.
 	SyntaxOnly bool
+	// Cwd is the working directory ({{pwd}}, HCL2's path.cwd); default the
+	// process's.
+	Cwd string
 	// ReadFile reads var files and checks scripts exist; default os.ReadFile.
 	ReadFile func(string) ([]byte, error)
 	// Stat checks provisioner sources exist; default os.Stat.
@@ -330,12 +333,9 @@ func (d *decoder) strListRaw(v *Node, p string) ([]string, bool) {
 	return out, true
 }
 
-// filter applies -only and -except (globs against build names).
+// filter applies -only and -except: globs against build names and their
+// aliases ("vultr.*", "*.web", "app.vultr.web", "web").
 func (d *decoder) filter(builds []spec.Build, opts Options, builders *Member) []spec.Build {
-	names := make([]string, len(builds))
-	for i, b := range builds {
-		names[i] = b.Name
-	}
 	check := func(flag string, globs []string) {
 		for _, g := range globs {
 			if _, err := path.Match(g, ""); err != nil {
@@ -343,35 +343,26 @@ func (d *decoder) filter(builds []spec.Build, opts Options, builders *Member) []
 				continue
 			}
 			matched := false
-			for _, n := range names {
-				if ok, _ := path.Match(g, n); ok {
-					matched = true
-				}
+			for i := range builds {
+				matched = matched || matchesAny([]string{g}, &builds[i])
 			}
 			if !matched {
-				d.errorAt(spec.Pos{}, flag, fmt.Sprintf("%q matches no build", g), "builds: "+strings.Join(names, ", "))
+				d.errorAt(spec.Pos{}, flag, fmt.Sprintf("%q matches no build", g), "builds: "+strings.Join(buildNames(builds), ", "))
 			}
 		}
 	}
 	check("-only", opts.Only)
 	check("-except", opts.Except)
-	match := func(globs []string, name string) bool {
-		for _, g := range globs {
-			if ok, _ := path.Match(g, name); ok {
-				return true
-			}
-		}
-		return false
-	}
 	var out []spec.Build
-	for _, b := range builds {
-		if len(opts.Only) > 0 && !match(opts.Only, b.Name) {
+	for i := range builds {
+		b := &builds[i]
+		if len(opts.Only) > 0 && !matchesAny(opts.Only, b) {
 			continue
 		}
-		if match(opts.Except, b.Name) {
+		if matchesAny(opts.Except, b) {
 			continue
 		}
-		out = append(out, b)
+		out = append(out, *b)
 	}
 	return out
 }

@@ -1,0 +1,186 @@
+package main
+
+// The template corpus: templates of our own that reproduce the patterns real
+// public templates use (see ../shared/docs/real-world-templates.md). Each
+// directory under testdata/corpus holds a template (template.json, or
+// .pkr.hcl files), an optional `args` file (command-line flags, one per
+// line) and an `expect` file that says what each build must leave in its
+// image, and what it must not:
+//
+//	[web]                 the build named web (its -machine-readable name)
+//	/root/web.txt = hi    the file exists and holds exactly "hi" ("=" alone: empty)
+//	/etc/motd ~ hello     the file contains "hello"
+//	! /root/db.txt        the file does not exist
+//	skipped               no artifact: the build was filtered out
+//
+// The test builds each template with the compiled binary against the
+// emulator, and reads the files from the snapshots' disks.
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// expectation is what one build's image must hold.
+type expectation struct {
+	skipped bool
+	equal   map[string]string
+	contain map[string]string
+	absent  []string
+}
+
+func readExpect(t *testing.T, path string) map[string]*expectation {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string]*expectation{}
+	var cur *expectation
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case line == "" || strings.HasPrefix(line, "#"):
+		case strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]"):
+			cur = &expectation{equal: map[string]string{}, contain: map[string]string{}}
+			out[strings.Trim(line, "[]")] = cur
+		case cur == nil:
+			t.Fatalf("%s:%d: a line before the first [build]", path, n)
+		case line == "skipped":
+			cur.skipped = true
+		case strings.HasPrefix(line, "!"):
+			cur.absent = append(cur.absent, strings.TrimSpace(line[1:]))
+		case strings.Contains(line, " = ") || strings.HasSuffix(line, " ="):
+			k, v, _ := strings.Cut(line+" ", " = ")
+			cur.equal[k] = strings.TrimSpace(v)
+		case strings.Contains(line, " ~ "):
+			k, v, _ := strings.Cut(line, " ~ ")
+			cur.contain[k] = v
+		default:
+			t.Fatalf("%s:%d: cannot read %q", path, n, line)
+		}
+	}
+	return out
+}
+
+// artifacts reads the snapshot IDs from -machine-readable output.
+func artifacts(out string) map[string]string {
+	ids := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Split(line, ",")
+		if len(f) == 6 && f[2] == "artifact" && f[4] == "id" {
+			ids[f[1]] = f[5]
+		}
+	}
+	return ids
+}
+
+func TestCorpus(t *testing.T) {
+	t.Parallel()
+	dirs, err := filepath.Glob("testdata/corpus/*")
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no corpus (%v)", err)
+	}
+	for _, dir := range dirs {
+		dir := dir
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			t.Parallel()
+			e := startEmulator(t, "", fastDelays)
+			abs, _ := filepath.Abs(dir)
+			tmpl := "."
+			if _, err := os.Stat(filepath.Join(abs, "template.json")); err == nil {
+				tmpl = "template.json"
+			}
+			args := []string{"build", "-machine-readable"}
+			if b, err := os.ReadFile(filepath.Join(abs, "args")); err == nil {
+				for _, a := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+					if a = strings.TrimSpace(a); a != "" {
+						args = append(args, a)
+					}
+				}
+			}
+			args = append(args, tmpl)
+			cmd := exec.Command(binary, args...)
+			cmd.Dir = abs
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "VULTR_API_KEY=" + e.key, "VULTR_API_URL=" + e.url, "CORPUS_ENV=from-env"}
+			done := make(chan struct{})
+			var out []byte
+			go func() { out, err = cmd.CombinedOutput(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(2 * time.Minute):
+				_ = cmd.Process.Kill()
+				<-done
+				t.Fatalf("build did not finish in 2 minutes\n%s", out)
+			}
+			if err != nil {
+				t.Fatalf("build %s: %v\n%s", strings.Join(args, " "), err, out)
+			}
+			ids := artifacts(string(out))
+			want := readExpect(t, filepath.Join(abs, "expect"))
+			for build, exp := range want {
+				id, ok := ids[build]
+				if exp.skipped {
+					if ok {
+						t.Errorf("build %s ran (snapshot %s); want it skipped", build, id)
+					}
+					continue
+				}
+				if !ok {
+					t.Errorf("build %s made no snapshot; artifacts %v\n%s", build, ids, out)
+					continue
+				}
+				check(t, e, build, id, exp)
+			}
+			for build := range ids {
+				if want[build] == nil {
+					t.Errorf("build %s made a snapshot that expect does not describe", build)
+				}
+			}
+			assertNothingLeft(t, e)
+		})
+	}
+}
+
+// check compares a build's image with its expectation.
+func check(t *testing.T, e *emu, build, id string, exp *expectation) {
+	t.Helper()
+	read := func(p string) (string, bool) {
+		dir, ok := e.ms.SnapshotDir(id)
+		if !ok {
+			return "", false
+		}
+		for _, layer := range []string{"upper", "fs"} {
+			if b, err := os.ReadFile(filepath.Join(dir, layer, p)); err == nil {
+				return string(b), true
+			}
+		}
+		return "", false
+	}
+	for p, v := range exp.equal {
+		got, ok := read(p)
+		if !ok {
+			t.Errorf("%s: %s is not in the image", build, p)
+		} else if strings.TrimRight(got, "\n") != v {
+			t.Errorf("%s: %s = %q, want %q", build, p, strings.TrimRight(got, "\n"), v)
+		}
+	}
+	for p, v := range exp.contain {
+		got, ok := read(p)
+		if !ok || !strings.Contains(got, v) {
+			t.Errorf("%s: %s (present %v) does not contain %q: %q", build, p, ok, v, got)
+		}
+	}
+	for _, p := range exp.absent {
+		if _, ok := read(p); ok {
+			t.Errorf("%s: %s is in the image; want it absent", build, p)
+		}
+	}
+}
