@@ -3,9 +3,9 @@ package template
 import (
 	"fmt"
 	"path"
+	"path/filepath"
 	"slices"
 	"sort"
-	"path/filepath"
 	"strings"
 	"time"
 
