@@ -94,9 +94,15 @@ func TestCorpus(t *testing.T) {
 			t.Parallel()
 			e := startEmulator(t, "", fastDelays)
 			abs, _ := filepath.Abs(dir)
+			// The template: named in a `template` file (a path from the
+			// corpus directory, which is the working directory, as a
+			// repository root is), else template.json, else the directory.
 			tmpl := "."
 			if _, err := os.Stat(filepath.Join(abs, "template.json")); err == nil {
 				tmpl = "template.json"
+			}
+			if b, err := os.ReadFile(filepath.Join(abs, "template")); err == nil {
+				tmpl = strings.TrimSpace(string(b))
 			}
 			args := []string{"build", "-machine-readable"}
 			if b, err := os.ReadFile(filepath.Join(abs, "args")); err == nil {

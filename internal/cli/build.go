@@ -128,6 +128,9 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 	}
 	getenv := jobGetenv(env, j)
 	runUUID := newUUID()
+	if j.workDir == "" {
+		j.workDir, _ = env.Getwd()
+	}
 	s, err := loadJobTemplate(j, getenv, runUUID, red)
 	if s != nil {
 		for _, w := range s.Warnings {
@@ -144,9 +147,6 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 		runID = leftovers.NewRunID(getenv)
 	}
 	workDir := j.workDir
-	if workDir == "" {
-		workDir, _ = env.Getwd()
-	}
 	results, err := build.Run(ctx, s, build.Options{
 		Cloud:          func(key string) (build.Cloud, error) { return sess.cloud(key) },
 		UI:             console,
@@ -320,7 +320,7 @@ func jobGetenv(env Env, j job) func(string) string {
 func loadJobTemplate(j job, getenv func(string) string, runUUID string, red *redact.Redactor) (*spec.Spec, error) {
 	o := templateOptions{
 		vars: j.vars, varFiles: j.varFiles, only: j.only, except: j.except,
-		getenv: getenv, now: time.Now(), runUUID: runUUID,
+		getenv: getenv, now: time.Now(), runUUID: runUUID, cwd: j.workDir,
 	}
 	s, err := loadTemplate(j.template, o)
 	if s != nil {

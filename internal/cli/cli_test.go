@@ -143,7 +143,12 @@ func TestValidateAnnotatesTemplateProblems(t *testing.T) {
 
 func TestInspectMasksSensitive(t *testing.T) {
 	t.Parallel()
-	te := newEnv([]string{"inspect", "../template/testdata/valid-everything.json"}, map[string]string{"VULTR_API_KEY": "inspect-key-123456"})
+	te := newEnv([]string{"inspect", "valid-everything.json"}, map[string]string{"VULTR_API_KEY": "inspect-key-123456"})
+	// As Packer is run: from the template's directory, which relative
+	// script paths are relative to.
+	dir, _ := filepath.Abs("../template/testdata")
+	te.Getwd = func() (string, error) { return dir, nil }
+	te.Args = []string{"vultr-image-action", "inspect", filepath.Join(dir, "valid-everything.json")}
 	if err := Run(context.Background(), te.Env); err != nil {
 		t.Fatal(err)
 	}

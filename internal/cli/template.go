@@ -18,6 +18,9 @@ type templateOptions struct {
 	now            time.Time
 	runUUID        string
 	syntaxOnly     bool
+	// cwd is the working directory: relative paths in the template are
+	// relative to it, as in Packer.
+	cwd string
 }
 
 // loadTemplate reads a Packer template: JSON, or HCL2 (a .pkr.hcl file or a
@@ -32,6 +35,7 @@ func loadTemplate(path string, o templateOptions) (*spec.Spec, error) {
 		Now:        o.now,
 		RunUUID:    o.runUUID,
 		SyntaxOnly: o.syntaxOnly,
+		Cwd:        o.cwd,
 	}
 	if isHCL2(path) {
 		return hcl2template.Load(path, opts)

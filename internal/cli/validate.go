@@ -57,9 +57,13 @@ func runValidate(env Env, path string, j job, syntaxOnly bool, act *ghaction.Act
 		}
 		return v
 	}
+	cwd := j.workDir
+	if cwd == "" {
+		cwd, _ = env.Getwd()
+	}
 	s, err := loadTemplate(path, templateOptions{
 		vars: j.vars, varFiles: j.varFiles, only: j.only, except: j.except,
-		getenv: getenv, now: time.Now(), runUUID: newUUID(), syntaxOnly: syntaxOnly,
+		getenv: getenv, now: time.Now(), runUUID: newUUID(), syntaxOnly: syntaxOnly, cwd: cwd,
 	})
 	if s != nil {
 		red.Add(s.Secrets...)
@@ -99,7 +103,8 @@ func cmdInspect(_ context.Context, env Env, args []string) error {
 		return v
 	}
 	red := newSession(env, nil, "").red
-	s, err := loadTemplate(fs.Arg(0), templateOptions{vars: vars, varFiles: varFiles, getenv: getenv, now: time.Now(), runUUID: newUUID()})
+	cwd, _ := env.Getwd()
+	s, err := loadTemplate(fs.Arg(0), templateOptions{vars: vars, varFiles: varFiles, getenv: getenv, now: time.Now(), runUUID: newUUID(), cwd: cwd})
 	if err != nil {
 		reportTemplateError(ui.New(ui.Options{Out: env.Stderr, Redactor: red}), err)
 		return &reportedError{err: &UsageError{Err: err}}

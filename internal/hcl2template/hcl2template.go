@@ -7,6 +7,8 @@ package hcl2template
 
 import (
 	"fmt"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/vultr-image-action/vultr-image-action/internal/textdist"
 	"math/big"
 	"os"
@@ -71,6 +73,7 @@ func Load(path string, opts template.Options) (*spec.Spec, error) {
 	if s != nil {
 		s.Dir = l.dir
 		s.Secrets = append(s.Secrets, l.secrets.all()...)
+		s.Warnings = append(toDiagnostics(diags, p), s.Warnings...) // diags holds only warnings here
 	}
 	return s, err
 }
@@ -133,6 +136,7 @@ type variable struct {
 	validations []*hcl.Block
 	name        string
 	typ         cty.Type
+	defaults    *typeexpr.Defaults // of optional() object attributes
 	def         hcl.Expression
 	sensitive   bool
 	rng         hcl.Range
@@ -151,8 +155,15 @@ func (l *loader) cwd() string {
 
 // pathObject is HCL2's path.root (the template's directory) and path.cwd.
 func (l *loader) pathObject() cty.Value {
+	// Absolute, so "${path.root}/x" means the same to file(), which joins
+	// relative paths to the template's directory, and to script paths,
+	// which are the working directory's.
+	root, err := filepath.Abs(l.dir)
+	if err != nil {
+		root = l.dir
+	}
 	return cty.ObjectVal(map[string]cty.Value{
-		"root": cty.StringVal(filepath.ToSlash(l.dir)),
+		"root": cty.StringVal(filepath.ToSlash(root)),
 		"cwd":  cty.StringVal(filepath.ToSlash(l.cwd())),
 	})
 }
@@ -229,7 +240,8 @@ func (l *loader) evaluate(files []*hcl.File, varFiles []string) (*template.Node,
 		for _, a := range sortedAttrs(attrs) {
 			v, ok := vars[a.Name]
 			if !ok {
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("variable %q is not declared", a.Name), Subject: &a.NameRange})
+				// As in Packer: a var file may serve several templates.
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: fmt.Sprintf("undefined variable: %q is set in a var file but not declared in the template%s", a.Name, didYouMean(a.Name, order)), Subject: &a.NameRange})
 				continue
 			}
 			val, ds := a.Expr.Value(nil)
@@ -240,7 +252,7 @@ func (l *loader) evaluate(files []*hcl.File, varFiles []string) (*template.Node,
 	for _, name := range order {
 		if env := l.opts.Getenv("PKR_VAR_" + name); env != "" {
 			v := vars[name]
-			v.value, v.set = l.convert(cty.StringVal(env), v, v.rng, &diags), true
+			v.value, v.set = l.convert(l.cliValue(env, v, &diags), v, v.rng, &diags), true
 		}
 	}
 	for _, kv := range l.opts.Vars {
@@ -255,7 +267,7 @@ func (l *loader) evaluate(files []*hcl.File, varFiles []string) (*template.Node,
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("-var %s: variable %q is not declared%s", k, k, didYouMean(k, order))})
 			continue
 		}
-		v.value, v.set = l.convert(cty.StringVal(val), v, v.rng, &diags), true
+		v.value, v.set = l.convert(l.cliValue(val, v, &diags), v, v.rng, &diags), true
 	}
 	varObj := map[string]cty.Value{}
 	var out []spec.Variable
@@ -365,6 +377,9 @@ func (l *loader) convert(val cty.Value, v *variable, rng hcl.Range, diags *hcl.D
 	if v.typ == cty.NilType || v.typ == cty.DynamicPseudoType {
 		return val
 	}
+	if v.defaults != nil {
+		val = v.defaults.Apply(val)
+	}
 	c, err := convert.Convert(val, v.typ)
 	if err != nil {
 		*diags = append(*diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("variable %s: %v", v.name, err), Subject: &rng})
@@ -380,9 +395,10 @@ func decodeVariable(b *hcl.Block) (*variable, hcl.Diagnostics) {
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "validation"}},
 	})
 	if a, ok := content.Attributes["type"]; ok {
-		t, ds := typeOf(a.Expr)
+		// Every type constraint Packer takes: object(), tuple(), optional().
+		t, defaults, ds := typeexpr.TypeConstraintWithDefaults(a.Expr)
 		diags = append(diags, ds...)
-		v.typ = t
+		v.typ, v.defaults = t, defaults
 	}
 	if a, ok := content.Attributes["default"]; ok {
 		v.def = a.Expr
@@ -396,34 +412,6 @@ func decodeVariable(b *hcl.Block) (*variable, hcl.Diagnostics) {
 		v.validations = append(v.validations, b)
 	}
 	return v, diags
-}
-
-// typeOf reads a simple type expression: string, number, bool, list(...),
-// map(...).
-func typeOf(expr hcl.Expression) (cty.Type, hcl.Diagnostics) {
-	switch hcl.ExprAsKeyword(expr) {
-	case "string":
-		return cty.String, nil
-	case "number":
-		return cty.Number, nil
-	case "bool":
-		return cty.Bool, nil
-	case "any":
-		return cty.DynamicPseudoType, nil
-	}
-	if call, diags := hcl.ExprCall(expr); !diags.HasErrors() && len(call.Arguments) == 1 {
-		inner, ds := typeOf(call.Arguments[0])
-		switch call.Name {
-		case "list":
-			return cty.List(inner), ds
-		case "map":
-			return cty.Map(inner), ds
-		case "set":
-			return cty.Set(inner), ds
-		}
-	}
-	r := expr.Range()
-	return cty.DynamicPseudoType, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "unsupported variable type", Detail: "use string, number, bool, list(...), map(...) or any", Subject: &r}}
 }
 
 // build turns one build block into builders, provisioners and
@@ -783,4 +771,24 @@ func overrideName(body hcl.Body, ctx *hcl.EvalContext) (string, bool) {
 		return "", false
 	}
 	return v.AsString(), true
+}
+
+// cliValue reads a value from -var or PKR_VAR_: as text for a string (or an
+// untyped) variable, and as an HCL expression otherwise, as Packer does, so
+// that -var 'pkgs=["git","curl"]' is a list. The value is never shown.
+func (l *loader) cliValue(text string, v *variable, diags *hcl.Diagnostics) cty.Value {
+	if v.typ == cty.NilType || v.typ == cty.String || v.typ == cty.DynamicPseudoType {
+		return cty.StringVal(text)
+	}
+	expr, ds := hclsyntax.ParseExpression([]byte(text), "-var "+v.name, hcl.Pos{Line: 1, Column: 1})
+	if ds.HasErrors() {
+		*diags = append(*diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("variable %s: the value given on the command line or in PKR_VAR_%s is not a valid %s", v.name, v.name, v.typ.FriendlyName()), Subject: &v.rng})
+		return cty.DynamicVal
+	}
+	val, ds := expr.Value(nil)
+	if ds.HasErrors() {
+		*diags = append(*diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("variable %s: the value given on the command line or in PKR_VAR_%s is not a valid %s", v.name, v.name, v.typ.FriendlyName()), Subject: &v.rng})
+		return cty.DynamicVal
+	}
+	return val
 }

@@ -26,6 +26,7 @@ func goldenOptions() Options {
 		},
 		Now:     time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC),
 		RunUUID: "00000000-0000-4000-8000-000000000000",
+		Cwd:     "testdata", // as if built from there: relative paths are the working directory's
 	}
 }
 

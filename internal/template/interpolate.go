@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -28,6 +27,7 @@ type interp struct {
 	now       time.Time
 	runUUID   string
 	dir       string // template_dir
+	cwd       string // pwd
 	buildName string
 	buildType string
 	// allowEnv is true only while evaluating variable defaults, the one
@@ -86,13 +86,7 @@ func (in *interp) funcs() texttemplate.FuncMap {
 			return parts[i], nil
 		},
 		"clean_resource_name": cleanResourceName,
-		"pwd": func() (string, error) {
-			wd, err := os.Getwd()
-			if err != nil {
-				return "", fmt.Errorf("pwd: %w", err)
-			}
-			return wd, nil
-		},
+		"pwd":                 func() (string, error) { return in.cwd, nil },
 		"template_dir": func() (string, error) {
 			abs, err := filepath.Abs(in.dir)
 			if err != nil {

@@ -221,14 +221,14 @@ func (d *decoder) assemble(s *spec.Spec, provs []rawProvisioner, pps [][]rawPost
 				d.errorAt(n.Pos, where+".override."+name, fmt.Sprintf("no build is named %q", name), "builds: "+strings.Join(buildNames(s.Builds), ", ")+suggest(name, buildNames(s.Builds)))
 			}
 		}
-		d.checkNames(s.Builds, where, rp.node.Pos, "only", rp.only)
-		d.checkNames(s.Builds, where, rp.node.Pos, "except", rp.except)
+		d.checkNames(s.Builds, where, keyPos(rp.node, "only"), "only", rp.only)
+		d.checkNames(s.Builds, where, keyPos(rp.node, "except"), "except", rp.except)
 	}
 	for _, seq := range pps {
 		for _, rp := range seq {
 			where := fmt.Sprintf("post-processors[%d][%d]", rp.seq, rp.index)
-			d.checkNames(s.Builds, where, rp.node.Pos, "only", rp.only)
-			d.checkNames(s.Builds, where, rp.node.Pos, "except", rp.except)
+			d.checkNames(s.Builds, where, keyPos(rp.node, "only"), "only", rp.only)
+			d.checkNames(s.Builds, where, keyPos(rp.node, "except"), "except", rp.except)
 		}
 	}
 	// Decode once per build; report problems once (for the first build).
@@ -354,7 +354,7 @@ func (d *decoder) shell(o *object, s *spec.Spec, opts Options) *spec.Shell {
 		sh.Scripts = list
 	}
 	for i := range sh.Scripts {
-		sh.Scripts[i] = resolveLocal(sh.Scripts[i], s.Dir)
+		sh.Scripts[i] = resolveLocal(sh.Scripts[i], opts.Cwd)
 	}
 	if v, _, ok := o.str("inline_shebang"); ok {
 		sh.InlineShebang = v
@@ -415,8 +415,8 @@ func resolveLocal(p, dir string) string {
 // checkLocal reports a local file that does not exist, as Packer does at
 // validation time.
 func (d *decoder) checkLocal(p string, pos spec.Pos, path string, s *spec.Spec, opts Options) {
-	if _, err := opts.Stat(resolveLocal(p, s.Dir)); err != nil {
-		d.errorAt(pos, path, fmt.Sprintf("file %q does not exist (paths are relative to the template's directory)", p), "")
+	if _, err := opts.Stat(resolveLocal(p, opts.Cwd)); err != nil {
+		d.errorAt(pos, path, fmt.Sprintf("file %q does not exist (relative paths are relative to the working directory %s, as in Packer)", p, opts.Cwd), "use a path relative to the directory you build from, or {{template_dir}} (JSON) / path.root (HCL2)")
 	}
 }
 
@@ -468,11 +468,11 @@ func (d *decoder) file(o *object, s *spec.Spec, opts Options) *spec.File {
 			if !f.Generated {
 				d.checkLocal(src, posOf[i], join(o.path, "source"), s, opts)
 			}
-			f.Sources[i] = keepSlash(src, resolveLocal(src, s.Dir))
+			f.Sources[i] = keepSlash(src, resolveLocal(src, opts.Cwd))
 		}
 	}
 	if f.Direction == "download" {
-		f.Destination = keepSlash(dest, resolveLocal(dest, s.Dir))
+		f.Destination = keepSlash(dest, resolveLocal(dest, opts.Cwd))
 	}
 	return f
 }
@@ -496,12 +496,12 @@ func (d *decoder) shellLocal(o *object, s *spec.Spec, opts Options) *spec.ShellL
 	sl.Command, _, _ = o.str("command")
 	if sc, pos, ok := o.str("script"); ok {
 		d.checkLocal(sc, pos, join(o.path, "script"), s, opts)
-		sl.Scripts = []string{resolveLocal(sc, s.Dir)}
+		sl.Scripts = []string{resolveLocal(sc, opts.Cwd)}
 	}
 	if list, ok := o.strList("scripts"); ok {
 		for _, sc := range list {
 			d.checkLocal(sc, o.n.Get("scripts").Value.Pos, join(o.path, "scripts"), s, opts)
-			sl.Scripts = append(sl.Scripts, resolveLocal(sc, s.Dir))
+			sl.Scripts = append(sl.Scripts, resolveLocal(sc, opts.Cwd))
 		}
 	}
 	if v, _, ok := o.str("inline_shebang"); ok {
@@ -570,4 +570,12 @@ func override(ovs map[string]*Node, key string, builds []spec.Build) *Node {
 		}
 	}
 	return nil
+}
+
+// keyPos is where an object's key is written, or the object's position.
+func keyPos(n *Node, key string) spec.Pos {
+	if m := n.Get(key); m != nil {
+		return m.KeyPos
+	}
+	return n.Pos
 }

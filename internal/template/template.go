@@ -53,6 +53,9 @@ func (o *Options) defaults() {
 	if o.Stat == nil {
 		o.Stat = os.Stat
 	}
+	if o.Cwd == "" {
+		o.Cwd, _ = os.Getwd()
+	}
 }
 
 // Load reads and resolves the template at path.
@@ -88,7 +91,7 @@ func FromNode(file string, root *Node, opts Options, vars []spec.Variable) (*spe
 }
 
 func fromNode(file string, root *Node, diags spec.Diagnostics, opts Options, preset []spec.Variable) (*spec.Spec, error) {
-	d := &decoder{diags: diags, in: &interp{getenv: opts.Getenv, now: opts.Now, runUUID: opts.RunUUID, dir: filepath.Dir(file), vars: map[string]string{}}}
+	d := &decoder{diags: diags, in: &interp{getenv: opts.Getenv, now: opts.Now, runUUID: opts.RunUUID, dir: filepath.Dir(file), cwd: opts.Cwd, vars: map[string]string{}}}
 	s := &spec.Spec{Path: file, Dir: filepath.Dir(file)}
 	top := d.object(root, "")
 	if top == nil {

@@ -1,0 +1,5 @@
+build {
+  provisioner "shell" {
+    inline = ["echo nowhere to run"]
+  }
+}

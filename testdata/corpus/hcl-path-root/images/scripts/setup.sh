@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "set up by path.root" > /root/setup.txt

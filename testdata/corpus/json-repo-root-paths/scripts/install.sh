@@ -1,0 +1,3 @@
+#!/bin/sh
+set -e
+echo "$APP_VERSION" > /root/app-version
