@@ -10,6 +10,7 @@ package main
 //	[web]                 the build named web (its -machine-readable name)
 //	/root/web.txt = hi    the file exists and holds exactly "hi" ("=" alone: empty)
 //	/etc/motd ~ hello     the file contains "hello"
+//	/etc/motd !~ bye      the file exists and does not contain "bye"
 //	! /root/db.txt        the file does not exist
 //	skipped               no artifact: the build was filtered out
 //
@@ -31,6 +32,7 @@ type expectation struct {
 	skipped bool
 	equal   map[string]string
 	contain map[string]string
+	lacks   map[string]string
 	absent  []string
 }
 
@@ -49,7 +51,7 @@ func readExpect(t *testing.T, path string) map[string]*expectation {
 		switch {
 		case line == "" || strings.HasPrefix(line, "#"):
 		case strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]"):
-			cur = &expectation{equal: map[string]string{}, contain: map[string]string{}}
+			cur = &expectation{equal: map[string]string{}, contain: map[string]string{}, lacks: map[string]string{}}
 			out[strings.Trim(line, "[]")] = cur
 		case cur == nil:
 			t.Fatalf("%s:%d: a line before the first [build]", path, n)
@@ -60,6 +62,9 @@ func readExpect(t *testing.T, path string) map[string]*expectation {
 		case strings.Contains(line, " = ") || strings.HasSuffix(line, " ="):
 			k, v, _ := strings.Cut(line+" ", " = ")
 			cur.equal[k] = strings.TrimSpace(v)
+		case strings.Contains(line, " !~ "):
+			k, v, _ := strings.Cut(line, " !~ ")
+			cur.lacks[k] = v
 		case strings.Contains(line, " ~ "):
 			k, v, _ := strings.Cut(line, " ~ ")
 			cur.contain[k] = v
@@ -182,6 +187,12 @@ func check(t *testing.T, e *emu, build, id string, exp *expectation) {
 		got, ok := read(p)
 		if !ok || !strings.Contains(got, v) {
 			t.Errorf("%s: %s (present %v) does not contain %q: %q", build, p, ok, v, got)
+		}
+	}
+	for p, v := range exp.lacks {
+		got, ok := read(p)
+		if !ok || strings.Contains(got, v) {
+			t.Errorf("%s: %s (present %v) contains %q; want it gone", build, p, ok, v)
 		}
 	}
 	for _, p := range exp.absent {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/leftovers"
@@ -48,17 +49,22 @@ func runOne(ctx context.Context, s *spec.Spec, b *spec.Build, p prepared, run *r
 		steps := []struct {
 			name string
 			run  func(context.Context, *state, *cleanups, Options) error
+			skip bool
 		}{
-			{"create temporary SSH key", stepCreateSSHKey},
-			{"create instance", stepCreateInstance},
-			{"wait for instance", stepWaitInstance},
-			{"connect over SSH", stepConnect},
-			{"provision", stepProvision},
-			{"shut down", stepShutdown},
-			{"create snapshot", stepCreateSnapshot},
-			{"wait for snapshot", stepWaitSnapshot},
+			{"create temporary SSH key", stepCreateSSHKey, false},
+			{"create instance", stepCreateInstance, false},
+			{"wait for instance", stepWaitInstance, false},
+			{"connect over SSH", stepConnect, false},
+			{"provision", stepProvision, false},
+			{"remove temporary key from authorized_keys", stepClearAuthorizedKeys, !b.SSH.ClearAuthorizedKeys},
+			{"shut down", stepShutdown, false},
+			{"create snapshot", stepCreateSnapshot, false},
+			{"wait for snapshot", stepWaitSnapshot, false},
 		}
 		for _, step := range steps {
+			if step.skip {
+				continue
+			}
 			if err := r.phase(ctx, o, step.name, func(ctx context.Context) error { return step.run(ctx, st, &undo, o) }); err != nil {
 				return err
 			}
@@ -327,6 +333,7 @@ func connect(ctx context.Context, st *state, o Options) (Comm, error) {
 		FileTransferMethod:    c.FileTransferMethod,
 		HostKeyFingerprint:    c.HostKeyFingerprint,
 		HostKeyPin:            st.pin,
+		PTY:                   c.PTY,
 		Dial:                  o.Dial,
 		Backoff:               o.SSHBackoff,
 		Logf: func(format string, args ...any) {
@@ -387,6 +394,7 @@ func stepProvision(ctx context.Context, st *state, _ *cleanups, o Options) error
 		Logf:         func(format string, args ...any) { o.UI.Message(st.b.Name, fmt.Sprintf(format, args...)) },
 		LocalEnviron: o.Environ,
 		Secrets:      o.SecretValues(),
+		PTY:          st.b.SSH.PTY,
 		Reconnect: func(ctx context.Context) (provision.Communicator, error) {
 			if st.comm != nil {
 				_ = st.comm.Close()
@@ -415,6 +423,29 @@ func stepProvision(ctx context.Context, st *state, _ *cleanups, o Options) error
 	if err := env.RemovePending(ctx); err != nil {
 		return fmt.Errorf("not snapshotting a machine that may hold a secret: %w", err)
 	}
+	return nil
+}
+
+// stepClearAuthorizedKeys is ssh_clear_authorized_keys: the temporary
+// public key leaves the SSH user's (and root's, when writable)
+// authorized_keys before the snapshot, as Packer's StepCleanupTempKeys
+// does.
+func stepClearAuthorizedKeys(ctx context.Context, st *state, _ *cleanups, o Options) error {
+	if st.key == nil {
+		o.UI.Message(st.b.Name, "No temporary key to remove")
+		return nil
+	}
+	body := strings.Fields(st.key.authorizedKey)[1]
+	// Root's file too when writable; the SSH user's must not keep it.
+	cmd := fmt.Sprintf(`for f in "$HOME/.ssh/authorized_keys" /root/.ssh/authorized_keys; do `+
+		`[ -f "$f" ] && [ -w "$f" ] || continue; grep -vF '%[1]s' "$f" > "$f.via-tmp" || true; cat "$f.via-tmp" > "$f"; rm -f "$f.via-tmp"; done; `+
+		`! grep -qsF '%[1]s' "$HOME/.ssh/authorized_keys"`, body)
+	out := o.UI.Output(st.b.Name)
+	defer out.Close()
+	if err := st.comm.Run(ctx, cmd, nil, out, out); err != nil {
+		return fmt.Errorf("remove the temporary key from authorized_keys: %w", err)
+	}
+	o.UI.Message(st.b.Name, "Removed the temporary key from authorized_keys")
 	return nil
 }
 

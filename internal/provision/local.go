@@ -19,6 +19,10 @@ import (
 // the CLI user's computer). Values travel in the environment, never on a
 // command line that ps could show.
 func runShellLocal(ctx context.Context, sl *spec.ShellLocal, env *Env) error {
+	if len(sl.OnlyOn) > 0 && !slices.Contains(sl.OnlyOn, env.goos()) {
+		env.Logf("Skipping shell-local: only_on %v, and this is %s", sl.OnlyOn, env.goos())
+		return nil
+	}
 	var scripts []string
 	cleanup := func() {}
 	if len(sl.Inline) > 0 || sl.Command != "" {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"math/rand"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -49,6 +50,13 @@ type Env struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Now is the clock for start_retry_timeout; default time.Now.
 	Now func() time.Time
+	// PTY is set when commands run on a pseudo-terminal (ssh_pty), whose
+	// standard input never ends: secret variables then go through a
+	// private file, removed before the script starts.
+	PTY bool
+	// GOOS is the local operating system for shell-local's only_on;
+	// default runtime.GOOS.
+	GOOS string
 	// Secrets are values that must not appear on a command line (where ps
 	// on the machine would show them): environment variables holding one
 	// go through the session's standard input instead.
@@ -59,6 +67,13 @@ type Env struct {
 	// the build before it shuts the machine down, removes them.
 	mu      sync.Mutex
 	pending []string
+}
+
+func (e *Env) goos() string {
+	if e.GOOS != "" {
+		return e.GOOS
+	}
+	return runtime.GOOS
 }
 
 // removeLater registers a remote file to remove whatever happens next.

@@ -89,8 +89,9 @@ func runShell(ctx context.Context, sh *spec.Shell, env *Env) error {
 	// default execute_command the variables go through the session's
 	// standard input, and never touch the machine's disk. Packer's
 	// use_env_var_file writes a file, which is removed on every path.
-	useFile := sh.UseEnvVarFile
-	useStdin := !useFile && isDefaultExec(sh) && holdsSecret(vars, env.Secrets)
+	secret := isDefaultExec(sh) && holdsSecret(vars, env.Secrets)
+	useFile := sh.UseEnvVarFile || secret && env.PTY
+	useStdin := !useFile && secret
 	codes := sh.ValidExitCodes
 	if len(codes) == 0 {
 		codes = []int{0}
@@ -184,7 +185,7 @@ func executeCommand(sh *spec.Shell, useFile, useStdin bool) string {
 	case useStdin:
 		return stdinExec
 	case useFile && isDefaultExec(sh):
-		return "chmod +x {{.Path}}; . {{.EnvVarFile}} && {{.Path}}"
+		return "chmod +x {{.Path}}; . {{.EnvVarFile}} && rm -f {{.EnvVarFile}} && {{.Path}}"
 	case sh.ExecuteCommand != "":
 		return sh.ExecuteCommand
 	default:

@@ -64,6 +64,8 @@ type Config struct {
 	Backoff time.Duration
 	// Bastion, when set, is a jump host the target is dialled through.
 	Bastion *Config
+	// PTY requests a pseudo-terminal for every command (ssh_pty).
+	PTY bool
 
 	Logf func(format string, args ...any)
 }
@@ -463,6 +465,11 @@ func (c *Client) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, s
 		return err
 	}
 	defer s.Close()
+	if c.cfg.PTY {
+		if err := s.RequestPty("xterm", 40, 200, ssh.TerminalModes{ssh.ECHO: 0}); err != nil {
+			return fmt.Errorf("request a pseudo-terminal (ssh_pty): %w", err)
+		}
+	}
 	s.Stdin, s.Stdout, s.Stderr = stdin, stdout, stderr
 	if err := s.Start(cmd); err != nil {
 		return fmt.Errorf("start command: %w: %w", ErrDisconnected, err)

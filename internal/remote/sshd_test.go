@@ -224,3 +224,27 @@ func TestOpenSSHLargeUploadIsStreamed(t *testing.T) {
 		t.Errorf("remote size %q %v", out.String(), err)
 	}
 }
+
+// ssh_pty: with it, commands run on a terminal; without it, they do not.
+func TestOpenSSHPTY(t *testing.T) {
+	t.Parallel()
+	ms := realSSHD(t)
+	s := bootSSHD(t, ms)
+	for _, pty := range []bool{false, true} {
+		cfg := s.config()
+		cfg.PTY = pty
+		c := connect(t, cfg)
+		var out bytes.Buffer
+		err := c.Run(context.Background(), "if [ -t 0 ]; then echo terminal; else echo none; fi", nil, &out, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "none"
+		if pty {
+			want = "terminal"
+		}
+		if got := strings.TrimSpace(out.String()); got != want {
+			t.Errorf("ssh_pty %v: the command saw %q, want %q", pty, got, want)
+		}
+	}
+}

@@ -203,6 +203,11 @@ type SSH struct {
 	HostKeyFingerprint string
 
 	Bastion *Bastion
+	// PTY requests a pseudo-terminal for every command (ssh_pty).
+	PTY bool
+	// ClearAuthorizedKeys removes the temporary public key from the SSH
+	// user's authorized_keys before the snapshot (ssh_clear_authorized_keys).
+	ClearAuthorizedKeys bool
 }
 
 // Bastion is a jump host for instances reachable only through a VPC.
@@ -279,6 +284,9 @@ type ShellLocal struct {
 	// ["/bin/sh", "-c", "{{.Vars}} {{.Script}}"].
 	ExecuteCommand []string
 	ValidExitCodes []int
+	// OnlyOn lists the operating systems (Go's GOOS: linux, darwin,
+	// windows) it runs on; empty means all.
+	OnlyOn []string
 }
 
 // PostProcessor is one post-processor of a sequence.

@@ -410,11 +410,12 @@ func (d *decoder) ssh(o *object, b *spec.Build, s *spec.Spec) {
 			}
 		}
 	}
-	// Accepted for compatibility; they change nothing here.
-	o.boolv("ssh_pty")
-	o.boolv("ssh_clear_authorized_keys")
+	c.PTY, _ = o.boolv("ssh_pty")
+	c.ClearAuthorizedKeys, _ = o.boolv("ssh_clear_authorized_keys")
 	if kt, pos, ok := o.str("temporary_key_pair_type"); ok && kt != "ed25519" {
 		d.warnAt(pos, join(o.path, "temporary_key_pair_type"), fmt.Sprintf("temporary_key_pair_type %q is ignored", kt), "the temporary key is always ed25519")
 	}
-	o.intv("temporary_key_pair_bits")
+	if _, ok := o.intv("temporary_key_pair_bits"); ok {
+		d.warnAt(o.n.Get("temporary_key_pair_bits").KeyPos, join(o.path, "temporary_key_pair_bits"), "temporary_key_pair_bits is ignored", "the temporary key is always ed25519, which has a fixed size")
+	}
 }

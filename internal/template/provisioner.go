@@ -517,8 +517,19 @@ func (d *decoder) shellLocal(o *object, s *spec.Spec, opts Options) *spec.ShellL
 	if codes, ok := o.intList("valid_exit_codes"); ok {
 		sl.ValidExitCodes = codes
 	}
+	// use_linux_pathing changes paths for WSL on Windows; elsewhere it
+	// does nothing, in Packer too.
 	o.boolv("use_linux_pathing")
-	o.strList("only_on")
+	if list, ok := o.strList("only_on"); ok {
+		for i, osName := range list {
+			switch osName {
+			case "linux", "darwin", "windows", "freebsd", "openbsd", "netbsd", "solaris":
+			default:
+				d.errorAt(o.n.Get("only_on").Value.Pos, fmt.Sprintf("%s[%d]", join(o.path, "only_on"), i), fmt.Sprintf("unknown operating system %q", osName), `use Go's names, as Packer does: "linux", "darwin", "windows"`)
+			}
+		}
+		sl.OnlyOn = list
+	}
 	return sl
 }
 

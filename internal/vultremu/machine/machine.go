@@ -270,6 +270,13 @@ func (ms *Machines) Boot(ctx context.Context, spec vultremu.MachineSpec) (vultre
 		}
 	}
 	m := &machine{ms: ms, spec: spec, dir: dir, done: make(chan struct{})}
+	rootSSH := filepath.Join(dir, "disk", "fs", "root", ".ssh")
+	if err := writeAuthorizedKeys(rootSSH, spec.AuthorizedKeys); err == nil {
+		err = ms.chownTree(rootSSH)
+	} else {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("write authorized_keys: %w", err)
+	}
 	var keys []ssh.PublicKey
 	for _, line := range spec.AuthorizedKeys {
 		k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
@@ -569,17 +576,7 @@ func (m *machine) startSSHD(keys []ssh.PublicKey) error {
 	if err := os.WriteFile(filepath.Join(sshDir, "vultr_emu_host_ed25519_key"), pem.EncodeToMemory(block), 0o600); err != nil {
 		return err
 	}
-	var ak strings.Builder
-	for _, k := range keys {
-		ak.Write(ssh.MarshalAuthorizedKey(k))
-	}
-	rootSSH := filepath.Join(m.dir, "disk", "fs", "root", ".ssh")
-	if err := os.MkdirAll(rootSSH, 0o700); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(rootSSH, "authorized_keys"), []byte(ak.String()), 0o600); err != nil {
-		return err
-	}
+	// Boot wrote root's authorized_keys, as cloud-init does.
 	// sshd cannot bind port 22 from inside the sandbox (the network
 	// namespace is the host's), so it listens on a free high port and the
 	// machine forwards main_ip:22 to it, byte for byte.
@@ -753,4 +750,29 @@ func (ms *Machines) SnapshotDir(snapshotID string) (dir string, ok bool) {
 	defer ms.mu.Unlock()
 	dir, ok = ms.snaps[snapshotID]
 	return dir, ok
+}
+
+// writeAuthorizedKeys adds the instance's keys to root's authorized_keys on
+// the machine's disk, as Vultr's cloud-init does at first boot: lines as the
+// API holds them (comments kept), after those already there (a machine
+// restored from a snapshot keeps its file).
+func writeAuthorizedKeys(dir string, lines []string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	p := filepath.Join(dir, "authorized_keys")
+	old, _ := os.ReadFile(p)
+	var b strings.Builder
+	b.Write(old)
+	for _, line := range lines {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.Contains(string(old), line) {
+			continue
+		}
+		if b.Len() > 0 && !strings.HasSuffix(b.String(), "\n") {
+			b.WriteString("\n")
+		}
+		b.WriteString(line + "\n")
+	}
+	return os.WriteFile(p, []byte(b.String()), 0o600)
 }

@@ -234,6 +234,13 @@ func makeDev(root string) error {
 	for _, d := range []string{"shm", "pts"} {
 		_ = os.Mkdir(filepath.Join(dev, d), 0o1777)
 	}
+	// A devpts of the machine's own, as a VM has: sshd allocates
+	// pseudo-terminals there (ssh_pty). A kernel that refuses it in a user
+	// namespace leaves the machine without terminals, nothing else.
+	pts := filepath.Join(dev, "pts")
+	if err := syscall.Mount("devpts", pts, "devpts", syscall.MS_NOSUID|syscall.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620"); err == nil {
+		_ = os.Symlink("pts/ptmx", filepath.Join(dev, "ptmx"))
+	}
 	return nil
 }
 
