@@ -19,6 +19,8 @@ package main
 
 import (
 	"bufio"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -120,7 +122,10 @@ func TestCorpus(t *testing.T) {
 			args = append(args, tmpl)
 			cmd := exec.Command(binary, args...)
 			cmd.Dir = abs
-			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "VULTR_API_KEY=" + e.key, "VULTR_API_URL=" + e.url, "CORPUS_ENV=from-env"}
+			// Files under http/ are served for data "http" sources.
+			web := httptest.NewServer(http.FileServer(http.Dir(filepath.Join(abs, "http"))))
+			t.Cleanup(web.Close)
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "VULTR_API_KEY=" + e.key, "VULTR_API_URL=" + e.url, "CORPUS_HTTP=" + web.URL}
 			done := make(chan struct{})
 			var out []byte
 			go func() { out, err = cmd.CombinedOutput(); close(done) }()

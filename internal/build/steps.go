@@ -414,6 +414,7 @@ func stepProvision(ctx context.Context, st *state, _ *cleanups, o Options) error
 		err := provision.Run(ctx, p, env)
 		end()
 		if err != nil {
+			runErrorCleanup(ctx, st, env, o)
 			return err
 		}
 	}
@@ -424,6 +425,22 @@ func stepProvision(ctx context.Context, st *state, _ *cleanups, o Options) error
 		return fmt.Errorf("not snapshotting a machine that may hold a secret: %w", err)
 	}
 	return nil
+}
+
+// runErrorCleanup runs the error-cleanup-provisioner after a provisioner
+// failed, as Packer does; its own failure is reported, and the build
+// fails with the provisioner's error.
+func runErrorCleanup(ctx context.Context, st *state, env *provision.Env, o Options) {
+	ec := st.b.ErrorCleanup
+	if ec == nil || ctx.Err() != nil {
+		return
+	}
+	end := o.UI.Phase(st.b.Name, "error-cleanup-provisioner: "+ec.Type)
+	defer end()
+	env.Comm = st.comm
+	if err := provision.Run(ctx, *ec, env); err != nil {
+		o.UI.Warn(st.b.Name, fmt.Sprintf("the error-cleanup-provisioner failed too: %v", err), ec.Pos)
+	}
 }
 
 // stepClearAuthorizedKeys is ssh_clear_authorized_keys: the temporary

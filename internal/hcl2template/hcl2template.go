@@ -7,6 +7,7 @@ package hcl2template
 
 import (
 	"fmt"
+	"github.com/hashicorp/hcl/v2/ext/dynblock"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/vultr-image-action/vultr-image-action/internal/textdist"
@@ -128,6 +129,7 @@ var topSchema = &hcl.BodySchema{
 		{Type: "locals"},
 		{Type: "local", LabelNames: []string{"name"}},
 		{Type: "source", LabelNames: []string{"type", "name"}},
+		{Type: "data", LabelNames: []string{"type", "name"}},
 		{Type: "build"},
 	},
 }
@@ -174,7 +176,7 @@ func (l *loader) evaluate(files []*hcl.File, varFiles []string) (*template.Node,
 	vars := map[string]*variable{}
 	var order []string
 	var localAttrs []*hcl.Attribute
-	var sources []*hcl.Block
+	var sources, datas []*hcl.Block
 	var builds []*hcl.Block
 	for _, f := range files {
 		content, ds := f.Body.Content(topSchema)
@@ -205,6 +207,8 @@ func (l *loader) evaluate(files []*hcl.File, varFiles []string) (*template.Node,
 				}
 			case "source":
 				sources = append(sources, b)
+			case "data":
+				datas = append(datas, b)
 			case "build":
 				builds = append(builds, b)
 			case "packer":
@@ -316,27 +320,9 @@ func (l *loader) evaluate(files []*hcl.File, varFiles []string) (*template.Node,
 	if diags.HasErrors() {
 		return nil, nil, diags
 	}
-	// Locals may refer to each other: evaluate until no progress.
-	locals := map[string]cty.Value{}
-	pending := localAttrs
-	for len(pending) > 0 {
-		var next []*hcl.Attribute
-		var lastDiags hcl.Diagnostics
-		for _, a := range pending {
-			ctx.Variables["local"] = cty.ObjectVal(locals)
-			val, ds := a.Expr.Value(ctx)
-			if ds.HasErrors() {
-				next, lastDiags = append(next, a), append(lastDiags, ds...)
-				continue
-			}
-			locals[a.Name] = val
-		}
-		if len(next) == len(pending) {
-			return nil, nil, append(diags, lastDiags...)
-		}
-		pending = next
+	if ds := l.localsAndData(ctx, localAttrs, datas); ds.HasErrors() {
+		return nil, nil, append(diags, ds...)
 	}
-	ctx.Variables["local"] = cty.ObjectVal(locals)
 
 	// Sources by "type.name".
 	srcs := map[string]*hcl.Block{}
@@ -344,7 +330,7 @@ func (l *loader) evaluate(files []*hcl.File, varFiles []string) (*template.Node,
 		srcs[b.Labels[0]+"."+b.Labels[1]] = b
 	}
 	root := &template.Node{Kind: template.Object, Pos: spec.Pos{File: files[0].Body.MissingItemRange().Filename, Line: 1, Col: 1}}
-	var builders, provs, pps []*template.Node
+	var builders, provs, pps, ecps []*template.Node
 	for _, b := range builds {
 		if attrs, _ := b.Body.JustAttributes(); attrs != nil {
 			if a, ok := attrs["description"]; ok {
@@ -353,11 +339,12 @@ func (l *loader) evaluate(files []*hcl.File, varFiles []string) (*template.Node,
 				}
 			}
 		}
-		bn, prov, pp, ds := l.build(b, srcs, ctx)
+		bn, prov, pp, ecp, ds := l.build(b, srcs, ctx)
 		diags = append(diags, ds...)
 		builders = append(builders, bn...)
 		provs = append(provs, prov...)
 		pps = append(pps, pp...)
+		ecps = append(ecps, ecp...)
 	}
 	if len(builds) == 0 {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "the template needs a build block", Detail: `add build { sources = ["source.vultr.example"] }`})
@@ -370,6 +357,7 @@ func (l *loader) evaluate(files []*hcl.File, varFiles []string) (*template.Node,
 	add("builders", builders)
 	add("provisioners", provs)
 	add("post-processors", pps)
+	add("error-cleanup-provisioner", ecps)
 	return root, out, diags
 }
 
@@ -416,14 +404,18 @@ func decodeVariable(b *hcl.Block) (*variable, hcl.Diagnostics) {
 
 // build turns one build block into builders, provisioners and
 // post-processor sequences, with only filters for its sources.
-func (l *loader) build(b *hcl.Block, srcs map[string]*hcl.Block, ctx *hcl.EvalContext) (builders, provs, pps []*template.Node, diags hcl.Diagnostics) {
-	content, diags := b.Body.Content(&hcl.BodySchema{
+func (l *loader) build(b *hcl.Block, srcs map[string]*hcl.Block, ctx *hcl.EvalContext) (builders, provs, pps, ecps []*template.Node, diags hcl.Diagnostics) {
+	// dynamic "provisioner" { for_each = ...; labels = [...]; content {...} }
+	body := dynblock.Expand(b.Body, ctx)
+	content, diags := body.Content(&hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{{Name: "name"}, {Name: "sources"}, {Name: "description"}},
 		Blocks: []hcl.BlockHeaderSchema{
 			{Type: "source", LabelNames: []string{"ref"}},
 			{Type: "provisioner", LabelNames: []string{"type"}},
+			{Type: "error-cleanup-provisioner", LabelNames: []string{"type"}},
 			{Type: "post-processor", LabelNames: []string{"type"}},
 			{Type: "post-processors"},
+			{Type: "hcp_packer_registry"},
 		},
 	})
 	type use struct {
@@ -478,6 +470,27 @@ func (l *loader) build(b *hcl.Block, srcs map[string]*hcl.Block, ctx *hcl.EvalCo
 		}
 		typ, name := src.Labels[0], src.Labels[1]
 		sctx := withSource(ctx, typ, name)
+		if typ != "vultr" {
+			// Another cloud's source: not evaluated (its plugin's schema is
+			// not ours); the build is skipped, or refused, by name.
+			if u.override != nil {
+				if renamed, ok := overrideName(u.override, sctx); ok {
+					name = renamed
+				}
+			}
+			node := &template.Node{Kind: template.Object, Pos: pos(src.DefRange), Keys: []template.Member{
+				{Key: "type", KeyPos: pos(src.DefRange), Value: &template.Node{Kind: template.String, Pos: pos(src.DefRange), Str: typ}},
+				{Key: "name", KeyPos: pos(src.DefRange), Value: &template.Node{Kind: template.String, Pos: pos(src.DefRange), Str: name}},
+			}}
+			node.Aliases = []string{typ + "." + name}
+			if buildName != "" {
+				node.Aliases = append(node.Aliases, buildName+"."+typ+"."+name)
+			}
+			builders = append(builders, node)
+			names = append(names, name)
+			types = append(types, typ)
+			continue
+		}
 		node, ds := l.bodyNode(src.Body, sctx, map[string]string{"type": typ, "name": name})
 		diags = append(diags, ds...)
 		if u.override != nil {
@@ -521,6 +534,13 @@ func (l *loader) build(b *hcl.Block, srcs map[string]*hcl.Block, ctx *hcl.EvalCo
 				n.Scope = []string{nm}
 				provs = append(provs, n)
 			}
+		case "error-cleanup-provisioner":
+			n, ds := l.bodyNode(blk.Body, ctx, map[string]string{"type": blk.Labels[0]})
+			diags = append(diags, ds...)
+			ecps = append(ecps, only(n))
+		case "hcp_packer_registry":
+			r := blk.DefRange
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "hcp_packer_registry: nothing is published to HCP Packer", Detail: "vultr-image-action builds the images; it does not publish their metadata to HCP Packer. Use the snapshot-ids and artifacts outputs (or the manifest post-processor) to record them.", Subject: &r})
 		case "post-processor":
 			n, ds := l.bodyNode(blk.Body, ctx, map[string]string{"type": blk.Labels[0]})
 			diags = append(diags, ds...)
@@ -537,12 +557,23 @@ func (l *loader) build(b *hcl.Block, srcs map[string]*hcl.Block, ctx *hcl.EvalCo
 			pps = append(pps, seq)
 		}
 	}
-	return builders, provs, pps, diags
+	return builders, provs, pps, ecps, diags
 }
 
 // bodyNode evaluates a block's attributes into an object Node.
 func (l *loader) bodyNode(body hcl.Body, ctx *hcl.EvalContext, fixed map[string]string) (*template.Node, hcl.Diagnostics) {
 	attrs, diags := body.JustAttributes()
+	// Read them again through Content: a body that a dynamic block made
+	// gives its iterator (provisioner.key, provisioner.value) only so.
+	if !diags.HasErrors() {
+		schema := &hcl.BodySchema{}
+		for name := range attrs {
+			schema.Attributes = append(schema.Attributes, hcl.AttributeSchema{Name: name})
+		}
+		if content, ds := body.Content(schema); !ds.HasErrors() {
+			attrs = content.Attributes
+		}
+	}
 	n := &template.Node{Kind: template.Object, Pos: pos(body.MissingItemRange())}
 	keys := make([]string, 0, len(fixed))
 	for k := range fixed {

@@ -55,6 +55,9 @@ type Spec struct {
 	// passwords, and the values of sensitive variables. Front ends fill it.
 	Secrets []string
 
+	// Skipped are the builds of other clouds' builders that -only or
+	// -except left out: reported, never run.
+	Skipped []string
 	// Warnings are non-fatal diagnostics, such as deprecated keys.
 	Warnings Diagnostics
 }
@@ -85,6 +88,9 @@ type Build struct {
 	// PostProcessors is a list of sequences, as in Packer: each inner slice
 	// runs in order, fed by the artifact of the build.
 	PostProcessors [][]PostProcessor
+	// ErrorCleanup is the error-cleanup-provisioner: it runs on the
+	// machine when a provisioner fails, before cleanup.
+	ErrorCleanup *Provisioner
 }
 
 // Ref names a catalogue object (region, plan, image). Either ID is a

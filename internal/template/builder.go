@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/legacyid"
+	"github.com/vultr-image-action/vultr-image-action/internal/textdist"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 )
 
@@ -58,13 +59,19 @@ func (d *decoder) builders(s *spec.Spec, arr *Node, opts Options) {
 			d.errorAt(n.Pos, p+".type", "the builder has no \"type\"", `add "type": "vultr"`)
 			continue
 		}
-		if typ != "vultr" {
-			d.errorAt(tpos, p+".type", fmt.Sprintf("unsupported builder type %q", typ), `the only supported type is "vultr"`+suggest(typ, []string{"vultr"}))
-			continue
-		}
 		name, npos, _ := o.raw("name")
 		if name == "" {
 			name, npos = typ, n.Pos
+		}
+		if typ != "vultr" {
+			// Another cloud's builder: -only/-except must leave it out
+			// (see filter); its keys are its plugin's business.
+			if strings.EqualFold(typ, "vultr") || textdist.Distance(typ, "vultr") <= 2 {
+				d.errorAt(tpos, p+".type", fmt.Sprintf("unsupported builder type %q", typ), `did you mean "vultr"?`)
+				continue
+			}
+			d.foreign = append(d.foreign, spec.Build{Name: name, Type: typ, Pos: tpos, Aliases: n.Aliases})
+			continue
 		}
 		if first, dup := names[name]; dup {
 			d.errorAt(npos, p+".name", fmt.Sprintf("build name %q is used twice (first at line %d)", name, first.Line), `give each builder a unique "name"`)

@@ -15,6 +15,8 @@ import (
 type decoder struct {
 	diags spec.Diagnostics
 	in    *interp
+	// foreign are other clouds' builds: named in filters, never built.
+	foreign []spec.Build
 }
 
 func (d *decoder) errorAt(pos spec.Pos, path, summary, detail string) {

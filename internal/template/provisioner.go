@@ -13,6 +13,7 @@ import (
 )
 
 type rawProvisioner struct {
+	where  string // its path in the template, for messages
 	index  int
 	typ    string
 	node   *Node
@@ -76,7 +77,7 @@ func (d *decoder) provisioners(n *Node, s *spec.Spec, opts Options) []rawProvisi
 			d.errorAt(tpos, p+".type", fmt.Sprintf("unsupported provisioner type %q", typ), `valid types: "shell", "file", "shell-local"`+suggest(typ, supported(provisionerKeys)))
 			continue
 		}
-		rp := rawProvisioner{index: i, typ: typ, node: it, override: map[string]*Node{}, scope: it.Scope}
+		rp := rawProvisioner{where: p, index: i, typ: typ, node: it, override: map[string]*Node{}, scope: it.Scope}
 		if m := o.member("only"); m != nil {
 			rp.only, _ = d.strListRaw(m.Value, p+".only")
 		}
@@ -213,22 +214,23 @@ func (d *decoder) checkNames(builds []spec.Build, where string, pos spec.Pos, ke
 // assemble gives each build its provisioners and post-processors, decoded
 // with that build's name and overrides.
 func (d *decoder) assemble(s *spec.Spec, provs []rawProvisioner, pps [][]rawPostProcessor, opts Options) {
-	// Overrides and filters must name real builds.
+	// Overrides and filters must name real builds (another cloud's too).
+	named := append(append([]spec.Build{}, s.Builds...), d.foreign...)
 	for _, rp := range provs {
-		where := fmt.Sprintf("provisioners[%d]", rp.index)
+		where := rp.where
 		for name, n := range rp.override {
-			if override(rp.override, name, s.Builds) == nil {
-				d.errorAt(n.Pos, where+".override."+name, fmt.Sprintf("no build is named %q", name), "builds: "+strings.Join(buildNames(s.Builds), ", ")+suggest(name, buildNames(s.Builds)))
+			if override(rp.override, name, named) == nil {
+				d.errorAt(n.Pos, where+".override."+name, fmt.Sprintf("no build is named %q", name), "builds: "+strings.Join(buildNames(named), ", ")+suggest(name, buildNames(named)))
 			}
 		}
-		d.checkNames(s.Builds, where, keyPos(rp.node, "only"), "only", rp.only)
-		d.checkNames(s.Builds, where, keyPos(rp.node, "except"), "except", rp.except)
+		d.checkNames(named, where, keyPos(rp.node, "only"), "only", rp.only)
+		d.checkNames(named, where, keyPos(rp.node, "except"), "except", rp.except)
 	}
 	for _, seq := range pps {
 		for _, rp := range seq {
 			where := fmt.Sprintf("post-processors[%d][%d]", rp.seq, rp.index)
-			d.checkNames(s.Builds, where, keyPos(rp.node, "only"), "only", rp.only)
-			d.checkNames(s.Builds, where, keyPos(rp.node, "except"), "except", rp.except)
+			d.checkNames(named, where, keyPos(rp.node, "only"), "only", rp.only)
+			d.checkNames(named, where, keyPos(rp.node, "except"), "except", rp.except)
 		}
 	}
 	// Decode once per build; report problems once (for the first build).
@@ -296,8 +298,7 @@ var placeholders = map[string]string{
 }
 
 func (d *decoder) provisioner(rp rawProvisioner, node *Node, s *spec.Spec, opts Options) (spec.Provisioner, bool) {
-	p := fmt.Sprintf("provisioners[%d]", rp.index)
-	o := d.object(node, p)
+	o := d.object(node, rp.where)
 	if o == nil {
 		return spec.Provisioner{}, false
 	}
@@ -589,4 +590,40 @@ func keyPos(n *Node, key string) spec.Pos {
 		return m.KeyPos
 	}
 	return n.Pos
+}
+
+// errorCleanupProvisioners decodes error-cleanup-provisioner: an object in
+// JSON, an array (one per HCL2 build block, each scoped to its builds).
+func (d *decoder) errorCleanupProvisioners(n *Node, s *spec.Spec, opts Options) []rawProvisioner {
+	arr := n
+	if n.Kind == Object {
+		arr = &Node{Kind: Array, Pos: n.Pos, Items: []*Node{n}}
+	}
+	out := d.provisioners(arr, s, opts)
+	for i := range out {
+		out[i].where = "error-cleanup-provisioner"
+		if n.Kind == Array {
+			out[i].where = fmt.Sprintf("error-cleanup-provisioner[%d]", i)
+		}
+	}
+	return out
+}
+
+// assembleErrorCleanup gives each build its error-cleanup-provisioner.
+func (d *decoder) assembleErrorCleanup(s *spec.Spec, ecps []rawProvisioner, opts Options) {
+	for bi := range s.Builds {
+		b := &s.Builds[bi]
+		d.in.buildName, d.in.buildType = b.Name, b.Type
+		for _, rp := range ecps {
+			if !selected(rp.only, rp.except, rp.scope, b) {
+				continue
+			}
+			if p, ok := d.provisioner(rp, rp.node, s, opts); ok {
+				p.Index = -1
+				b.ErrorCleanup = &p
+			}
+			break
+		}
+	}
+	d.in.buildName, d.in.buildType = "", ""
 }

@@ -69,7 +69,7 @@ func Load(path string, opts Options) (*spec.Spec, error) {
 }
 
 // topLevelKeys are the keys a Packer JSON template may have.
-var topLevelKeys = []string{"description", "min_packer_version", "variables", "sensitive-variables", "builders", "provisioners", "post-processors", "_comment"}
+var topLevelKeys = []string{"description", "min_packer_version", "variables", "sensitive-variables", "builders", "provisioners", "post-processors", "error-cleanup-provisioner", "_comment"}
 
 // Parse resolves a template from its source.
 func Parse(file string, src []byte, opts Options) (*spec.Spec, error) {
@@ -111,6 +111,7 @@ func fromNode(file string, root *Node, diags spec.Diagnostics, opts Options, pre
 	}
 	builders := top.member("builders")
 	provisioners := top.member("provisioners")
+	errorCleanup := top.member("error-cleanup-provisioner")
 	postProcessors := top.member("post-processors")
 	variables := top.member("variables")
 	sensitive := top.member("sensitive-variables")
@@ -158,8 +159,13 @@ func fromNode(file string, root *Node, diags spec.Diagnostics, opts Options, pre
 	if postProcessors != nil {
 		pps = d.postProcessors(postProcessors.Value)
 	}
+	var ecps []rawProvisioner
+	if errorCleanup != nil {
+		ecps = d.errorCleanupProvisioners(errorCleanup.Value, s, opts)
+	}
 	d.assemble(s, provs, pps, opts)
-	s.Builds = d.filter(s.Builds, opts, builders)
+	d.assembleErrorCleanup(s, ecps, opts)
+	d.filter(s, opts)
 	if d.diags.HasErrors() {
 		return nil, d.diags
 	}
@@ -337,8 +343,11 @@ func (d *decoder) strListRaw(v *Node, p string) ([]string, bool) {
 }
 
 // filter applies -only and -except: globs against build names and their
-// aliases ("vultr.*", "*.web", "app.vultr.web", "web").
-func (d *decoder) filter(builds []spec.Build, opts Options, builders *Member) []spec.Build {
+// aliases ("vultr.*", "*.web", "app.vultr.web", "web"). Another cloud's
+// build must be filtered out: it is then reported as skipped; left in, it
+// is an error that names it and says which filter builds the rest.
+func (d *decoder) filter(s *spec.Spec, opts Options) {
+	all := append(append([]spec.Build{}, s.Builds...), d.foreign...)
 	check := func(flag string, globs []string) {
 		for _, g := range globs {
 			if _, err := path.Match(g, ""); err != nil {
@@ -346,28 +355,36 @@ func (d *decoder) filter(builds []spec.Build, opts Options, builders *Member) []
 				continue
 			}
 			matched := false
-			for i := range builds {
-				matched = matched || matchesAny([]string{g}, &builds[i])
+			for i := range all {
+				matched = matched || matchesAny([]string{g}, &all[i])
 			}
 			if !matched {
-				d.errorAt(spec.Pos{}, flag, fmt.Sprintf("%q matches no build", g), "builds: "+strings.Join(buildNames(builds), ", "))
+				d.errorAt(spec.Pos{}, flag, fmt.Sprintf("%q matches no build", g), "builds: "+strings.Join(buildNames(all), ", "))
 			}
 		}
 	}
 	check("-only", opts.Only)
 	check("-except", opts.Except)
-	var out []spec.Build
-	for i := range builds {
-		b := &builds[i]
-		if len(opts.Only) > 0 && !matchesAny(opts.Only, b) {
-			continue
-		}
-		if matchesAny(opts.Except, b) {
-			continue
-		}
-		out = append(out, *b)
+	keep := func(b *spec.Build) bool {
+		return (len(opts.Only) == 0 || matchesAny(opts.Only, b)) && !matchesAny(opts.Except, b)
 	}
-	return out
+	var out []spec.Build
+	for i := range s.Builds {
+		if keep(&s.Builds[i]) {
+			out = append(out, s.Builds[i])
+		}
+	}
+	for i := range d.foreign {
+		f := &d.foreign[i]
+		full := f.Type + "." + f.Name
+		if !keep(f) {
+			s.Skipped = append(s.Skipped, full)
+			d.warnAt(f.Pos, "", fmt.Sprintf("skipping %s: vultr-image-action builds only Vultr images", full), "")
+			continue
+		}
+		d.errorAt(f.Pos, "", fmt.Sprintf("%s uses the %q builder: vultr-image-action builds only Vultr images", full, f.Type), "build the Vultr sources and skip the others with -only 'vultr.*' (the action's only: input), or -except '"+f.Type+".*'")
+	}
+	s.Builds = out
 }
 
 // FormatDiagnostics renders diagnostics one per line, each with its
