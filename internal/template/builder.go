@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/legacyid"
-	"github.com/vultr-image-action/vultr-image-action/internal/textdist"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+	"github.com/vultr-image-action/vultr-image-action/internal/textdist"
 )
 
 // vultrKeys are the vultr builder's keys: packer-plugin-vultr v2.7.0's, the
