@@ -407,8 +407,9 @@ func stepProvision(ctx context.Context, st *state, _ *cleanups, o Options) error
 			return comm, nil
 		},
 	}
+	vars := buildVars(st, o)
 	for i := range st.b.Provisioners {
-		p := st.b.Provisioners[i]
+		p := st.b.Provisioners[i].WithBuildVars(vars)
 		end := o.UI.Phase(st.b.Name, fmt.Sprintf("provisioner %d: %s", p.Index, p.Type))
 		env.Comm = st.comm
 		err := provision.Run(ctx, p, env)
@@ -427,6 +428,24 @@ func stepProvision(ctx context.Context, st *state, _ *cleanups, o Options) error
 	return nil
 }
 
+// buildVars are Packer's provision-time build variables (build.Host,
+// {{build `ID`}}, ...). The private key and password are secrets already.
+func buildVars(st *state, o Options) map[string]string {
+	port := portOr22(st.b.SSH.Port)
+	password := st.b.SSH.Password
+	if password == "" && st.key == nil {
+		password = st.password
+	}
+	vals := map[string]string{
+		"ID": st.instance.ID, "Host": st.host, "Port": strconv.Itoa(port), "User": st.b.SSH.Username,
+		"Password": password, "ConnType": "ssh", "PackerRunUUID": o.RunUUID,
+	}
+	if st.key != nil {
+		vals["SSHPublicKey"], vals["SSHPrivateKey"] = st.key.authorizedKey, st.key.privatePEM
+	}
+	return vals
+}
+
 // runErrorCleanup runs the error-cleanup-provisioner after a provisioner
 // failed, as Packer does; its own failure is reported, and the build
 // fails with the provisioner's error.
@@ -438,7 +457,7 @@ func runErrorCleanup(ctx context.Context, st *state, env *provision.Env, o Optio
 	end := o.UI.Phase(st.b.Name, "error-cleanup-provisioner: "+ec.Type)
 	defer end()
 	env.Comm = st.comm
-	if err := provision.Run(ctx, *ec, env); err != nil {
+	if err := provision.Run(ctx, ec.WithBuildVars(buildVars(st, o)), env); err != nil {
 		o.UI.Warn(st.b.Name, fmt.Sprintf("the error-cleanup-provisioner failed too: %v", err), ec.Pos)
 	}
 }

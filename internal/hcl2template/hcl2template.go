@@ -292,7 +292,8 @@ func (l *loader) evaluate(files []*hcl.File, varFiles []string) (*template.Node,
 	if diags.HasErrors() {
 		return nil, nil, diags
 	}
-	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{"var": cty.ObjectVal(varObj), "path": l.pathObject()}, Functions: l.functions(false)}
+	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{"var": cty.ObjectVal(varObj), "path": l.pathObject(),
+		"packer": cty.ObjectVal(map[string]cty.Value{"version": cty.StringVal(template.SupportedPackerVersion)})}, Functions: l.functions(false)}
 	// validation { condition = ..., error_message = "..." }
 	for _, name := range order {
 		for _, vb := range vars[name].validations {
@@ -455,7 +456,7 @@ func (l *loader) build(b *hcl.Block, srcs map[string]*hcl.Block, ctx *hcl.EvalCo
 		}
 	}
 	ctx = ctx.NewChild()
-	ctx.Variables = map[string]cty.Value{"build": cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal(buildName)})}
+	ctx.Variables = map[string]cty.Value{"build": l.buildObject(buildName)}
 	var names, types []string
 	for _, u := range uses {
 		src, ok := srcs[u.ref]
@@ -822,4 +823,16 @@ func (l *loader) cliValue(text string, v *variable, diags *hcl.Diagnostics) cty.
 		return cty.DynamicVal
 	}
 	return val
+}
+
+// buildObject is HCL2's build variable in a build block: its name, and the
+// values known only at provision time as placeholders (spec.BuildVars),
+// except the run's UUID, known now.
+func (l *loader) buildObject(name string) cty.Value {
+	vals := map[string]cty.Value{"name": cty.StringVal(name)}
+	for _, v := range spec.BuildVars {
+		vals[v] = cty.StringVal(spec.BuildVarPlaceholder(v))
+	}
+	vals["PackerRunUUID"] = cty.StringVal(l.opts.RunUUID)
+	return cty.ObjectVal(vals)
 }

@@ -82,6 +82,9 @@ func (d *decoder) builders(s *spec.Spec, arr *Node, opts Options) {
 		d.vultr(o, &b, s, opts)
 		d.ssh(o, &b, s)
 		o.unknown(vultrKeys, "a vultr builder")
+		if spec.ContainsBuildVar(b.Vultr) || spec.ContainsBuildVar(b.SSH) {
+			d.errorAt(n.Pos, p, "a build variable (build.Host, {{build `ID`}}, ...) is used in the builder's configuration", "build variables are known only once the machine exists: use them in provisioners")
+		}
 		s.Builds = append(s.Builds, b)
 	}
 	d.in.buildName, d.in.buildType = "", ""

@@ -8,17 +8,19 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	texttemplate "text/template"
 	"time"
 
+	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 	"github.com/vultr-image-action/vultr-image-action/internal/textdist"
 )
 
 // SupportedPackerVersion is the Packer version whose template language this
 // tool implements; min_packer_version above it is an error.
-const SupportedPackerVersion = "1.11.2"
+const SupportedPackerVersion = "1.16.0"
 
 // interp evaluates Packer's {{ }} template functions in strings.
 type interp struct {
@@ -73,6 +75,16 @@ func (in *interp) funcs() texttemplate.FuncMap {
 		"build_name":     func() string { return in.buildName },
 		"build_type":     func() string { return in.buildType },
 		"packer_version": func() string { return SupportedPackerVersion },
+		// {{build `Host`}}: known at provision time only (see spec.BuildVars).
+		"build": func(name string) (string, error) {
+			if name == "PackerRunUUID" {
+				return in.runUUID, nil
+			}
+			if !slices.Contains(spec.BuildVars, name) {
+				return "", fmt.Errorf("build %q: not a build variable; valid names: %s", name, strings.Join(spec.BuildVars, ", "))
+			}
+			return spec.BuildVarPlaceholder(name), nil
+		},
 		"lower":          strings.ToLower,
 		"upper":          strings.ToUpper,
 		// Packer's replace takes (old, new, n, s) and replace_all (old, new, s).
