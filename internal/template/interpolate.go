@@ -85,8 +85,8 @@ func (in *interp) funcs() texttemplate.FuncMap {
 			}
 			return spec.BuildVarPlaceholder(name), nil
 		},
-		"lower":          strings.ToLower,
-		"upper":          strings.ToUpper,
+		"lower": strings.ToLower,
+		"upper": strings.ToUpper,
 		// Packer's replace takes (old, new, n, s) and replace_all (old, new, s).
 		"replace":     func(old, new string, n int, s string) string { return strings.Replace(s, old, new, n) },
 		"replace_all": func(old, new, s string) string { return strings.ReplaceAll(s, old, new) },
