@@ -99,9 +99,13 @@ type Options struct {
 
 	// ParallelBuilds bounds concurrent builds; 0 means unlimited.
 	ParallelBuilds int
-	// OnError is "cleanup" (default) or "abort" (keep a failed build's
-	// instance for debugging).
+	// OnError is Packer's -on-error: "cleanup" (default), "abort" (keep a
+	// failed build's instance for debugging), "run-cleanup-provisioner"
+	// (run the error-cleanup-provisioner, then keep it) or "ask".
 	OnError string
+	// Ask decides, for -on-error=ask, what to do with a failed build:
+	// "cleanup", "abort" or "run-cleanup-provisioner".
+	Ask func(ctx context.Context, build string, err error) string
 
 	// CleanupTimeout bounds each delete after a normal finish or failure;
 	// CancelBudget bounds each after a cancel (GitHub kills the step ~10 s

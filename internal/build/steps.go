@@ -34,6 +34,9 @@ type state struct {
 	pin      *remote.Pin
 
 	snapshot *vultr.Snapshot
+
+	// decision is what -on-error decided for this failed build.
+	decision string
 }
 
 // runOne runs one build, top to bottom. Each step that creates something
@@ -77,7 +80,7 @@ func runOne(ctx context.Context, s *spec.Spec, b *spec.Build, p prepared, run *r
 
 	// Cleanup: always, on a context of its own (see cleanups.run).
 	cerr := r.phase(ctx, o, "clean up", func(context.Context) error {
-		if err != nil && o.OnError == "abort" && ctx.Err() == nil && st.instance != nil {
+		if err != nil && ctx.Err() == nil && st.instance != nil && st.onError(ctx, o, err) != "cleanup" {
 			keep(st, r, o)
 			return nil
 		}
@@ -415,7 +418,9 @@ func stepProvision(ctx context.Context, st *state, _ *cleanups, o Options) error
 		err := provision.Run(ctx, p, env)
 		end()
 		if err != nil {
-			runErrorCleanup(ctx, st, env, o)
+			if st.onError(ctx, o, err) != "abort" {
+				runErrorCleanup(ctx, st, env, o)
+			}
 			return err
 		}
 	}
@@ -444,6 +449,21 @@ func buildVars(st *state, o Options) map[string]string {
 		vals["SSHPublicKey"], vals["SSHPrivateKey"] = st.key.authorizedKey, st.key.privatePEM
 	}
 	return vals
+}
+
+// onError is what to do with the failed build, asked once with
+// -on-error=ask.
+func (st *state) onError(ctx context.Context, o Options, err error) string {
+	if st.decision == "" {
+		st.decision = o.OnError
+		if st.decision == "ask" && o.Ask != nil {
+			st.decision = o.Ask(ctx, st.b.Name, err)
+		}
+		if st.decision == "ask" {
+			st.decision = "cleanup"
+		}
+	}
+	return st.decision
 }
 
 // runErrorCleanup runs the error-cleanup-provisioner after a provisioner

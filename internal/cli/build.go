@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/build"
@@ -37,6 +38,7 @@ type job struct {
 	runID           string // names this run's resources; generated when empty
 	keepSnapshots   int    // -1: as the template says
 	keepPrefix      string // overrides keep_snapshots_prefix when set
+	timestamps      bool   // -timestamp-ui
 	timeout         time.Duration
 	workDir         string
 
@@ -54,7 +56,10 @@ func cmdBuild(ctx context.Context, env Env, args []string) error {
 	fs.Var(&only, "only", "build only the builds matching these comma-separated `names` (globs)")
 	fs.Var(&except, "except", "skip the builds matching these comma-separated `names` (globs)")
 	fs.IntVar(&j.parallel, "parallel-builds", 0, "run at most `N` builds at once; 0 means no limit")
-	fs.StringVar(&j.onError, "on-error", "cleanup", "what to do with a failed build's instance: cleanup or abort (keep it for debugging)")
+	fs.StringVar(&j.onError, "on-error", "cleanup", "what to do with a failed build's instance: cleanup, abort (keep it for debugging), run-cleanup-provisioner (run the error-cleanup-provisioner, then keep it) or ask (in a terminal)")
+	fs.BoolVar(&j.timestamps, "timestamp-ui", false, "prefix every line with the time")
+	fs.BoolVar(new(bool), "force", false, "accepted for Packer compatibility: Vultr snapshots never block a build, so there is nothing to force")
+	fs.BoolVar(new(bool), "warn-on-undeclared-var", false, "accepted for Packer compatibility: undeclared variables in var files are always reported as warnings")
 	fs.BoolVar(&j.machineReadable, "machine-readable", false, "print Packer's machine-readable output")
 	fs.BoolVar(&j.color, "color", true, "colour the output")
 	fs.BoolVar(&j.debug, "debug", false, "show API calls and timings")
@@ -70,8 +75,14 @@ func cmdBuild(ctx context.Context, env Env, args []string) error {
 		fs.Usage()
 		return usageErrorf("build takes exactly one template path, got %d arguments", fs.NArg())
 	}
-	if j.onError != "cleanup" && j.onError != "abort" {
-		return usageErrorf("-on-error %q: valid values are cleanup and abort", j.onError)
+	switch j.onError {
+	case "cleanup", "abort", "run-cleanup-provisioner":
+	case "ask":
+		if !isTerminal(env.Stdin) || !isTerminal(env.Stdout) {
+			return usageErrorf("-on-error=ask needs a terminal to ask in; use cleanup, abort or run-cleanup-provisioner")
+		}
+	default:
+		return usageErrorf("-on-error %q: valid values are cleanup, abort, run-cleanup-provisioner and ask", j.onError)
 	}
 	j.template = fs.Arg(0)
 	j.vars, j.varFiles, j.only, j.except = vars, varFiles, only, except
@@ -104,6 +115,8 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 		Color:           j.color && j.action == nil && !j.machineReadable && isTerminal(env.Stdout),
 		Debug:           j.debug || (j.action != nil && j.action.DebugEnabled()),
 		Workspace:       env.Getenv("GITHUB_WORKSPACE"),
+		Timestamps:      j.timestamps,
+		Log:             packerLog(env),
 	})
 
 	sess.debug = console.Debug
@@ -162,6 +175,7 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 		OnError:        j.onError,
 		CancelBudget:   cancelBudget(j),
 		Stop:           env.Stop,
+		Ask:            askOnError(env),
 	})
 	if len(results) == 0 && err != nil {
 		// Nothing started: pre-flight problems (with template positions)
@@ -290,7 +304,7 @@ func within(dir, path string) bool {
 
 // isTerminal reports whether w is a terminal, where colour helps; logs and
 // pipes get plain text.
-func isTerminal(w io.Writer) bool {
+func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false
@@ -380,4 +394,49 @@ func reportLeft(console *ui.Console, results []*build.Result, inAction bool) {
 		msg += " (the action's post step tries again)"
 	}
 	console.Error("", msg, spec.Pos{}, "Resources left behind")
+}
+
+// packerLog is where PACKER_LOG sends debug lines: PACKER_LOG_PATH, else
+// standard error. Nil when PACKER_LOG is unset or "0".
+func packerLog(env Env) io.Writer {
+	if v := env.Getenv("PACKER_LOG"); v == "" || v == "0" {
+		return nil
+	}
+	if p := env.Getenv("PACKER_LOG_PATH"); p != "" {
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err == nil {
+			return f // closed when the process ends
+		}
+		fmt.Fprintf(env.Stderr, "PACKER_LOG_PATH %s: %v; logging to standard error\n", p, err)
+	}
+	return env.Stderr
+}
+
+// askOnError is -on-error=ask: it asks, in the terminal, what to do with a
+// failed build's instance. An interrupt counts as "clean up".
+func askOnError(env Env) func(ctx context.Context, build string, err error) string {
+	var mu sync.Mutex
+	return func(ctx context.Context, build string, err error) string {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(env.Stdout, "==> %s: build failed: %v\n==> %s: [c] clean up and exit, [a] abort and keep the instance, [r] run the error-cleanup-provisioner and keep it: ", build, err, build)
+		answer := make(chan string, 1)
+		go func() {
+			var s string
+			_, _ = fmt.Fscanln(env.Stdin, &s)
+			answer <- strings.ToLower(strings.TrimSpace(s))
+		}()
+		select {
+		case a := <-answer:
+			switch a {
+			case "a":
+				return "abort"
+			case "r":
+				return "run-cleanup-provisioner"
+			}
+			return "cleanup"
+		case <-ctx.Done():
+			return "cleanup"
+		}
+	}
 }

@@ -68,13 +68,25 @@ func Reported(err error) bool {
 	return errors.As(err, &r)
 }
 
+// exitError is a command's own exit code (fmt -check exits 3, as Packer).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
 // ExitCode maps a Run error to the process exit code.
 func ExitCode(err error) int {
 	var ue *UsageError
 	var ds spec.Diagnostics
+	var ee *exitError
 	switch {
 	case err == nil:
 		return ExitOK
+	case errors.As(err, &ee):
+		return ee.code
 	case errors.Is(err, flag.ErrHelp):
 		return ExitOK
 	case errors.Is(err, context.Canceled):
@@ -96,6 +108,8 @@ Commands:
   validate      Check a template without creating anything
   inspect       Show a template's variables, builders and provisioners
   hcl2_upgrade  Convert a JSON template to HCL2
+  fmt           Format HCL2 files (-check, -diff, -write, -recursive)
+  init          Report that no plugin needs installing (the vultr builder is built in)
   cleanup       Delete instances and SSH keys left by a killed build
   sweep         Find and delete this tool's leftovers older than a threshold
   emulator      Run the built-in Vultr API emulator
@@ -134,6 +148,10 @@ func Run(ctx context.Context, env Env) error {
 		return cmdInspect(ctx, env, rest)
 	case "hcl2_upgrade":
 		return cmdHCL2Upgrade(ctx, env, rest)
+	case "fmt":
+		return cmdFmt(ctx, env, rest)
+	case "init":
+		return cmdInit(ctx, env, rest)
 	case "cleanup":
 		return cmdCleanup(ctx, env, rest)
 	case "sweep":

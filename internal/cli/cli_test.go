@@ -218,7 +218,8 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"build"}, "build takes exactly one template path"},
-		{[]string{"build", "-on-error", "ask", "x.json"}, `-on-error "ask": valid values are cleanup and abort`},
+		{[]string{"build", "-on-error", "ask", "x.json"}, "-on-error=ask needs a terminal"},
+		{[]string{"build", "-on-error", "retry", "x.json"}, `-on-error "retry": valid values are cleanup, abort, run-cleanup-provisioner and ask`},
 		{[]string{"emulator", "-listen", "0.0.0.0:8080"}, "only on loopback"},
 	}
 	for _, tt := range tests {
@@ -523,5 +524,37 @@ func TestSeedUpgradedToHCL2Builds(t *testing.T) {
 	}
 	if err != nil || !strings.Contains(te.stdout.String(), "--> vultr: Vultr Snapshot: My Awesome App (") {
 		t.Fatalf("build the HCL2 seed: %v\n%s", err, te.stdout.String())
+	}
+}
+
+func TestFmt(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	messy := "source \"vultr\" \"x\" {\nregion_id=\"ewr\"\n  plan_id =   \"vc2-1c-1gb\"\n}\n"
+	tidy := "source \"vultr\" \"x\" {\n  region_id = \"ewr\"\n  plan_id   = \"vc2-1c-1gb\"\n}\n"
+	p := filepath.Join(dir, "a.pkr.hcl")
+	os.WriteFile(p, []byte(messy), 0o644)
+	os.WriteFile(filepath.Join(dir, "ignored.txt"), []byte(messy), 0o644)
+	te := newEnv([]string{"fmt", "-check", dir}, nil)
+	if err := Run(context.Background(), te.Env); ExitCode(err) != 3 || !strings.Contains(te.stdout.String(), "a.pkr.hcl") {
+		t.Errorf("fmt -check: exit %d, output %q; want 3 naming a.pkr.hcl", ExitCode(err), te.stdout.String())
+	}
+	if b, _ := os.ReadFile(p); string(b) != messy {
+		t.Errorf("fmt -check wrote the file")
+	}
+	te = newEnv([]string{"fmt", "-diff", dir}, nil)
+	if err := Run(context.Background(), te.Env); err != nil || !strings.Contains(te.stdout.String(), "+  region_id = \"ewr\"") {
+		t.Errorf("fmt -diff: %v, %q", err, te.stdout.String())
+	}
+	if b, _ := os.ReadFile(p); string(b) != tidy {
+		t.Errorf("fmt wrote %q, want %q", b, tidy)
+	}
+	te = newEnv([]string{"fmt", "-check", dir}, nil)
+	if err := Run(context.Background(), te.Env); err != nil {
+		t.Errorf("fmt -check of a formatted directory: %v", err)
+	}
+	te = newEnv([]string{"init", dir}, nil)
+	if err := Run(context.Background(), te.Env); err != nil || !strings.Contains(te.stdout.String(), "no plugin to install") {
+		t.Errorf("init: %v, %q", err, te.stdout.String())
 	}
 }

@@ -38,6 +38,10 @@ type Options struct {
 	// Workspace, when set, is stripped from annotation paths so GitHub can
 	// place them in the repository.
 	Workspace string
+	// Timestamps prefixes human lines with the time (-timestamp-ui).
+	Timestamps bool
+	// Log, when set, receives every debug line (PACKER_LOG), redacted.
+	Log io.Writer
 }
 
 // Console is the log of one run. It is safe for concurrent use by parallel
@@ -64,7 +68,22 @@ func (c *Console) Redactor() *redact.Redactor { return c.o.Redactor }
 func (c *Console) write(s string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.o.Timestamps && !c.o.MachineReadable {
+		s = c.stamp(s)
+	}
 	_, _ = io.WriteString(c.o.Out, c.o.Redactor.String(s))
+}
+
+// stamp prefixes each line of s with the time, as Packer's -timestamp-ui.
+func (c *Console) stamp(s string) string {
+	ts := c.o.Now().Format(time.RFC3339) + ": "
+	lines := strings.SplitAfter(s, "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = ts + l
+		}
+	}
+	return strings.Join(lines, "")
 }
 
 func (c *Console) machine(target, typ string, data ...string) {
@@ -207,10 +226,15 @@ func (c *Console) relative(path string) string {
 
 // Debug reports API calls and timings when debugging is on.
 func (c *Console) Debug(msg string) {
+	msg = c.o.Redactor.String(msg)
+	if c.o.Log != nil {
+		c.mu.Lock()
+		_, _ = fmt.Fprintf(c.o.Log, "%s [DEBUG] %s\n", c.o.Now().Format("2006/01/02 15:04:05"), msg)
+		c.mu.Unlock()
+	}
 	if !c.o.Debug {
 		return
 	}
-	msg = c.o.Redactor.String(msg)
 	switch {
 	case c.o.MachineReadable:
 		c.machine("", "ui", "message", "[DEBUG] "+msg)
