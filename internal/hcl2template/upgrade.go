@@ -47,6 +47,8 @@ func Upgrade(src []byte) ([]byte, error) {
 	}
 	builders, _ := t["builders"].([]any)
 	var refs []string
+	// Filters and overrides name builds as HCL2 does: "vultr.web".
+	full := map[string]string{}
 	for i, raw := range builders {
 		bm, ok := raw.(map[string]any)
 		if !ok {
@@ -66,6 +68,7 @@ func Upgrade(src []byte) ([]byte, error) {
 		}
 		b.WriteString("}\n\n")
 		refs = append(refs, fmt.Sprintf("%q", "source."+typ+"."+name))
+		full[name] = typ + "." + name
 	}
 	b.WriteString("build {\n")
 	if d, ok := t["description"].(string); ok {
@@ -78,8 +81,11 @@ func Upgrade(src []byte) ([]byte, error) {
 			if !ok {
 				continue
 			}
-			writeBlock(&b, "  ", "provisioner", pm)
+			writeBlock(&b, "  ", "provisioner", renameBuilds(pm, full))
 		}
+	}
+	if ec, ok := t["error-cleanup-provisioner"].(map[string]any); ok {
+		writeBlock(&b, "  ", "error-cleanup-provisioner", renameBuilds(ec, full))
 	}
 	if pps, ok := t["post-processors"]; ok {
 		var seqs []any
@@ -101,7 +107,7 @@ func Upgrade(src []byte) ([]byte, error) {
 					m, ok = map[string]any{"type": s}, true
 				}
 				if ok {
-					writeBlock(&b, "    ", "post-processor", m)
+					writeBlock(&b, "    ", "post-processor", renameBuilds(m, full))
 				}
 			}
 			b.WriteString("  }\n")
@@ -180,4 +186,37 @@ func str(s string, inDefault bool) string {
 		q = envRE.ReplaceAllString(q, `${env("$1")}`)
 	}
 	return q
+}
+
+// renameBuilds rewrites only, except and override, which name builds, to
+// the names HCL2 gives them ("web" becomes "vultr.web"), as Packer's
+// hcl2_upgrade does: Packer's HCL2 filters know no other names.
+func renameBuilds(m map[string]any, full map[string]string) map[string]any {
+	out := map[string]any{}
+	for k, v := range m {
+		out[k] = v
+	}
+	for _, k := range []string{"only", "except"} {
+		if list, ok := m[k].([]any); ok {
+			renamed := make([]any, len(list))
+			for i, n := range list {
+				renamed[i] = n
+				if s, ok := n.(string); ok && full[s] != "" {
+					renamed[i] = full[s]
+				}
+			}
+			out[k] = renamed
+		}
+	}
+	if ov, ok := m["override"].(map[string]any); ok {
+		renamed := map[string]any{}
+		for name, v := range ov {
+			if full[name] != "" {
+				name = full[name]
+			}
+			renamed[name] = v
+		}
+		out["override"] = renamed
+	}
+	return out
 }

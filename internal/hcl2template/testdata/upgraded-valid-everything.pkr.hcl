@@ -61,21 +61,21 @@ build {
   provisioner "shell" {
     execute_command = "sudo sh -c '{{.Vars}} {{.Path}}'"
     expect_disconnect = true
-    only = ["web"]
+    only = ["vultr.web"]
     script = "scripts/setup.sh"
     valid_exit_codes = [0, 2]
   }
 
   provisioner "file" {
     destination = "/opt/app/"
-    override = { worker = { destination = "/opt/worker/" } }
+    override = { "vultr.worker" = { destination = "/opt/worker/" } }
     source = "files/"
   }
 
   provisioner "file" {
     content = "x=1\n"
     destination = "/etc/x.conf"
-    except = ["worker"]
+    except = ["vultr.worker"]
   }
 
   provisioner "shell-local" {
