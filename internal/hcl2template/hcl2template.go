@@ -543,19 +543,15 @@ func (l *loader) build(b *hcl.Block, srcs map[string]*hcl.Block, ctx *hcl.EvalCo
 			r := blk.DefRange
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "hcp_packer_registry: nothing is published to HCP Packer", Detail: "vultr-image-action builds the images; it does not publish their metadata to HCP Packer. Use the snapshot-ids and artifacts outputs (or the manifest post-processor) to record them.", Subject: &r})
 		case "post-processor":
-			n, ds := l.bodyNode(blk.Body, ctx, map[string]string{"type": blk.Labels[0]})
+			seqs, ds := l.sequence(blk, []*hcl.Block{blk}, ctx, names, types, only)
 			diags = append(diags, ds...)
-			pps = append(pps, &template.Node{Kind: template.Array, Pos: n.Pos, Items: []*template.Node{only(n)}})
+			pps = append(pps, seqs...)
 		case "post-processors":
 			inner, ds := blk.Body.Content(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "post-processor", LabelNames: []string{"type"}}}})
 			diags = append(diags, ds...)
-			seq := &template.Node{Kind: template.Array, Pos: pos(blk.DefRange)}
-			for _, pb := range inner.Blocks {
-				n, ds := l.bodyNode(pb.Body, ctx, map[string]string{"type": pb.Labels[0]})
-				diags = append(diags, ds...)
-				seq.Items = append(seq.Items, only(n))
-			}
-			pps = append(pps, seq)
+			seqs, ds := l.sequence(blk, inner.Blocks, ctx, names, types, only)
+			diags = append(diags, ds...)
+			pps = append(pps, seqs...)
 		}
 	}
 	return builders, provs, pps, ecps, diags
@@ -835,4 +831,35 @@ func (l *loader) buildObject(name string) cty.Value {
 	}
 	vals["PackerRunUUID"] = cty.StringVal(l.opts.RunUUID)
 	return cty.ObjectVal(vals)
+}
+
+// sequence turns post-processor blocks into one sequence for the build
+// block's builds, or, when one of them uses source.name, one per source
+// (as a provisioner that uses it runs once per source).
+func (l *loader) sequence(at *hcl.Block, blocks []*hcl.Block, ctx *hcl.EvalContext, names, types []string, scope func(*template.Node) *template.Node) ([]*template.Node, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	perSource := false
+	for _, pb := range blocks {
+		perSource = perSource || refersTo(pb.Body, "source")
+	}
+	one := func(c *hcl.EvalContext, mark func(*template.Node) *template.Node) *template.Node {
+		seq := &template.Node{Kind: template.Array, Pos: pos(at.DefRange)}
+		for _, pb := range blocks {
+			n, ds := l.bodyNode(pb.Body, c, map[string]string{"type": pb.Labels[0]})
+			diags = append(diags, ds...)
+			seq.Items = append(seq.Items, mark(n))
+		}
+		return seq
+	}
+	if !perSource {
+		return []*template.Node{one(ctx, scope)}, diags
+	}
+	var out []*template.Node
+	for i, nm := range names {
+		out = append(out, one(withSource(ctx, types[i], nm), func(n *template.Node) *template.Node {
+			n.Scope = []string{nm}
+			return n
+		}))
+	}
+	return out, diags
 }

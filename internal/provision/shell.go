@@ -160,7 +160,20 @@ func runShell(ctx context.Context, sh *spec.Shell, env *Env) error {
 			return fmt.Errorf("run script: %w", err)
 		}
 		if err := env.RemovePending(ctx); err != nil {
-			return err
+			// A script that reboots may finish before the connection drops:
+			// with expect_disconnect, remove once the machine is back.
+			if !sh.ExpectDisconnect || !errors.Is(err, remote.ErrDisconnected) || env.Reconnect == nil {
+				return err
+			}
+			env.Logf("Machine disconnected after the script, as expected; reconnecting to clean up")
+			comm, rerr := env.Reconnect(ctx)
+			if rerr != nil {
+				return fmt.Errorf("reconnect after the expected disconnect: %w", rerr)
+			}
+			env.Comm = comm
+			if err := env.RemovePending(ctx); err != nil {
+				return err
+			}
 		}
 	}
 	if sh.PauseAfter > 0 {

@@ -190,7 +190,7 @@ func (ms *Machines) newDisk(name string) (string, error) {
 	for _, d := range diskDirs {
 		mode := os.FileMode(0o755)
 		switch d {
-		case "tmp":
+		case "tmp", "var/tmp":
 			mode = 0o1777
 		case "root":
 			mode = 0o700

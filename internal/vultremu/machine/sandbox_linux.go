@@ -49,7 +49,10 @@ type sandboxConfig struct {
 var overlayDirs = []string{"usr", "etc", "var", "opt", "srv"}
 
 // diskDirs are directories that live only on the machine's disk.
-var diskDirs = []string{"root", "home", "tmp", "mnt", "media"}
+// var/tmp is one of them (mounted over the /var overlay): templates use it
+// as remote_folder, and the host's copy belongs to a root the sandbox does
+// not map, so the overlay could not create files in it.
+var diskDirs = []string{"root", "home", "tmp", "var/tmp", "mnt", "media"}
 
 // SandboxMain runs the sandbox side of a re-executed process. main (and
 // the TestMain of packages that boot machines) calls it first:
@@ -170,7 +173,7 @@ func enterRoot(cfg sandboxConfig) error {
 	}
 	for _, name := range diskDirs {
 		dst := filepath.Join(root, name)
-		if err := os.Mkdir(dst, 0o755); err != nil {
+		if err := os.MkdirAll(dst, 0o755); err != nil {
 			return err
 		}
 		if err := syscall.Mount(filepath.Join(cfg.Disk, "fs", name), dst, "", syscall.MS_BIND, ""); err != nil {

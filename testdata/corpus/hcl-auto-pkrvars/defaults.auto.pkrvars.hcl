@@ -1,0 +1,2 @@
+region = "ewr"
+owner  = "platform-team"

@@ -1,0 +1,7 @@
+variable "region" {
+  type = string
+}
+variable "owner" {
+  type    = string
+  default = "nobody"
+}

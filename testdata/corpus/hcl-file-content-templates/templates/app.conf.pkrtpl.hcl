@@ -1,0 +1,4 @@
+listen ${port}
+%{ for h in hosts ~}
+upstream ${h}
+%{ endfor ~}
