@@ -1,16 +1,36 @@
 # syntax=docker/dockerfile:1
-# Build a static binary, then ship it on distroless/static: CA certificates,
-# no shell, and root, as GitHub requires of Docker actions (no USER line).
-FROM golang:1.26 AS build
+# The action's image: the binary, cross-compiled on the build machine's
+# platform, on a small Debian with what templates call from shell-local
+# steps (sh, bash, coreutils, ssh, curl, jq, git, CA certificates, tzdata).
+# Root, as GitHub requires of Docker actions (no USER line).
+#
+# Both base images are build arguments: the release pins them by digest,
+# and the container test (.ci/container) builds with images it made itself.
+ARG GO_IMAGE=golang:1.26-bookworm
+ARG BASE_IMAGE=debian:bookworm-slim
+
+FROM --platform=$BUILDPLATFORM ${GO_IMAGE} AS build
+ARG TARGETOS
+ARG TARGETARCH
+ARG VERSION=dev
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X github.com/vultr-image-action/vultr-image-action/internal/cli.Version=${VERSION}" \
+RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH:-amd64} \
+      go build -trimpath -ldflags="-s -w -X github.com/vultr-image-action/vultr-image-action/internal/cli.Version=${VERSION}" \
       -o /out/usr/local/bin/vultr-image-action . \
  && ln -s vultr-image-action /out/usr/local/bin/vultr-image-action-post
 
-FROM gcr.io/distroless/static-debian12
+FROM ${BASE_IMAGE}
+# Installed only when the base lacks them (a prepared base has them).
+RUN set -e; need=; \
+    for c in sh bash ssh curl jq git; do command -v "$c" >/dev/null || need=1; done; \
+    [ -e /usr/share/zoneinfo/UTC ] && [ -e /etc/ssl/certs/ca-certificates.crt ] || need=1; \
+    if [ -n "$need" ]; then \
+      apt-get update && apt-get install -y --no-install-recommends bash coreutils openssh-client curl jq git ca-certificates tzdata \
+      && rm -rf /var/lib/apt/lists/*; \
+    fi
 COPY --from=build /out/ /
+LABEL org.opencontainers.image.source="https://github.com/vultr-image-action/vultr-image-action"
 ENTRYPOINT ["/usr/local/bin/vultr-image-action"]

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command bench measures vultr-image-action against the emulator with fixed
 // cloud delays and writes docs/performance.md. Every figure is a median of
 // several runs, or a ratio measured in the same run.

@@ -36,7 +36,7 @@ func postProcess(ctx context.Context, s *spec.Spec, b *spec.Build, r *Result, o 
 					BuilderType:  b.Type,
 					Stdout:       out,
 					Stderr:       out,
-					TemplateDir:  s.Dir,
+					WorkDir:      o.WorkDir,
 					LocalEnviron: append(append([]string{}, o.Environ...), "PACKER_ARTIFACT_ID="+r.SnapshotID),
 					Logf:         func(format string, args ...any) { o.UI.Message(b.Name, fmt.Sprintf(format, args...)) },
 				})

@@ -398,6 +398,7 @@ func stepProvision(ctx context.Context, st *state, _ *cleanups, o Options) error
 		LocalEnviron: o.Environ,
 		Secrets:      o.SecretValues(),
 		PTY:          st.b.SSH.PTY,
+		WorkDir:      o.WorkDir,
 		Reconnect: func(ctx context.Context) (provision.Communicator, error) {
 			if st.comm != nil {
 				_ = st.comm.Close()

@@ -256,7 +256,7 @@ func splitIDs(s string) []string {
 }
 
 // writeActionResults sets the step outputs and the job summary.
-func writeActionResults(act *ghaction.Action, s *spec.Spec, results []*build.Result, red *redact.Redactor, workDir string) error {
+func writeActionResults(act *ghaction.Action, s *spec.Spec, results []*build.Result, red *redact.Redactor, workDir, workspace string) error {
 	var errs []error
 	set := func(k, v string) { errs = append(errs, act.SetOutput(k, red.String(v))) }
 	ids := map[string]string{}
@@ -285,7 +285,9 @@ func writeActionResults(act *ghaction.Action, s *spec.Spec, results []*build.Res
 		set("build-time", fmt.Sprintf("%.0f", total.Seconds()))
 	}
 	if m := manifestPath(s, workDir); m != "" {
-		set("manifest", m)
+		// Relative to the workspace: the path inside the container
+		// (/github/workspace/...) means nothing to a later step.
+		set("manifest", workspaceRelative(workspace, m))
 	}
 	artifacts, _ := json.Marshal(artifactsJSON(results, red))
 	set("artifacts", string(artifacts))
@@ -340,4 +342,16 @@ func artifactsJSON(results []*build.Result, red *redact.Redactor) []artifactJSON
 		out = append(out, a)
 	}
 	return out
+}
+
+// workspaceRelative is p relative to the workspace, when it is inside it.
+func workspaceRelative(workspace, p string) string {
+	if workspace == "" || !within(workspace, p) {
+		return p
+	}
+	rel, err := filepath.Rel(workspace, p)
+	if err != nil {
+		return p
+	}
+	return filepath.ToSlash(rel)
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -141,6 +142,7 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 	}
 	getenv := jobGetenv(env, j)
 	runUUID := newUUID()
+	runStart := time.Now()
 	if j.workDir == "" {
 		j.workDir, _ = env.Getwd()
 	}
@@ -154,6 +156,8 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 		reportTemplateError(console, err)
 		return nil, &reportedError{err: &UsageError{Err: err}}
 	}
+	warnLocalPrograms(console, s, exec.LookPath)
+	warnRetention(console, s)
 
 	runID := j.runID
 	if runID == "" {
@@ -192,7 +196,13 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 	reportResults(console, results, err)
 	reportLeft(console, results, j.action != nil)
 	if j.action != nil {
-		if oerr := writeActionResults(j.action, s, results, red, workDir); oerr != nil {
+		ws := env.Getenv("GITHUB_WORKSPACE")
+		if n, cerr := giveToWorkspaceOwner(ws, runStart); cerr != nil {
+			console.Warn("", fmt.Sprintf("could not give files in the workspace to its owner: %v", cerr), spec.Pos{})
+		} else if n > 0 {
+			console.Debug(fmt.Sprintf("gave %d files written in the workspace to its owner", n))
+		}
+		if oerr := writeActionResults(j.action, s, results, red, workDir, ws); oerr != nil {
 			console.Warn("", "could not write action outputs: "+oerr.Error(), spec.Pos{})
 		}
 	}

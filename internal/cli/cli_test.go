@@ -558,3 +558,25 @@ func TestFmt(t *testing.T) {
 		t.Errorf("init: %v, %q", err, te.stdout.String())
 	}
 }
+
+// validate warns about a shell-local step whose program this environment
+// lacks (in the action: its image), and names it.
+func TestValidateWarnsAboutMissingLocalPrograms(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "t.json")
+	os.WriteFile(p, []byte(`{"builders":[{"type":"vultr","api_key":"k-123456","region_id":"ewr","plan_id":"vc2-1c-1gb","os_id":"2284","ssh_username":"root"}],
+"provisioners":[{"type":"shell-local","inline_shebang":"/usr/bin/env no-such-interpreter-xyz","inline":["print(1)"]},
+{"type":"shell-local","inline":["true"]}]}`), 0o644)
+	te := newEnv([]string{"validate", p}, nil)
+	if err := Run(context.Background(), te.Env); err != nil {
+		t.Fatal(err)
+	}
+	out := te.stdout.String()
+	if !strings.Contains(out, `shell-local provisioner 0 needs "no-such-interpreter-xyz"`) {
+		t.Errorf("no warning naming the missing interpreter:\n%s", out)
+	}
+	if strings.Contains(out, "provisioner 1 needs") {
+		t.Errorf("a warning for /bin/sh, which is here:\n%s", out)
+	}
+}

@@ -3,12 +3,17 @@ package cli
 import (
 	"fmt"
 	"os"
+	"runtime"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/vultr-image-action/vultr-image-action/internal/build"
 	"github.com/vultr-image-action/vultr-image-action/internal/hcl2template"
+	"github.com/vultr-image-action/vultr-image-action/internal/provision"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 	"github.com/vultr-image-action/vultr-image-action/internal/template"
+	"github.com/vultr-image-action/vultr-image-action/internal/ui"
 )
 
 type templateOptions struct {
@@ -106,3 +111,47 @@ func markVaryingDescriptions(path string, o templateOptions, s *spec.Spec) {
 // variesProbe is how far apart the two renderings are: every field of a
 // date differs (years, months, days, hours, minutes, seconds).
 const variesProbe = (3*365+40)*24*time.Hour + 13*time.Hour + 17*time.Minute + 23*time.Second
+
+// warnLocalPrograms warns, before anything is created, about shell-local
+// steps whose programs this environment lacks (the action's image has sh,
+// bash, coreutils, ssh, curl, jq and git; anything else must come from the
+// runner, through the setup action and `vultr-image-action build`).
+func warnLocalPrograms(console *ui.Console, s *spec.Spec, look func(string) (string, error)) {
+	seen := map[string]bool{}
+	check := func(sl *spec.ShellLocal, what string, pos spec.Pos) {
+		if sl == nil || (len(sl.OnlyOn) > 0 && !slices.Contains(sl.OnlyOn, runtime.GOOS)) {
+			return
+		}
+		for _, p := range provision.MissingPrograms(sl, look) {
+			key := what + pos.String() + p
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			console.Warn("", fmt.Sprintf("%s needs %q, which this environment does not have; install it, or run vultr-image-action on a runner that has it (see the setup action)", what, p), pos)
+		}
+	}
+	for _, b := range s.Builds {
+		for _, p := range b.Provisioners {
+			check(p.ShellLocal, fmt.Sprintf("shell-local provisioner %d", p.Index), p.Pos)
+		}
+		for _, seq := range b.PostProcessors {
+			for _, pp := range seq {
+				check(pp.ShellLocal, fmt.Sprintf("shell-local post-processor %d", pp.Index), pp.Pos)
+			}
+		}
+		if b.ErrorCleanup != nil {
+			check(b.ErrorCleanup.ShellLocal, "the shell-local error-cleanup-provisioner", b.ErrorCleanup.Pos)
+		}
+	}
+}
+
+// warnRetention warns, before anything is created, about retention that
+// would match nothing: a description that changes on every run.
+func warnRetention(console *ui.Console, s *spec.Spec) {
+	for _, b := range s.Builds {
+		if v := b.Vultr; v.KeepSnapshots > 0 && v.DescriptionVaries && v.KeepSnapshotsPrefix == "" {
+			console.Warn(b.Name, fmt.Sprintf("keep_snapshots: snapshot_description %q changes on every run, so retention will delete nothing; %s", v.SnapshotDescription, build.PrefixAdvice(v.SnapshotDescription, v.VariesExample)), b.Pos)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"sort"
 	"strings"
 	"time"
@@ -61,10 +62,11 @@ func runValidate(env Env, path string, j job, syntaxOnly bool, act *ghaction.Act
 	if cwd == "" {
 		cwd, _ = env.Getwd()
 	}
-	s, err := loadTemplate(path, templateOptions{
+	opts := templateOptions{
 		vars: j.vars, varFiles: j.varFiles, only: j.only, except: j.except,
 		getenv: getenv, now: time.Now(), runUUID: newUUID(), syntaxOnly: syntaxOnly, cwd: cwd,
-	})
+	}
+	s, err := loadTemplate(path, opts)
 	if s != nil {
 		red.Add(s.Secrets...)
 		for _, w := range s.Warnings {
@@ -74,6 +76,11 @@ func runValidate(env Env, path string, j job, syntaxOnly bool, act *ghaction.Act
 	if err != nil {
 		reportTemplateError(console, err)
 		return &reportedError{err: &UsageError{Err: err}}
+	}
+	warnLocalPrograms(console, s, exec.LookPath)
+	if !syntaxOnly {
+		markVaryingDescriptions(path, opts, s)
+		warnRetention(console, s)
 	}
 	if syntaxOnly {
 		console.Raw("Syntax-only check passed. Everything looks okay.\n")

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
@@ -83,10 +82,9 @@ func runShellLocal(ctx context.Context, sl *spec.ShellLocal, env *Env) error {
 		env.Logf("Running local shell script: %s", script)
 		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 		cmd.Env = environ
-		cmd.Dir = env.TemplateDir
+		cmd.Dir = env.WorkDir
 		cmd.Stdout, cmd.Stderr = env.Stdout, env.Stderr
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+		killGroupOnCancel(cmd)
 		cmd.WaitDelay = 5 * time.Second
 		err := cmd.Run()
 		if ctx.Err() != nil {
@@ -106,4 +104,60 @@ func runShellLocal(ctx context.Context, sl *spec.ShellLocal, env *Env) error {
 		}
 	}
 	return nil
+}
+
+// LocalPrograms lists the programs a shell-local step needs on the machine
+// that runs the build: its execute_command's program, its inline shebang's
+// interpreter, and each script's. The action's image or the runner must
+// have them.
+func LocalPrograms(sl *spec.ShellLocal) []string {
+	var out []string
+	add := func(p string) {
+		if p != "" && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	if len(sl.ExecuteCommand) > 0 {
+		add(strings.Fields(sl.ExecuteCommand[0] + " ")[0])
+	} else {
+		add("/bin/sh")
+	}
+	if len(sl.Inline) > 0 || sl.Command != "" {
+		shebang := sl.InlineShebang
+		if shebang == "" {
+			shebang = "/bin/sh -e"
+		}
+		add(interpreter(shebang))
+	}
+	for _, s := range sl.Scripts {
+		if b, err := os.ReadFile(s); err == nil && strings.HasPrefix(string(b), "#!") {
+			line, _, _ := strings.Cut(string(b[2:]), "\n")
+			add(interpreter(line))
+		}
+	}
+	return out
+}
+
+// interpreter is a shebang's program; for "/usr/bin/env python3", python3.
+func interpreter(shebang string) string {
+	f := strings.Fields(shebang)
+	if len(f) == 0 {
+		return ""
+	}
+	if filepath.Base(f[0]) == "env" && len(f) > 1 {
+		return f[1]
+	}
+	return f[0]
+}
+
+// MissingPrograms are the LocalPrograms that look (exec.LookPath) cannot
+// find.
+func MissingPrograms(sl *spec.ShellLocal, look func(string) (string, error)) []string {
+	var out []string
+	for _, p := range LocalPrograms(sl) {
+		if _, err := look(p); err != nil {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -41,7 +41,9 @@ type Env struct {
 	// Stdout and Stderr receive command output, already line-prefixed.
 	Stdout, Stderr io.Writer
 	Logf           func(format string, args ...any)
-	TemplateDir    string
+	// WorkDir is where shell-local runs: the working directory, as in
+	// Packer ("" is the process's).
+	WorkDir string
 	// LocalEnviron is the environment of shell-local commands.
 	LocalEnviron []string
 	// Rand names remote scripts (script_<n>.sh); default math/rand.

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/pkg/sftp"
 )
@@ -107,8 +106,7 @@ func (c *Client) UploadDir(ctx context.Context, srcDir, dstDir string) error {
 		if err != nil {
 			return err
 		}
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			id := [2]uint64{uint64(st.Dev), st.Ino}
+		if id, ok := fileID(fi); ok {
 			if visited[id] {
 				return fmt.Errorf("symlink loop at %s", src)
 			}

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package machine implements the emulator's machines: real SSH servers on
 // an instance's main_ip whose commands run in a sandbox (see
 // sandbox_linux.go) that can never shut down, reboot or kill anything on
