@@ -168,6 +168,9 @@ func enterRoot(cfg sandboxConfig) error {
 		}
 		opts := fmt.Sprintf("lowerdir=/%s,upperdir=%s,workdir=%s,userxattr", name, filepath.Join(cfg.Disk, "upper", name), filepath.Join(cfg.Disk, "work", name))
 		if err := syscall.Mount("overlay", dst, "overlay", 0, opts); err != nil {
+			if errors.Is(err, syscall.EINVAL) {
+				return fmt.Errorf("mount overlay on /%s: %w (the host's /%s cannot be an overlay's lower layer here: is an overlay mounted inside it, such as a running container's storage under /var/lib/containers? Keep that storage elsewhere, e.g. podman --root /tmp/...)", name, err, name)
+			}
 			return fmt.Errorf("mount overlay on /%s: %w", name, err)
 		}
 	}
