@@ -103,6 +103,9 @@ type Options struct {
 	// failed build's instance for debugging), "run-cleanup-provisioner"
 	// (run the error-cleanup-provisioner, then keep it) or "ask".
 	OnError string
+	// Pause, set when a person can answer in a terminal, shows a message
+	// and waits for Enter: the breakpoint provisioner.
+	Pause func(ctx context.Context, msg string) error
 	// Ask decides, for -on-error=ask, what to do with a failed build:
 	// "cleanup", "abort" or "run-cleanup-provisioner".
 	Ask func(ctx context.Context, build string, err error) string

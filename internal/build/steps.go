@@ -399,6 +399,8 @@ func stepProvision(ctx context.Context, st *state, _ *cleanups, o Options) error
 		Secrets:      o.SecretValues(),
 		PTY:          st.b.SSH.PTY,
 		WorkDir:      o.WorkDir,
+		Pause:        o.Pause,
+		Machine:      provision.MachineAccess{Host: st.host, User: st.b.SSH.Username, Port: portOr22(st.b.SSH.Port)},
 		Reconnect: func(ctx context.Context) (provision.Communicator, error) {
 			if st.comm != nil {
 				_ = st.comm.Close()
@@ -410,6 +412,9 @@ func stepProvision(ctx context.Context, st *state, _ *cleanups, o Options) error
 			st.comm = comm
 			return comm, nil
 		},
+	}
+	if st.key != nil {
+		env.Machine.KeyPEM = st.key.privatePEM
 	}
 	vars := buildVars(st, o)
 	for i := range st.b.Provisioners {

@@ -180,6 +180,7 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 		CancelBudget:   cancelBudget(j),
 		Stop:           env.Stop,
 		Ask:            askOnError(env),
+		Pause:          pauseInTerminal(env, j),
 	})
 	if len(results) == 0 && err != nil {
 		// Nothing started: pre-flight problems (with template positions)
@@ -447,6 +448,32 @@ func askOnError(env Env) func(ctx context.Context, build string, err error) stri
 			return "cleanup"
 		case <-ctx.Done():
 			return "cleanup"
+		}
+	}
+}
+
+// pauseInTerminal is the breakpoint's pause: only when a person is at a
+// terminal (never in Actions or with a pipe, where it would hang).
+func pauseInTerminal(env Env, j job) func(ctx context.Context, msg string) error {
+	if j.action != nil || !isTerminal(env.Stdin) || !isTerminal(env.Stdout) {
+		return nil
+	}
+	var mu sync.Mutex
+	return func(ctx context.Context, msg string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintln(env.Stdout, msg)
+		done := make(chan struct{})
+		go func() {
+			var s string
+			_, _ = fmt.Fscanln(env.Stdin, &s)
+			close(done)
+		}()
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"io"
 	"io/fs"
 	"math/rand"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -52,6 +54,14 @@ type Env struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Now is the clock for start_retry_timeout; default time.Now.
 	Now func() time.Time
+	// Pause, in a terminal, shows msg and waits for Enter (or ctx). Nil
+	// where nobody can answer (CI): a breakpoint is then skipped.
+	Pause func(ctx context.Context, msg string) error
+	// Machine says how to reach the machine, for a breakpoint: address,
+	// user, and the temporary private key (written to a 0600 file for the
+	// pause, removed after).
+	Machine MachineAccess
+
 	// PTY is set when commands run on a pseudo-terminal (ssh_pty), whose
 	// standard input never ends: secret variables then go through a
 	// private file, removed before the script starts.
@@ -212,6 +222,8 @@ func once(ctx context.Context, p spec.Provisioner, env *Env) error {
 		err = runFile(ctx, p.File, env)
 	case p.ShellLocal != nil:
 		err = runShellLocal(ctx, p.ShellLocal, env)
+	case p.Breakpoint != nil:
+		err = runBreakpoint(ctx, p.Breakpoint, env)
 	default:
 		err = fmt.Errorf("unsupported provisioner type %q", p.Type)
 	}
@@ -231,4 +243,40 @@ func exitStatus(err error) (int, bool) {
 		return 0, true
 	}
 	return 0, false
+}
+
+// MachineAccess is how a person reaches the build's machine.
+type MachineAccess struct {
+	Host, User string
+	Port       int
+	KeyPEM     string // "" when the build has no temporary key
+}
+
+// runBreakpoint is Packer's breakpoint: disabled, it does nothing; with
+// nobody to answer (CI, no terminal) it is skipped with a message, never a
+// hang; in a terminal it says how to reach the machine and waits for Enter.
+func runBreakpoint(ctx context.Context, bp *spec.Breakpoint, env *Env) error {
+	if bp.Disable {
+		env.Logf("Breakpoint disabled, continuing")
+		return nil
+	}
+	if env.Pause == nil {
+		env.Logf("Breakpoint skipped: no terminal to pause in (note: %q)", bp.Note)
+		return nil
+	}
+	m := env.Machine
+	how := fmt.Sprintf("ssh -p %d %s@%s", m.Port, m.User, m.Host)
+	if m.KeyPEM != "" {
+		dir, err := os.MkdirTemp("", "via-breakpoint-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		key := filepath.Join(dir, "id_ed25519")
+		if err := os.WriteFile(key, []byte(m.KeyPEM), 0o600); err != nil {
+			return err
+		}
+		how = fmt.Sprintf("ssh -i %s -p %d %s@%s", key, m.Port, m.User, m.Host)
+	}
+	return env.Pause(ctx, fmt.Sprintf("Pausing at breakpoint (note: %q). Reach the machine with: %s\nPress Enter to continue.", bp.Note, how))
 }

@@ -611,3 +611,41 @@ func TestShellOptions(t *testing.T) {
 		}
 	}
 }
+
+func TestBreakpoint(t *testing.T) {
+	t.Parallel()
+	f := newFake(t)
+	e := env(f)
+	var logs []string
+	e.Logf = func(format string, args ...any) { logs = append(logs, fmt.Sprintf(format, args...)) }
+	// Disabled: nothing. No terminal (CI): skipped with a message, no hang.
+	for _, bp := range []*spec.Breakpoint{{Disable: true}, {Note: "look at nginx"}} {
+		if err := Run(context.Background(), spec.Provisioner{Type: "breakpoint", Breakpoint: bp}, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := strings.Join(logs, "\n"); !strings.Contains(got, "Breakpoint disabled") || !strings.Contains(got, `Breakpoint skipped: no terminal to pause in (note: "look at nginx")`) {
+		t.Errorf("logs:\n%s", got)
+	}
+	// In a terminal: how to reach the machine, with a key file that exists
+	// only while it waits.
+	var keyFile string
+	e.Machine = MachineAccess{Host: "192.0.2.9", User: "root", Port: 22, KeyPEM: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n"}
+	e.Pause = func(_ context.Context, msg string) error {
+		if !strings.Contains(msg, "root@192.0.2.9") || !strings.Contains(msg, `note: "look at nginx"`) {
+			t.Errorf("pause message %q", msg)
+		}
+		fields := strings.Fields(msg[strings.Index(msg, "ssh -i "):])
+		keyFile = fields[2]
+		if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("key file %s: %v", keyFile, err)
+		}
+		return nil
+	}
+	if err := Run(context.Background(), spec.Provisioner{Type: "breakpoint", Breakpoint: &spec.Breakpoint{Note: "look at nginx"}}, e); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(keyFile); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the key file %s outlived the pause (%v)", keyFile, err)
+	}
+}

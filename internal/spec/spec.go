@@ -239,6 +239,14 @@ type Provisioner struct {
 	Shell      *Shell
 	File       *File
 	ShellLocal *ShellLocal
+	Breakpoint *Breakpoint
+}
+
+// Breakpoint is Packer's breakpoint provisioner: a pause to look at the
+// machine.
+type Breakpoint struct {
+	Disable bool
+	Note    string
 }
 
 // Shell is the shell provisioner.

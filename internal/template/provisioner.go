@@ -41,6 +41,7 @@ var provisionerKeys = map[string][]string{
 		"valid_exit_codes", "start_retry_timeout", "pause_after", "binary"},
 	"file":        {"source", "sources", "content", "destination", "direction", "generated"},
 	"shell-local": {"inline", "command", "script", "scripts", "inline_shebang", "environment_vars", "env", "execute_command", "valid_exit_codes", "use_linux_pathing", "only_on"},
+	"breakpoint":  {"disable", "note"},
 }
 
 var postProcessorKeys = map[string][]string{
@@ -70,11 +71,11 @@ func (d *decoder) provisioners(n *Node, s *spec.Spec, opts Options) []rawProvisi
 		}
 		typ, tpos, ok := o.raw("type")
 		if !ok {
-			d.errorAt(it.Pos, p+".type", "the provisioner has no \"type\"", `valid types: "shell", "file", "shell-local"`)
+			d.errorAt(it.Pos, p+".type", "the provisioner has no \"type\"", `valid types: "shell", "file", "shell-local", "breakpoint"`)
 			continue
 		}
 		if _, ok := provisionerKeys[typ]; !ok {
-			d.errorAt(tpos, p+".type", fmt.Sprintf("unsupported provisioner type %q", typ), `valid types: "shell", "file", "shell-local"`+suggest(typ, supported(provisionerKeys)))
+			d.errorAt(tpos, p+".type", fmt.Sprintf("unsupported provisioner type %q", typ), `valid types: "shell", "file", "shell-local", "breakpoint"`+suggest(typ, supported(provisionerKeys)))
 			continue
 		}
 		rp := rawProvisioner{where: p, index: i, typ: typ, node: it, override: map[string]*Node{}, scope: it.Scope}
@@ -319,6 +320,11 @@ func (d *decoder) provisioner(rp rawProvisioner, node *Node, s *spec.Spec, opts 
 		out.File = d.file(o, s, opts)
 	case "shell-local":
 		out.ShellLocal = d.shellLocal(o, s, opts)
+	case "breakpoint":
+		bp := &spec.Breakpoint{}
+		bp.Disable, _ = o.boolv("disable")
+		bp.Note, _, _ = o.str("note")
+		out.Breakpoint = bp
 	}
 	o.unknown(append(append([]string{}, commonProvisionerKeys...), provisionerKeys[rp.typ]...), "a "+rp.typ+" provisioner")
 	return out, len(d.diags.Errors()) == before
