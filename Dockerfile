@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # The action's image: the binary, cross-compiled on the build machine's
 # platform, on a small Debian with what templates call from shell-local
-# steps (sh, bash, coreutils, ssh, curl, jq, git, CA certificates, tzdata).
+# steps (sh, bash, coreutils, ssh, curl, jq, git, CA certificates, tzdata)
+# and ansible-core, for the ansible provisioner from `uses:`.
 # Root, as GitHub requires of Docker actions (no USER line).
 #
 # Both base images are build arguments: the release pins them by digest,
@@ -25,10 +26,10 @@ RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH:-amd64} \
 FROM ${BASE_IMAGE}
 # Installed only when the base lacks them (a prepared base has them).
 RUN set -e; need=; \
-    for c in sh bash ssh curl jq git; do command -v "$c" >/dev/null || need=1; done; \
+    for c in sh bash ssh curl jq git ansible-playbook; do command -v "$c" >/dev/null || need=1; done; \
     [ -e /usr/share/zoneinfo/UTC ] && [ -e /etc/ssl/certs/ca-certificates.crt ] || need=1; \
     if [ -n "$need" ]; then \
-      apt-get update && apt-get install -y --no-install-recommends bash coreutils openssh-client curl jq git ca-certificates tzdata \
+      apt-get update && apt-get install -y --no-install-recommends bash coreutils openssh-client curl jq git ca-certificates tzdata ansible-core \
       && rm -rf /var/lib/apt/lists/*; \
     fi
 COPY --from=build /out/ /

@@ -13,6 +13,7 @@ package main
 //	/etc/motd !~ bye      the file exists and does not contain "bye"
 //	! /root/db.txt        the file does not exist
 //	skipped               no artifact: the build was filtered out
+//	secret s3cr3t         no file anywhere in the image holds s3cr3t
 //
 // The test builds each template with the compiled binary against the
 // emulator, and reads the files from the snapshots' disks.
@@ -36,6 +37,7 @@ type expectation struct {
 	contain map[string]string
 	lacks   map[string]string
 	absent  []string
+	secrets []string // no file anywhere in the image holds these
 }
 
 func readExpect(t *testing.T, path string) map[string]*expectation {
@@ -59,6 +61,8 @@ func readExpect(t *testing.T, path string) map[string]*expectation {
 			t.Fatalf("%s:%d: a line before the first [build]", path, n)
 		case line == "skipped":
 			cur.skipped = true
+		case strings.HasPrefix(line, "secret "):
+			cur.secrets = append(cur.secrets, strings.TrimPrefix(line, "secret "))
 		case strings.HasPrefix(line, "!"):
 			cur.absent = append(cur.absent, strings.TrimSpace(line[1:]))
 		case strings.Contains(line, " = ") || strings.HasSuffix(line, " ="):
@@ -132,6 +136,7 @@ func TestCorpus(t *testing.T) {
 			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "VULTR_API_KEY=" + e.key, "VULTR_API_URL=" + e.url, "CORPUS_HTTP=" + web.URL}
 			done := make(chan struct{})
 			var out []byte
+			var err error // this subtest's own: the subtests run in parallel
 			go func() { out, err = cmd.CombinedOutput(); close(done) }()
 			select {
 			case <-done:
@@ -202,6 +207,11 @@ func check(t *testing.T, e *emu, build, id string, exp *expectation) {
 		got, ok := read(p)
 		if !ok || strings.Contains(got, v) {
 			t.Errorf("%s: %s (present %v) contains %q; want it gone", build, p, ok, v)
+		}
+	}
+	for _, sec := range exp.secrets {
+		if dir, ok := e.ms.SnapshotDir(id); !ok || treeHolds(dir, sec) {
+			t.Errorf("%s: the image holds the secret %q (or has no disk: %v)", build, sec, !ok)
 		}
 	}
 	for _, p := range exp.absent {

@@ -400,7 +400,8 @@ func stepProvision(ctx context.Context, st *state, _ *cleanups, o Options) error
 		PTY:          st.b.SSH.PTY,
 		WorkDir:      o.WorkDir,
 		Pause:        o.Pause,
-		Machine:      provision.MachineAccess{Host: st.host, User: st.b.SSH.Username, Port: portOr22(st.b.SSH.Port)},
+		Machine: provision.MachineAccess{ID: st.instance.ID, Host: st.host, User: st.b.SSH.Username, Port: portOr22(st.b.SSH.Port),
+			KeyFile: st.b.SSH.PrivateKeyFile, HostKey: st.pin.AuthorizedKey()},
 		Reconnect: func(ctx context.Context) (provision.Communicator, error) {
 			if st.comm != nil {
 				_ = st.comm.Close()

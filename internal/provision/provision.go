@@ -224,6 +224,10 @@ func once(ctx context.Context, p spec.Provisioner, env *Env) error {
 		err = runShellLocal(ctx, p.ShellLocal, env)
 	case p.Breakpoint != nil:
 		err = runBreakpoint(ctx, p.Breakpoint, env)
+	case p.AnsibleLocal != nil:
+		err = runAnsibleLocal(ctx, p.AnsibleLocal, env)
+	case p.Ansible != nil:
+		err = runAnsible(ctx, p.Ansible, env)
 	default:
 		err = fmt.Errorf("unsupported provisioner type %q", p.Type)
 	}
@@ -245,11 +249,13 @@ func exitStatus(err error) (int, bool) {
 	return 0, false
 }
 
-// MachineAccess is how a person reaches the build's machine.
+// MachineAccess is how a person, or Ansible, reaches the build's machine.
 type MachineAccess struct {
-	Host, User string
-	Port       int
-	KeyPEM     string // "" when the build has no temporary key
+	ID, Host, User string
+	Port           int
+	KeyPEM         string // "" when the build has no temporary key
+	KeyFile        string // ssh_private_key_file, when the template has one
+	HostKey        string // the pinned host key, authorized_keys form
 }
 
 // runBreakpoint is Packer's breakpoint: disabled, it does nothing; with

@@ -649,3 +649,51 @@ func TestBreakpoint(t *testing.T) {
 		t.Errorf("the key file %s outlived the pause (%v)", keyFile, err)
 	}
 }
+
+// The ansible provisioner leaves nothing on the build host: the key, the
+// known_hosts and the inventory are gone when it returns, and Ansible got a
+// 0600 key and the pinned host key.
+func TestAnsibleLeavesNothingOnTheHost(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	record := filepath.Join(dir, "record")
+	fake := filepath.Join(dir, "ansible-playbook")
+	os.WriteFile(fake, []byte(`#!/bin/sh
+key=""; inv=""
+while [ $# -gt 0 ]; do
+  case "$1" in --private-key) key=$2; shift;; -i) inv=$2; shift;; esac; shift
+done
+kh=$(echo "$ANSIBLE_SSH_ARGS" | sed 's/.*UserKnownHostsFile=\([^ ]*\).*/\1/')
+{ echo "$key"; echo "$inv"; echo "$kh"; stat -c %a "$key"; cat "$inv"; cat "$kh"; } > "$RECORD"
+`), 0o755)
+	playbook := filepath.Join(dir, "site.yml")
+	os.WriteFile(playbook, []byte("- hosts: all\n"), 0o644)
+	e := env(newFake(t))
+	e.LocalEnviron = []string{"RECORD=" + record, "PATH=" + os.Getenv("PATH")}
+	e.Machine = MachineAccess{Host: "192.0.2.4", User: "root", Port: 2222, KeyPEM: "PRIVATE-KEY-SECRET", HostKey: "ssh-ed25519 AAAAHOSTKEY"}
+	p := spec.Provisioner{Type: "ansible", Ansible: &spec.Ansible{PlaybookFile: playbook, Command: fake, HostAlias: "default", Groups: []string{"web"}}}
+	if err := Run(context.Background(), p, e); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	for _, f := range lines[:3] {
+		if _, err := os.Stat(f); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s is still on the build host (%v)", f, err)
+		}
+	}
+	got := string(b)
+	for _, want := range []string{"\n600\n", "[web]\ndefault ansible_host=192.0.2.4 ansible_user=root ansible_port=2222", "[192.0.2.4]:2222 ssh-ed25519 AAAAHOSTKEY"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("ansible-playbook saw:\n%s\nwant it to contain %q", got, want)
+		}
+	}
+	// Without ansible-playbook, the error names what is missing.
+	p.Ansible.Command = filepath.Join(dir, "no-such-ansible-playbook")
+	if err := Run(context.Background(), p, e); !errors.Is(err, ErrNoAnsible) {
+		t.Errorf("err = %v, want ErrNoAnsible", err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -84,6 +85,17 @@ func (p *Pin) Fingerprint() string {
 		return ""
 	}
 	return ssh.FingerprintSHA256(p.key)
+}
+
+// AuthorizedKey is the pinned key in authorized_keys (and known_hosts)
+// form, or "".
+func (p *Pin) AuthorizedKey() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.key == nil {
+		return ""
+	}
+	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(p.key)))
 }
 
 // ErrDisconnected means the connection dropped before a command reported

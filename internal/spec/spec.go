@@ -238,8 +238,52 @@ type Provisioner struct {
 
 	Shell      *Shell
 	File       *File
-	ShellLocal *ShellLocal
-	Breakpoint *Breakpoint
+	ShellLocal   *ShellLocal
+	Breakpoint   *Breakpoint
+	AnsibleLocal *AnsibleLocal
+	Ansible      *Ansible
+}
+
+// AnsibleLocal is Packer's ansible-local provisioner: the playbook runs on
+// the machine. Local paths are resolved; remote ones are as written.
+type AnsibleLocal struct {
+	PlaybookFiles          []string // playbook_file, or playbook_files
+	PlaybookDir            string
+	PlaybookPaths          []string
+	RolePaths              []string
+	GroupVars, HostVars    string
+	GalaxyFile             string
+	GalaxyCommand          string // default "ansible-galaxy"
+	GalaxyRolesPath        string
+	GalaxyCollectionsPath  string
+	InventoryFile          string
+	InventoryGroups        []string
+	ExtraArguments         []string
+	Command                string // default "ansible-playbook"
+	StagingDirectory       string // default /tmp/packer-provisioner-ansible-local/<uuid>
+	CleanStagingDirectory  bool   // default true here (Packer: false)
+}
+
+// Ansible is Packer's ansible provisioner: the playbook runs on the build
+// host and reaches the machine over SSH.
+type Ansible struct {
+	PlaybookFile          string
+	Command               string // default "ansible-playbook"
+	ExtraArguments        []string
+	AnsibleEnvVars        []string
+	AnsibleSSHExtraArgs   []string
+	Groups, EmptyGroups   []string
+	HostAlias             string // default "default"
+	User                  string // default: the communicator's
+	InventoryFileTemplate string
+	InventoryDirectory    string
+	KeepInventoryFile     bool
+	GalaxyFile            string
+	GalaxyCommand         string
+	RolesPath             string
+	CollectionsPath       string
+	SFTPCommand           string
+	SkipVersionCheck      bool
 }
 
 // Breakpoint is Packer's breakpoint provisioner: a pause to look at the

@@ -39,9 +39,11 @@ var provisionerKeys = map[string][]string{
 	"shell": {"inline", "script", "scripts", "inline_shebang", "environment_vars", "env", "env_var_format", "use_env_var_file",
 		"execute_command", "remote_folder", "remote_file", "remote_path", "skip_clean", "expect_disconnect",
 		"valid_exit_codes", "start_retry_timeout", "pause_after", "binary"},
-	"file":        {"source", "sources", "content", "destination", "direction", "generated"},
-	"shell-local": {"inline", "command", "script", "scripts", "inline_shebang", "environment_vars", "env", "execute_command", "valid_exit_codes", "use_linux_pathing", "only_on"},
-	"breakpoint":  {"disable", "note"},
+	"file":          {"source", "sources", "content", "destination", "direction", "generated"},
+	"shell-local":   {"inline", "command", "script", "scripts", "inline_shebang", "environment_vars", "env", "execute_command", "valid_exit_codes", "use_linux_pathing", "only_on"},
+	"breakpoint":    {"disable", "note"},
+	"ansible-local": ansibleLocalKeys,
+	"ansible":       ansibleKeys,
 }
 
 var postProcessorKeys = map[string][]string{
@@ -71,11 +73,11 @@ func (d *decoder) provisioners(n *Node, s *spec.Spec, opts Options) []rawProvisi
 		}
 		typ, tpos, ok := o.raw("type")
 		if !ok {
-			d.errorAt(it.Pos, p+".type", "the provisioner has no \"type\"", `valid types: "shell", "file", "shell-local", "breakpoint"`)
+			d.errorAt(it.Pos, p+".type", "the provisioner has no \"type\"", `valid types: "shell", "file", "shell-local", "ansible", "ansible-local", "breakpoint"`)
 			continue
 		}
 		if _, ok := provisionerKeys[typ]; !ok {
-			d.errorAt(tpos, p+".type", fmt.Sprintf("unsupported provisioner type %q", typ), `valid types: "shell", "file", "shell-local", "breakpoint"`+suggest(typ, supported(provisionerKeys)))
+			d.errorAt(tpos, p+".type", fmt.Sprintf("unsupported provisioner type %q", typ), `valid types: "shell", "file", "shell-local", "ansible", "ansible-local", "breakpoint"`+suggest(typ, supported(provisionerKeys)))
 			continue
 		}
 		rp := rawProvisioner{where: p, index: i, typ: typ, node: it, override: map[string]*Node{}, scope: it.Scope}
@@ -320,6 +322,10 @@ func (d *decoder) provisioner(rp rawProvisioner, node *Node, s *spec.Spec, opts 
 		out.File = d.file(o, s, opts)
 	case "shell-local":
 		out.ShellLocal = d.shellLocal(o, s, opts)
+	case "ansible-local":
+		out.AnsibleLocal = d.ansibleLocal(o, s, opts)
+	case "ansible":
+		out.Ansible = d.ansible(o, s, opts)
 	case "breakpoint":
 		bp := &spec.Breakpoint{}
 		bp.Disable, _ = o.boolv("disable")

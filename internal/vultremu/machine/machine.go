@@ -423,7 +423,21 @@ func (m *machine) sandboxed(ctx context.Context, cfg sandboxConfig, stdin io.Rea
 		m.mu.Unlock()
 		return 0, err
 	}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	// As sshd: the command's exit ends the session, whether or not the
+	// client has closed its standard input (Ansible's ssh keeps it open).
+	// So the copy is not one that Wait waits for.
+	if stdin != nil {
+		in, err := cmd.StdinPipe()
+		if err != nil {
+			m.mu.Unlock()
+			return 0, err
+		}
+		go func() {
+			_, _ = io.Copy(in, stdin)
+			_ = in.Close()
+		}()
+	}
 	cmd.WaitDelay = time.Second
 	if m.cmds == nil {
 		m.cmds = map[*exec.Cmd]struct{}{}

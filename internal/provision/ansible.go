@@ -1,0 +1,355 @@
+package provision
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+)
+
+// --- ansible-local: the playbook runs on the machine --------------------
+
+// runAnsibleLocal uploads the playbooks, roles, vars and inventory to a
+// staging directory on the machine, installs Galaxy requirements, and runs
+// ansible-playbook there with the local connection, streaming its output.
+// The staging directory is removed afterwards unless the template keeps
+// it (clean_staging_directory = false).
+func runAnsibleLocal(ctx context.Context, a *spec.AnsibleLocal, env *Env) error {
+	staging := a.StagingDirectory
+	if staging == "" {
+		staging = "/tmp/packer-provisioner-ansible-local/" + randomHex()
+	}
+	if err := env.Comm.Run(ctx, "mkdir -p "+quote(staging), nil, env.Stdout, env.Stderr); err != nil {
+		return fmt.Errorf("create the staging directory %s: %w", staging, err)
+	}
+	if a.CleanStagingDirectory {
+		defer func() {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeBudget)
+			defer cancel()
+			if err := env.Comm.Run(rctx, "rm -rf "+quote(staging), nil, io.Discard, io.Discard); err != nil {
+				env.Logf("Could not remove the staging directory %s: %v", staging, err)
+			}
+		}()
+	}
+	up := func(what, src, dst string) error {
+		env.Logf("Uploading %s %s", what, src)
+		fi, err := os.Stat(src)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", what, src, err)
+		}
+		if fi.IsDir() {
+			err = env.Comm.UploadDir(ctx, src+"/", dst)
+		} else {
+			err = env.Comm.UploadFile(ctx, src, dst)
+		}
+		if err != nil {
+			return fmt.Errorf("upload %s %s: %w", what, src, err)
+		}
+		return nil
+	}
+	if a.PlaybookDir != "" {
+		if err := up("playbook directory", a.PlaybookDir, staging); err != nil {
+			return err
+		}
+	}
+	var playbooks []string
+	for _, p := range a.PlaybookFiles {
+		if rel, ok := inside(a.PlaybookDir, p); ok {
+			playbooks = append(playbooks, path.Join(staging, rel))
+			continue
+		}
+		dst := path.Join(staging, filepath.Base(p))
+		if err := up("playbook", p, dst); err != nil {
+			return err
+		}
+		playbooks = append(playbooks, dst)
+	}
+	for _, p := range a.PlaybookPaths {
+		if err := up("playbook path", p, path.Join(staging, filepath.Base(p))); err != nil {
+			return err
+		}
+	}
+	for _, r := range a.RolePaths {
+		if err := up("role", r, path.Join(staging, "roles", filepath.Base(r))); err != nil {
+			return err
+		}
+	}
+	for what, p := range map[string]string{"group_vars": a.GroupVars, "host_vars": a.HostVars} {
+		if p != "" {
+			if err := up(what, p, path.Join(staging, what)); err != nil {
+				return err
+			}
+		}
+	}
+	inventory := path.Join(staging, "packer-provisioner-ansible-local.inventory")
+	if a.InventoryFile != "" {
+		inventory = path.Join(staging, filepath.Base(a.InventoryFile))
+		if err := up("inventory", a.InventoryFile, inventory); err != nil {
+			return err
+		}
+	} else {
+		body := localInventory(a.InventoryGroups)
+		if err := env.Comm.Upload(ctx, inventory, strings.NewReader(body), 0o644, int64(len(body))); err != nil {
+			return fmt.Errorf("upload the inventory: %w", err)
+		}
+	}
+	if a.GalaxyFile != "" {
+		if err := galaxyRemote(ctx, a, staging, env, up); err != nil {
+			return err
+		}
+	}
+	for _, pb := range playbooks {
+		env.Logf("Executing Ansible: %s", path.Base(pb))
+		cmd := fmt.Sprintf("cd %s && ANSIBLE_FORCE_COLOR=1 PYTHONUNBUFFERED=1 %s %s --extra-vars %s -c local -i %s",
+			quote(staging), a.Command, quote(pb), quote(buildExtraVars(env)), quote(inventory))
+		for _, arg := range a.ExtraArguments {
+			cmd += " " + quote(arg)
+		}
+		if err := env.Comm.Run(ctx, cmd, nil, env.Stdout, env.Stderr); err != nil {
+			if status, ok := exitStatus(err); ok {
+				return fmt.Errorf("ansible-playbook %s exited with status %d", path.Base(pb), status)
+			}
+			return fmt.Errorf("run ansible-playbook on the machine: %w", err)
+		}
+	}
+	return nil
+}
+
+// galaxyRemote installs a Galaxy requirements file on the machine.
+func galaxyRemote(ctx context.Context, a *spec.AnsibleLocal, staging string, env *Env, up func(what, src, dst string) error) error {
+	req := path.Join(staging, filepath.Base(a.GalaxyFile))
+	if err := up("galaxy file", a.GalaxyFile, req); err != nil {
+		return err
+	}
+	roles := a.GalaxyRolesPath
+	if roles == "" {
+		roles = path.Join(staging, "roles")
+	}
+	cmd := fmt.Sprintf("cd %s && %s install -r %s -p %s", quote(staging), a.GalaxyCommand, quote(req), quote(roles))
+	if a.GalaxyCollectionsPath != "" {
+		cmd += fmt.Sprintf(" && %s collection install -r %s -p %s", a.GalaxyCommand, quote(req), quote(a.GalaxyCollectionsPath))
+	}
+	env.Logf("Installing Galaxy requirements from %s", filepath.Base(a.GalaxyFile))
+	if err := env.Comm.Run(ctx, cmd, nil, env.Stdout, env.Stderr); err != nil {
+		return fmt.Errorf("install Galaxy requirements on the machine: %w", err)
+	}
+	return nil
+}
+
+// localInventory is the inventory of ansible-local: this machine, in each
+// of the groups.
+func localInventory(groups []string) string {
+	if len(groups) == 0 {
+		return "127.0.0.1\n"
+	}
+	var b strings.Builder
+	for _, g := range groups {
+		fmt.Fprintf(&b, "[%s]\n127.0.0.1\n\n", g)
+	}
+	return b.String()
+}
+
+// buildExtraVars are the variables Packer gives every playbook.
+func buildExtraVars(env *Env) string {
+	return fmt.Sprintf("packer_build_name=%s packer_builder_type=%s packer_http_addr=", env.BuildName, env.BuilderType)
+}
+
+// inside reports whether p is inside dir, and its path from there.
+func inside(dir, p string) (string, bool) {
+	if dir == "" {
+		return "", false
+	}
+	rel, err := filepath.Rel(dir, p)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", false
+	}
+	return filepath.ToSlash(rel), true
+}
+
+func randomHex() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// --- ansible: the playbook runs here and reaches the machine -------------
+
+// ErrNoAnsible is a missing ansible-playbook (or galaxy) on this machine.
+var ErrNoAnsible = errors.New("ansible-playbook is not installed here")
+
+// defaultInventory is Packer's inventory line for the machine.
+const defaultInventory = "{{ .HostAlias }} ansible_host={{ .Host }} ansible_user={{ .User }} ansible_port={{ .Port }}\n"
+
+// runAnsible runs ansible-playbook on this machine against the build's
+// machine, directly (no SSH proxy): a generated inventory, the temporary
+// key in a 0600 file, and a known_hosts with the pinned host key, so
+// Ansible never trusts on first use. Every file it writes is removed
+// afterwards (the inventory is kept with keep_inventory_file).
+func runAnsible(ctx context.Context, a *spec.Ansible, env *Env) error {
+	bin := strings.Fields(a.Command)
+	if len(bin) == 0 {
+		bin = []string{"ansible-playbook"}
+	}
+	if _, err := exec.LookPath(bin[0]); err != nil {
+		return fmt.Errorf("%w (%s: %v); install Ansible on this runner (in the action, use the setup action and run vultr-image-action on the runner)", ErrNoAnsible, bin[0], err)
+	}
+	m := env.Machine
+	if m.KeyPEM == "" && m.KeyFile == "" {
+		return errors.New("the ansible provisioner needs a key for the machine: the build's temporary key (an OS or app image) or ssh_private_key_file")
+	}
+	if m.HostKey == "" {
+		return errors.New("the ansible provisioner needs the machine's host key, which is pinned when SSH connects")
+	}
+	dir, err := os.MkdirTemp("", "via-ansible-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	keyFile := m.KeyFile
+	if m.KeyPEM != "" {
+		keyFile = filepath.Join(dir, "key")
+		if err := os.WriteFile(keyFile, []byte(m.KeyPEM), 0o600); err != nil {
+			return err
+		}
+	}
+	knownHosts := filepath.Join(dir, "known_hosts")
+	hostPattern := m.Host
+	if m.Port != 22 {
+		hostPattern = "[" + m.Host + "]:" + strconv.Itoa(m.Port)
+	}
+	if err := os.WriteFile(knownHosts, []byte(hostPattern+" "+m.HostKey+"\n"), 0o600); err != nil {
+		return err
+	}
+	inventory, err := writeInventory(a, m, dir)
+	if err != nil {
+		return err
+	}
+	if a.KeepInventoryFile {
+		env.Logf("Keeping the inventory %s (keep_inventory_file)", inventory)
+	} else {
+		defer os.Remove(inventory)
+	}
+	environ := ansibleEnviron(a, env, knownHosts)
+	if a.GalaxyFile != "" {
+		if err := galaxyLocal(ctx, a, env, dir, environ); err != nil {
+			return err
+		}
+		environ = append(environ, "ANSIBLE_ROLES_PATH="+rolesPath(a, dir))
+	}
+	args := append(bin[1:], a.PlaybookFile, "-e", buildExtraVars(env), "--private-key", keyFile, "-i", inventory)
+	args = append(args, a.ExtraArguments...)
+	env.Logf("Executing Ansible: %s", filepath.Base(a.PlaybookFile))
+	cmd := exec.CommandContext(ctx, bin[0], args...)
+	cmd.Env, cmd.Dir = environ, env.WorkDir
+	cmd.Stdout, cmd.Stderr = env.Stdout, env.Stderr
+	killGroupOnCancel(cmd)
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return fmt.Errorf("ansible-playbook %s exited with status %d", filepath.Base(a.PlaybookFile), exit.ExitCode())
+		}
+		return fmt.Errorf("run ansible-playbook: %w", err)
+	}
+	return nil
+}
+
+// writeInventory writes the inventory: Packer's line (or the template's
+// inventory_file_template) in each group, and the empty groups.
+func writeInventory(a *spec.Ansible, m MachineAccess, dir string) (string, error) {
+	user := a.User
+	if user == "" {
+		user = m.User
+	}
+	tmpl := a.InventoryFileTemplate
+	if tmpl == "" {
+		tmpl = defaultInventory
+	}
+	t, err := template.New("inventory").Parse(tmpl)
+	if err != nil {
+		return "", fmt.Errorf("inventory_file_template: %w", err)
+	}
+	var line bytes.Buffer
+	data := map[string]string{"HostAlias": a.HostAlias, "Host": m.Host, "User": user, "Port": strconv.Itoa(m.Port), "ID": m.ID}
+	if err := t.Execute(&line, data); err != nil {
+		return "", fmt.Errorf("inventory_file_template: %w", err)
+	}
+	var b strings.Builder
+	if a.InventoryFileTemplate != "" || len(a.Groups) == 0 {
+		b.WriteString(line.String())
+	}
+	if a.InventoryFileTemplate == "" {
+		for _, g := range a.Groups {
+			fmt.Fprintf(&b, "[%s]\n%s\n", g, line.String())
+		}
+	}
+	for _, g := range a.EmptyGroups {
+		fmt.Fprintf(&b, "[%s]\n\n", g)
+	}
+	where := dir
+	if a.InventoryDirectory != "" {
+		where = a.InventoryDirectory
+	}
+	f, err := os.CreateTemp(where, "packer-provisioner-ansible*.inventory")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if _, err := f.WriteString(b.String()); err != nil {
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// ansibleEnviron is the environment of ansible-playbook: ours, strict host
+// key checking against the pinned key, and the template's variables.
+func ansibleEnviron(a *spec.Ansible, env *Env, knownHosts string) []string {
+	sshArgs := "-o UserKnownHostsFile=" + knownHosts + " -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o ControlMaster=auto -o ControlPersist=15s"
+	for _, x := range a.AnsibleSSHExtraArgs {
+		sshArgs += " " + x
+	}
+	out := append([]string{}, env.LocalEnviron...)
+	out = append(out, "ANSIBLE_HOST_KEY_CHECKING=True", "ANSIBLE_SSH_ARGS="+sshArgs, "ANSIBLE_FORCE_COLOR=1", "PYTHONUNBUFFERED=1")
+	if a.CollectionsPath != "" {
+		out = append(out, "ANSIBLE_COLLECTIONS_PATH="+a.CollectionsPath)
+	}
+	if a.SFTPCommand != "" {
+		out = append(out, "ANSIBLE_SFTP_EXECUTABLE="+a.SFTPCommand)
+	}
+	return append(out, a.AnsibleEnvVars...)
+}
+
+func rolesPath(a *spec.Ansible, dir string) string {
+	if a.RolesPath != "" {
+		return a.RolesPath
+	}
+	return filepath.Join(dir, "roles")
+}
+
+// galaxyLocal installs a Galaxy requirements file on this machine.
+func galaxyLocal(ctx context.Context, a *spec.Ansible, env *Env, dir string, environ []string) error {
+	args := []string{"install", "-r", a.GalaxyFile, "-p", rolesPath(a, dir)}
+	cmd := exec.CommandContext(ctx, a.GalaxyCommand, args...)
+	cmd.Env, cmd.Dir = environ, env.WorkDir
+	cmd.Stdout, cmd.Stderr = env.Stdout, env.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("install Galaxy requirements with %s: %w", a.GalaxyCommand, err)
+	}
+	return nil
+}
