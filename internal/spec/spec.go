@@ -236,8 +236,8 @@ type Provisioner struct {
 	MaxRetries  int
 	Timeout     time.Duration
 
-	Shell      *Shell
-	File       *File
+	Shell        *Shell
+	File         *File
 	ShellLocal   *ShellLocal
 	Breakpoint   *Breakpoint
 	AnsibleLocal *AnsibleLocal
@@ -247,21 +247,21 @@ type Provisioner struct {
 // AnsibleLocal is Packer's ansible-local provisioner: the playbook runs on
 // the machine. Local paths are resolved; remote ones are as written.
 type AnsibleLocal struct {
-	PlaybookFiles          []string // playbook_file, or playbook_files
-	PlaybookDir            string
-	PlaybookPaths          []string
-	RolePaths              []string
-	GroupVars, HostVars    string
-	GalaxyFile             string
-	GalaxyCommand          string // default "ansible-galaxy"
-	GalaxyRolesPath        string
-	GalaxyCollectionsPath  string
-	InventoryFile          string
-	InventoryGroups        []string
-	ExtraArguments         []string
-	Command                string // default "ansible-playbook"
-	StagingDirectory       string // default /tmp/packer-provisioner-ansible-local/<uuid>
-	CleanStagingDirectory  bool   // default true here (Packer: false)
+	PlaybookFiles         []string // playbook_file, or playbook_files
+	PlaybookDir           string
+	PlaybookPaths         []string
+	RolePaths             []string
+	GroupVars, HostVars   string
+	GalaxyFile            string
+	GalaxyCommand         string // default "ansible-galaxy"
+	GalaxyRolesPath       string
+	GalaxyCollectionsPath string
+	InventoryFile         string
+	InventoryGroups       []string
+	ExtraArguments        []string
+	Command               string // default "ansible-playbook"
+	StagingDirectory      string // default /tmp/packer-provisioner-ansible-local/<uuid>
+	CleanStagingDirectory bool   // default true here (Packer: false)
 }
 
 // Ansible is Packer's ansible provisioner: the playbook runs on the build
