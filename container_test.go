@@ -39,7 +39,7 @@ type containerRun struct {
 	stdout                    bytes.Buffer
 }
 
-func newContainerRun(t *testing.T, e *emu, template string) *containerRun {
+func newContainerRun(t *testing.T, e *emu, template string, files map[string]string) *containerRun {
 	t.Helper()
 	image, podman := os.Getenv("VIA_CONTAINER_IMAGE"), os.Getenv("VIA_PODMAN")
 	if image == "" || podman == "" {
@@ -59,6 +59,15 @@ func newContainerRun(t *testing.T, e *emu, template string) *containerRun {
 	}
 	if err := os.WriteFile(filepath.Join(r.workspace, "packer", "server.json"), []byte(template), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	for name, body := range files {
+		p := filepath.Join(r.workspace, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// The runner's user owns the workspace.
 	_ = filepath.Walk(r.workspace, func(p string, _ os.FileInfo, _ error) error { return os.Lchown(p, runnerUID, runnerUID) })
@@ -106,13 +115,20 @@ func TestContainerAction(t *testing.T) {
   "builders": [{"type": "vultr", "region_id": "ewr", "plan_id": "vc2-1c-1gb", "os_id": "2284", "ssh_username": "root", "snapshot_description": "container"}],
   "provisioners": [
     {"type": "shell", "inline": ["echo provisioned > /root/in-image.txt"]},
-    {"type": "shell-local", "inline": ["echo \"$(uname -s) $(command -v bash) $(jq --version)\" > shell-local-provisioner.txt"]}
+    {"type": "shell-local", "inline": ["echo \"$(uname -s) $(command -v bash) $(jq --version)\" > shell-local-provisioner.txt"]},
+    {"type": "ansible", "playbook_file": "ansible/site.yml", "user": "root"}
   ],
   "post-processors": [[
     {"type": "manifest", "output": "out/manifest.json"},
     {"type": "shell-local", "inline": ["echo \"$PACKER_ARTIFACT_ID\" > shell-local-post-processor.txt"]}
   ]]
-}`)
+}`, map[string]string{"ansible/site.yml": `- hosts: all
+  gather_facts: false
+  tasks:
+    - ansible.builtin.copy:
+        dest: /root/from-ansible.txt
+        content: "ansible in the action's image\n"
+`})
 	t.Logf("podman %s", strings.Join(r.args(""), " "))
 	if err := r.cmd("").Run(); err != nil {
 		t.Fatalf("the action failed: %v\n%s", err, r.stdout.String())
@@ -129,6 +145,10 @@ func TestContainerAction(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(r.workspace, "shell-local-post-processor.txt")); err != nil || strings.TrimSpace(string(b)) != snap {
 		t.Errorf("shell-local post-processor: %q, %v; want the snapshot ID %s", b, err, snap)
+	}
+	// The ansible provisioner ran from the image, against the machine.
+	if got := imageFile(e, snap, "root/from-ansible.txt"); got != "ansible in the action's image" {
+		t.Errorf("/root/from-ansible.txt in the image = %q", got)
 	}
 	// The manifest output is a path the runner's later steps can open.
 	if got, want := out["manifest"], "out/manifest.json"; got != want {
@@ -162,7 +182,7 @@ func TestContainerAction(t *testing.T) {
 func TestContainerPostStepAfterKill(t *testing.T) {
 	t.Parallel()
 	e := startEmulator(t, "", vultremu.Delays{InstancePending: 100 * time.Millisecond, InstanceBooting: time.Hour})
-	r := newContainerRun(t, e, `{"builders": [{"type": "vultr", "region_id": "ewr", "plan_id": "vc2-1c-1gb", "os_id": "2284", "ssh_username": "root"}]}`)
+	r := newContainerRun(t, e, `{"builders": [{"type": "vultr", "region_id": "ewr", "plan_id": "vc2-1c-1gb", "os_id": "2284", "ssh_username": "root"}]}`, nil)
 	main := r.cmd("")
 	if err := main.Start(); err != nil {
 		t.Fatal(err)
