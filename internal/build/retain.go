@@ -61,7 +61,9 @@ func retain(ctx context.Context, st *state, o Options) error {
 	}
 	mine := *st.snapshot
 	if mine.DateCreated.IsZero() {
-		mine.DateCreated = o.Now()
+		// Without it, a concurrent run's newer snapshot could look older.
+		o.UI.Warn(st.b.Name, fmt.Sprintf("keep_snapshots: the API gave snapshot %s no readable date_created, so retention cannot tell older snapshots from newer ones; nothing deleted", mine.ID), spec.Pos{})
+		return nil
 	}
 	filter := v.SnapshotDescription
 	if v.KeepSnapshotsPrefix != "" {

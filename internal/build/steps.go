@@ -147,6 +147,12 @@ func stepCreateSSHKey(ctx context.Context, st *state, undo *cleanups, o Options)
 	o.Secrets.Add(key.privatePEM)
 	st.key = key
 	k, err := st.cloud.CreateSSHKey(ctx, name, key.authorizedKey)
+	var amb *vultr.AmbiguousCreateError
+	if errors.As(err, &amb) {
+		undo.pushDelete(leftovers.Resource{Kind: leftovers.SSHKey, Run: o.RunID, Name: name}, func(ctx context.Context) error {
+			return deleteKeysNamed(ctx, st, name, o)
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("create ssh key %s: %w", name, err)
 	}
@@ -236,6 +242,27 @@ func deleteTagged(ctx context.Context, st *state, o Options) error {
 		}
 		o.Tracker.Untrack(leftovers.Instance, in.ID)
 		o.UI.Message(st.b.Name, "Destroyed instance "+in.ID+" (its create had no clear answer)")
+	}
+	return errors.Join(errs...)
+}
+
+// deleteKeysNamed deletes the keys named name (a create whose answer was
+// lost).
+func deleteKeysNamed(ctx context.Context, st *state, name string, o Options) error {
+	keys, err := st.cloud.ListSSHKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("look for ssh keys named %s: %w", name, err)
+	}
+	var errs []error
+	for _, k := range keys {
+		if k.Name != name {
+			continue
+		}
+		if err := st.cloud.DeleteSSHKey(ctx, k.ID); err != nil {
+			errs = append(errs, fmt.Errorf("delete ssh key %s: %w", k.ID, err))
+			continue
+		}
+		o.UI.Message(st.b.Name, "Deleted SSH key "+k.ID+" (its create had no clear answer)")
 	}
 	return errors.Join(errs...)
 }
@@ -501,7 +528,7 @@ func stepClearAuthorizedKeys(ctx context.Context, st *state, _ *cleanups, o Opti
 	body := strings.Fields(st.key.authorizedKey)[1]
 	// Root's file too when writable; the SSH user's must not keep it.
 	cmd := fmt.Sprintf(`for f in "$HOME/.ssh/authorized_keys" /root/.ssh/authorized_keys; do `+
-		`[ -f "$f" ] && [ -w "$f" ] || continue; grep -vF '%[1]s' "$f" > "$f.via-tmp" || true; cat "$f.via-tmp" > "$f"; rm -f "$f.via-tmp"; done; `+
+		`[ -f "$f" ] && [ -w "$f" ] || continue; grep -vF '%[1]s' "$f" > "$f.via-tmp"; [ $? -le 1 ] || exit 1; cat "$f.via-tmp" > "$f" || exit 1; rm -f "$f.via-tmp"; done; `+
 		`! grep -qsF '%[1]s' "$HOME/.ssh/authorized_keys"`, body)
 	out := o.UI.Output(st.b.Name)
 	defer out.Close()
@@ -574,6 +601,10 @@ func stepCreateSnapshot(ctx context.Context, st *state, _ *cleanups, o Options) 
 	desc := st.b.Vultr.SnapshotDescription
 	gate := st.run.gate(desc)
 	gate.Lock()
+	if err := ctx.Err(); err != nil {
+		gate.Unlock()
+		return err
+	}
 	snap, err := st.cloud.CreateSnapshot(ctx, st.instance.ID, desc, st.run.madeHere)
 	if err == nil {
 		st.run.recordSnapshot(snap.ID)

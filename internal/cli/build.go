@@ -179,7 +179,7 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 		OnError:        j.onError,
 		CancelBudget:   cancelBudget(j),
 		Stop:           env.Stop,
-		Ask:            askOnError(env),
+		Ask:            askOnError(env, red),
 		Pause:          pauseInTerminal(env, j),
 	})
 	if len(results) == 0 && err != nil {
@@ -425,12 +425,12 @@ func packerLog(env Env) io.Writer {
 
 // askOnError is -on-error=ask: it asks, in the terminal, what to do with a
 // failed build's instance. An interrupt counts as "clean up".
-func askOnError(env Env) func(ctx context.Context, build string, err error) string {
+func askOnError(env Env, red *redact.Redactor) func(ctx context.Context, build string, err error) string {
 	var mu sync.Mutex
 	return func(ctx context.Context, build string, err error) string {
 		mu.Lock()
 		defer mu.Unlock()
-		fmt.Fprintf(env.Stdout, "==> %s: build failed: %v\n==> %s: [c] clean up and exit, [a] abort and keep the instance, [r] run the error-cleanup-provisioner and keep it: ", build, err, build)
+		fmt.Fprintf(env.Stdout, "==> %s: build failed: %s\n==> %s: [c] clean up and exit, [a] abort and keep the instance, [r] run the error-cleanup-provisioner and keep it: ", build, red.String(err.Error()), build)
 		answer := make(chan string, 1)
 		go func() {
 			var s string

@@ -2,6 +2,7 @@ package hcl2template
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -124,9 +125,14 @@ func (l *loader) httpData(args map[string]cty.Value, fail func(string, ...any) (
 			}
 		}
 	}
+	shown := req.URL.Scheme + "://" + req.URL.Host + req.URL.Path // a query may hold a token
 	resp, err := serviceClient.Do(req)
 	if err != nil {
-		return fail("request failed: %v", err)
+		var ue interface{ Unwrap() error }
+		if errors.As(err, &ue) {
+			err = ue.Unwrap()
+		}
+		return fail("request to %s failed: %v", shown, err)
 	}
 	defer resp.Body.Close()
 	var b bytes.Buffer
@@ -134,7 +140,7 @@ func (l *loader) httpData(args map[string]cty.Value, fail func(string, ...any) (
 		return fail("read the answer: %v", err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fail("%s answered %s", req.URL.Redacted(), resp.Status)
+		return fail("%s answered %s", shown, resp.Status)
 	}
 	headers := map[string]cty.Value{}
 	for k := range resp.Header {

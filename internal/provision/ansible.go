@@ -303,8 +303,11 @@ func writeInventory(a *spec.Ansible, m MachineAccess, dir string) (string, error
 		fmt.Fprintf(&b, "[%s]\n\n", g)
 	}
 	where := dir
-	if a.InventoryDirectory != "" {
+	switch {
+	case a.InventoryDirectory != "":
 		where = a.InventoryDirectory
+	case a.KeepInventoryFile:
+		where = os.TempDir() // dir, with the key, is removed
 	}
 	f, err := os.CreateTemp(where, "packer-provisioner-ansible*.inventory")
 	if err != nil {
@@ -348,6 +351,8 @@ func galaxyLocal(ctx context.Context, a *spec.Ansible, env *Env, dir string, env
 	cmd := exec.CommandContext(ctx, a.GalaxyCommand, args...)
 	cmd.Env, cmd.Dir = environ, env.WorkDir
 	cmd.Stdout, cmd.Stderr = env.Stdout, env.Stderr
+	killGroupOnCancel(cmd)
+	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("install Galaxy requirements with %s: %w", a.GalaxyCommand, err)
 	}

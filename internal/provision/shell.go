@@ -92,6 +92,9 @@ func runShell(ctx context.Context, sh *spec.Shell, env *Env) error {
 	secret := isDefaultExec(sh) && holdsSecret(vars, env.Secrets)
 	useFile := sh.UseEnvVarFile || secret && env.PTY
 	useStdin := !useFile && secret
+	if !isDefaultExec(sh) && !sh.UseEnvVarFile && strings.Contains(sh.ExecuteCommand, ".Vars") && holdsSecret(vars, env.Secrets) {
+		env.Logf("Warning: this execute_command puts environment_vars that hold a secret on the machine's command line ({{.Vars}}), as Packer does; use_env_var_file with {{.EnvVarFile}} keeps them off it")
+	}
 	codes := sh.ValidExitCodes
 	if len(codes) == 0 {
 		codes = []int{0}

@@ -84,7 +84,8 @@ func (r *Redactor) Add(secrets ...string) {
 }
 
 func (r *Redactor) rebuild() {
-	r.ordered = r.ordered[:0]
+	// A new slice: readers (SafeCut, Secrets) keep the one they took.
+	r.ordered = make([]string, 0, len(r.secrets))
 	for s := range r.secrets {
 		r.ordered = append(r.ordered, s)
 	}

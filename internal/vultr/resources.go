@@ -133,6 +133,11 @@ func (c *Client) CreateSSHKey(ctx context.Context, name, publicKey string) (*SSH
 // the attempts run out with the question still open, the error is an
 // *AmbiguousCreateError.
 func createThenLookUp[T any](ctx context.Context, c *Client, what string, create, lookUp func(context.Context) (*T, error)) (*T, error) {
+	// Nothing is sent for a build that is already cancelled; once sent, a
+	// create runs to its answer.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	for attempt := 1; ; attempt++ {
 		var out *T
 		actx, cancel := c.createCtx(ctx)
@@ -146,6 +151,11 @@ func createThenLookUp[T any](ctx context.Context, c *Client, what string, create
 			return out, nil
 		}
 		if !temporary(err) && !errors.Is(err, context.DeadlineExceeded) {
+			if attempt > 1 {
+				// An earlier attempt may have created it (this failure may
+				// even be because of it: a quota, a name in use).
+				return nil, &AmbiguousCreateError{What: what, Err: err}
+			}
 			return nil, err
 		}
 		// The create may have happened. Look before anything else.

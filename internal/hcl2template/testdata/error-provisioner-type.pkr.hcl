@@ -8,7 +8,7 @@ source "vultr" "web" {
 build {
   sources = ["source.vultr.web"]
 
-  provisioner "ansible" {
+  provisioner "powershell" {
     playbook_file = "site.yml"
   }
 }
