@@ -5,7 +5,6 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/build"
@@ -42,18 +41,7 @@ func loadTemplate(path string, o templateOptions) (*spec.Spec, error) {
 		SyntaxOnly: o.syntaxOnly,
 		Cwd:        o.cwd,
 	}
-	if isHCL2(path) {
-		return hcl2template.Load(path, opts)
-	}
 	return template.Load(path, opts)
-}
-
-func isHCL2(path string) bool {
-	if strings.HasSuffix(path, ".pkr.hcl") || strings.HasSuffix(path, ".pkr.json") {
-		return true
-	}
-	fi, err := os.Stat(path)
-	return err == nil && fi.IsDir()
 }
 
 // upgradeToHCL2 writes the HCL2 form of a JSON template.

@@ -37,6 +37,9 @@ func Load(path string, opts template.Options) (*spec.Spec, error) {
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
+	if opts.ReadFile == nil {
+		opts.ReadFile = os.ReadFile
+	}
 	files, autoVars, err := collect(path)
 	if err != nil {
 		return nil, err
@@ -45,11 +48,7 @@ func Load(path string, opts template.Options) (*spec.Spec, error) {
 	var bodies []*hcl.File
 	var diags hcl.Diagnostics
 	for _, f := range files {
-		parse := p.ParseHCLFile
-		if strings.HasSuffix(f, ".pkr.json") {
-			parse = p.ParseJSONFile // HCL's JSON syntax
-		}
-		file, ds := parse(f)
+		file, ds := parseFile(p, f, opts.ReadFile)
 		diags = append(diags, ds...)
 		if file != nil {
 			bodies = append(bodies, file)
@@ -102,7 +101,7 @@ func collect(path string) (files, autoVars []string, err error) {
 	for _, e := range entries {
 		n := e.Name()
 		switch {
-		case strings.HasSuffix(n, ".auto.pkrvars.hcl"):
+		case strings.HasSuffix(n, ".auto.pkrvars.hcl"), strings.HasSuffix(n, ".auto.pkrvars.json"):
 			autoVars = append(autoVars, filepath.Join(path, n))
 		case strings.HasSuffix(n, ".pkr.hcl"), strings.HasSuffix(n, ".pkr.json"):
 			files = append(files, filepath.Join(path, n))
@@ -234,7 +233,7 @@ func (l *loader) evaluate(files []*hcl.File, varFiles []string) (*template.Node,
 		}
 	}
 	for _, vf := range varFiles {
-		f, ds := l.parser.ParseHCLFile(vf)
+		f, ds := parseFile(l.parser, vf, l.opts.ReadFile)
 		diags = append(diags, ds...)
 		if f == nil {
 			continue
@@ -862,4 +861,24 @@ func (l *loader) sequence(at *hcl.Block, blocks []*hcl.Block, ctx *hcl.EvalConte
 		}))
 	}
 	return out, diags
+}
+
+// parseFile reads a file through read (Options.ReadFile) and parses it:
+// HCL's native syntax, or its JSON syntax for .pkr.json (and .json var
+// files).
+func parseFile(p *hclparse.Parser, name string, read func(string) ([]byte, error)) (*hcl.File, hcl.Diagnostics) {
+	src, err := read(name)
+	if err != nil {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: fmt.Sprintf("read %s: %v", name, err)}}
+	}
+	if strings.HasSuffix(name, ".json") {
+		return p.ParseJSON(src, name)
+	}
+	return p.ParseHCL(src, name)
+}
+
+func init() {
+	// template.Load picks this front end for .pkr.hcl, .pkr.json and
+	// directories.
+	template.RegisterHCL2(Load)
 }

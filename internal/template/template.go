@@ -58,8 +58,32 @@ func (o *Options) defaults() {
 	}
 }
 
-// Load reads and resolves the template at path.
+// hcl2Load is the HCL2 front end (package hcl2template registers it): an
+// import cycle keeps this package from calling it directly.
+var hcl2Load func(path string, opts Options) (*spec.Spec, error)
+
+// RegisterHCL2 makes Load read HCL2 templates with load.
+func RegisterHCL2(load func(path string, opts Options) (*spec.Spec, error)) { hcl2Load = load }
+
+// IsHCL2 reports whether path is an HCL2 template: a .pkr.hcl or .pkr.json
+// file, or a directory of them.
+func IsHCL2(path string) bool {
+	if strings.HasSuffix(path, ".pkr.hcl") || strings.HasSuffix(path, ".pkr.json") {
+		return true
+	}
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
+}
+
+// Load reads and resolves the template at path: it is the one way in, and
+// picks the front end by the file (JSON, or HCL2 when registered).
 func Load(path string, opts Options) (*spec.Spec, error) {
+	if IsHCL2(path) {
+		if hcl2Load == nil {
+			return nil, fmt.Errorf("%s is an HCL2 template, and the HCL2 front end is not linked in", path)
+		}
+		return hcl2Load(path, opts)
+	}
 	opts.defaults()
 	src, err := opts.ReadFile(path)
 	if err != nil {
