@@ -543,7 +543,7 @@ func TestFmt(t *testing.T) {
 		t.Errorf("fmt -check wrote the file")
 	}
 	te = newEnv([]string{"fmt", "-diff", dir}, nil)
-	if err := Run(context.Background(), te.Env); err != nil || !strings.Contains(te.stdout.String(), "+  region_id = \"ewr\"") {
+	if err := Run(context.Background(), te.Env); err != nil || !strings.Contains(te.stdout.String(), "+   region_id = \"ewr\"") {
 		t.Errorf("fmt -diff: %v, %q", err, te.stdout.String())
 	}
 	if b, _ := os.ReadFile(p); string(b) != tidy {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclwrite"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/textdist"
 )
 
 // cmdFmt is `packer fmt`: it rewrites HCL2 files (.pkr.hcl, .pkrvars.hcl)
@@ -91,24 +93,9 @@ func hclFiles(root string, recursive bool) ([]string, error) {
 	return out, err
 }
 
-// lineDiff is a small unified-style diff of the changed lines.
+// lineDiff shows the changed lines of a file.
 func lineDiff(name, a, b string) string {
-	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
-	var out strings.Builder
-	fmt.Fprintf(&out, "--- old/%s\n+++ new/%s\n", name, name)
-	for i := 0; i < max(len(al), len(bl)); i++ {
-		var x, y string
-		if i < len(al) {
-			x = al[i]
-		}
-		if i < len(bl) {
-			y = bl[i]
-		}
-		if x != y {
-			fmt.Fprintf(&out, "@@ line %d @@\n-%s\n+%s\n", i+1, x, y)
-		}
-	}
-	return out.String()
+	return fmt.Sprintf("--- old/%s\n+++ new/%s\n%s\n", name, name, strings.Join(textdist.LineDiff(a, b, 0), "\n"))
 }
 
 // cmdInit is `packer init`: the vultr builder is built in, so there is no

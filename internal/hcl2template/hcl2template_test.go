@@ -3,6 +3,7 @@ package hcl2template
 import (
 	"encoding/json"
 	"flag"
+	"github.com/vultr-image-action/vultr-image-action/internal/golden"
 	"os"
 	"path/filepath"
 	"sort"
@@ -75,20 +76,7 @@ func TestGolden(t *testing.T) {
 			if strings.Contains(got, key) {
 				t.Errorf("output contains the API key")
 			}
-			golden := strings.TrimSuffix(f, ".pkr.hcl") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("no golden file (run with -update): %v", err)
-			}
-			if got != string(want) {
-				t.Errorf("output differs from %s:\n--- got\n%s\n--- want\n%s", golden, got, want)
-			}
+			golden.Check(t, strings.TrimSuffix(f, ".pkr.hcl")+".golden", got, *update)
 		})
 	}
 }

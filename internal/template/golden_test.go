@@ -3,6 +3,7 @@ package template
 import (
 	"encoding/json"
 	"flag"
+	"github.com/vultr-image-action/vultr-image-action/internal/golden"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,20 +86,7 @@ func TestGolden(t *testing.T) {
 			if strings.Contains(got, goldenKey) {
 				t.Errorf("output contains the API key")
 			}
-			golden := strings.TrimSuffix(f, ".json") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("no golden file (run go test -run TestGolden -update): %v", err)
-			}
-			if got != string(want) {
-				t.Errorf("output differs from %s:\n--- got\n%s\n--- want\n%s", golden, got, want)
-			}
+			golden.Check(t, strings.TrimSuffix(f, ".json")+".golden", got, *update)
 		})
 		if strings.HasPrefix(filepath.Base(f), "valid-") {
 			valid++

@@ -3,6 +3,7 @@
 package textdist
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 )
@@ -49,6 +50,29 @@ func Closest(s string, candidates []string, n int) []string {
 	out := make([]string, 0, n)
 	for i := 0; i < len(sc) && i < n; i++ {
 		out = append(out, sc[i].c)
+	}
+	return out
+}
+
+// LineDiff lists the lines that differ between a and b, with their
+// numbers: "-" a's, "+" b's (at most max lines; 0 means all).
+func LineDiff(a, b string, max int) []string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	var out []string
+	for i := 0; i < len(al) || i < len(bl); i++ {
+		var x, y string
+		if i < len(al) {
+			x = al[i]
+		}
+		if i < len(bl) {
+			y = bl[i]
+		}
+		if x != y {
+			out = append(out, fmt.Sprintf("line %d:\n  - %s\n  + %s", i+1, x, y))
+			if max > 0 && len(out) == max {
+				break
+			}
+		}
 	}
 	return out
 }
