@@ -501,7 +501,7 @@ func (l *loader) build(b *hcl.Block, srcs map[string]*hcl.Block, ctx *hcl.EvalCo
 			}
 			over, ds := l.bodyNode(u.override, sctx, nil)
 			diags = append(diags, ds...)
-			node = merge(node, over)
+			node = template.Merge(node, over)
 		}
 		// The build answers to Packer's names too: "vultr.web", and with a
 		// named build block "app.vultr.web".
@@ -643,23 +643,6 @@ func valueNode(v cty.Value, p spec.Pos) *template.Node {
 	return &template.Node{Kind: template.Null, Pos: p}
 }
 
-func merge(base, over *template.Node) *template.Node {
-	out := &template.Node{Kind: template.Object, Pos: base.Pos}
-	for _, m := range base.Keys {
-		if o := over.Get(m.Key); o != nil {
-			out.Keys = append(out.Keys, *o)
-			continue
-		}
-		out.Keys = append(out.Keys, m)
-	}
-	for _, m := range over.Keys {
-		if base.Get(m.Key) == nil {
-			out.Keys = append(out.Keys, m)
-		}
-	}
-	return out
-}
-
 func pos(r hcl.Range) spec.Pos {
 	return spec.Pos{File: r.Filename, Line: r.Start.Line, Col: r.Start.Column}
 }
@@ -676,10 +659,7 @@ func toDiagnostics(ds hcl.Diagnostics, p *hclparse.Parser) spec.Diagnostics {
 			sd.Pos = pos(*d.Subject)
 			sd.End = spec.Pos{File: d.Subject.Filename, Line: d.Subject.End.Line, Col: d.Subject.End.Column}
 			if f := p.Files()[d.Subject.Filename]; f != nil {
-				lines := strings.Split(string(f.Bytes), "\n")
-				if l := d.Subject.Start.Line; l >= 1 && l <= len(lines) {
-					sd.Snippet = fmt.Sprintf("  %d | %s\n  %s | %s^", l, lines[l-1], strings.Repeat(" ", len(fmt.Sprint(l))), strings.Repeat(" ", max(d.Subject.Start.Column-1, 0)))
-				}
+				sd.Snippet = template.Snippet(f.Bytes, d.Subject.Start.Line, d.Subject.Start.Column)
 			}
 		}
 		out = append(out, sd)
@@ -720,12 +700,10 @@ func checkRequiredVersion(b *hcl.Block) hcl.Diagnostics {
 	if ds.HasErrors() || v.Type() != cty.String {
 		return diags
 	}
-	have := parseVersion(template.SupportedPackerVersion)
 	for _, c := range strings.Split(v.AsString(), ",") {
 		c = strings.TrimSpace(c)
 		op := strings.TrimRight(c, "0123456789. v")
-		want := parseVersion(strings.TrimSpace(strings.TrimPrefix(c, op)))
-		cmp := compareVersions(have, want)
+		cmp := template.CompareVersions(template.SupportedPackerVersion, strings.TrimSpace(strings.TrimPrefix(c, op)))
 		ok := true
 		switch strings.TrimSpace(op) {
 		case ">=":
@@ -742,8 +720,10 @@ func checkRequiredVersion(b *hcl.Block) hcl.Diagnostics {
 			ok = cmp == 0
 		case "~>":
 			// ~> 1.9 allows 1.x >= 1.9; ~> 1.9.2 allows 1.9.x >= 1.9.2.
-			n := strings.Count(strings.TrimSpace(strings.TrimPrefix(c, op)), ".")
-			ok = cmp >= 0 && (n == 0 || have[0] == want[0] && (n == 1 || have[1] == want[1]))
+			want := strings.Split(strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(c, op)), "v"), ".")
+			have := strings.Split(template.SupportedPackerVersion, ".")
+			n := len(want) - 1
+			ok = cmp >= 0 && (n == 0 || template.CompareVersions(have[0], want[0]) == 0 && (n == 1 || template.CompareVersions(have[1], want[1]) == 0))
 		}
 		if !ok {
 			rng := a.Expr.Range()
@@ -754,26 +734,6 @@ func checkRequiredVersion(b *hcl.Block) hcl.Diagnostics {
 		}
 	}
 	return diags
-}
-
-func parseVersion(s string) [3]int {
-	var v [3]int
-	for i, p := range strings.SplitN(strings.TrimPrefix(s, "v"), ".", 3) {
-		fmt.Sscan(p, &v[i])
-	}
-	return v
-}
-
-func compareVersions(a, b [3]int) int {
-	for i := range a {
-		if a[i] != b[i] {
-			if a[i] < b[i] {
-				return -1
-			}
-			return 1
-		}
-	}
-	return 0
 }
 
 // didYouMean suggests the declared name closest to name, if one is close.

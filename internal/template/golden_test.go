@@ -197,3 +197,18 @@ func TestOnlyExcept(t *testing.T) {
 		}
 	}
 }
+
+func TestCompareVersions(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		a, b string
+		want int
+	}{
+		{"1.16.0", "1.16.0", 0}, {"v1.16.0", "1.9", 1}, {"1.9.2", "1.16", -1}, {"1.16.0", "1.16.0-rc1", 0}, {"2", "1.99.99", 1},
+	}
+	for _, tt := range tests {
+		if got := CompareVersions(tt.a, tt.b); got != tt.want {
+			t.Errorf("CompareVersions(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+}

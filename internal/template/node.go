@@ -139,7 +139,11 @@ func lineCol(src []byte, off int) (int, int) {
 }
 
 // snippet is the source line with a caret under col.
-func snippet(src []byte, line, col int) string {
+func snippet(src []byte, line, col int) string { return Snippet(src, line, col) }
+
+// Snippet is a source line with a caret under col, as every diagnostic
+// shows it (tabs kept, so the caret lines up).
+func Snippet(src []byte, line, col int) string {
 	lines := strings.Split(string(src), "\n")
 	if line < 1 || line > len(lines) {
 		return ""

@@ -275,10 +275,15 @@ func (d *decoder) assemble(s *spec.Spec, provs []rawProvisioner, pps [][]rawPost
 	d.in.buildName, d.in.buildType = "", ""
 }
 
-func mergeObjects(base, over *Node) *Node {
-	out := &Node{Kind: Object, Pos: base.Pos}
+func mergeObjects(base, over *Node) *Node { return Merge(base, over, "override") }
+
+// Merge returns base with over's keys replacing or adding to its own, in
+// base's order, without the keys named in drop: a provisioner's override,
+// an HCL2 build block's source override.
+func Merge(base, over *Node, drop ...string) *Node {
+	out := &Node{Kind: Object, Pos: base.Pos, Aliases: base.Aliases, Scope: base.Scope}
 	for _, m := range base.Keys {
-		if m.Key == "override" {
+		if slices.Contains(drop, m.Key) {
 			continue
 		}
 		if o := over.Get(m.Key); o != nil {

@@ -208,21 +208,28 @@ func warnings(ds spec.Diagnostics) spec.Diagnostics {
 }
 
 // newerThan compares dotted versions numerically.
-func newerThan(a, b string) bool {
-	pa, pb := strings.Split(strings.TrimPrefix(a, "v"), "."), strings.Split(b, ".")
+func newerThan(a, b string) bool { return CompareVersions(a, b) > 0 }
+
+// CompareVersions compares dotted versions ("v1.16.0", "1.9") numerically:
+// -1, 0 or 1. Non-digits in a part (a pre-release suffix) are ignored.
+func CompareVersions(a, b string) int {
+	pa, pb := strings.Split(strings.TrimPrefix(a, "v"), "."), strings.Split(strings.TrimPrefix(b, "v"), ".")
+	num := func(parts []string, i int) int {
+		if i >= len(parts) {
+			return 0
+		}
+		n, _ := strconv.Atoi(strings.TrimFunc(parts[i], func(r rune) bool { return r < '0' || r > '9' }))
+		return n
+	}
 	for i := 0; i < max(len(pa), len(pb)); i++ {
-		var x, y int
-		if i < len(pa) {
-			x, _ = strconv.Atoi(strings.TrimFunc(pa[i], func(r rune) bool { return r < '0' || r > '9' }))
-		}
-		if i < len(pb) {
-			y, _ = strconv.Atoi(pb[i])
-		}
-		if x != y {
-			return x > y
+		if x, y := num(pa, i), num(pb, i); x != y {
+			if x < y {
+				return -1
+			}
+			return 1
 		}
 	}
-	return false
+	return 0
 }
 
 func (d *decoder) variables(s *spec.Spec, variables, sensitive *Member, opts Options) {
