@@ -53,7 +53,7 @@ func TestEveryKeyChangesTheModel(t *testing.T) {
 	builderValues["keep_snapshots_prefix"] = "pre"
 	partners["keep_snapshots_prefix"]["snapshot_description"] = "prefixed"
 	warnOnly := []string{"temporary_key_pair_type", "temporary_key_pair_bits"}
-	refused := []string{"iso_url"} // fails validate, naming itself
+	refused := []string{"iso_url"}               // fails validate, naming itself
 	noEffect := []string{"type", "communicator"} // the builder's own type; "ssh" is the only communicator
 
 	docs, err := os.ReadFile("../../docs/templates.md")
