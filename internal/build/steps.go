@@ -288,7 +288,14 @@ func stepWaitInstance(ctx context.Context, st *state, _ *cleanups, o Options) er
 	opts.Progress = func(elapsed time.Duration, state string) {
 		o.UI.Message(st.b.Name, fmt.Sprintf("Waiting for instance %s: %s (%s)", st.instance.ID, state, elapsed.Round(time.Second)))
 	}
-	inst, err := st.cloud.WaitInstance(ctx, st.instance.ID, func(i *vultr.Instance) (bool, error) { return vultr.InstanceReady(i), nil }, opts)
+	seen := map[string]bool{}
+	unknown := func(field, value string) {
+		if !seen[field+"="+value] {
+			seen[field+"="+value] = true
+			o.UI.Warn(st.b.Name, fmt.Sprintf("instance %s reports %s %q, which this tool does not know; waiting for it to become ready", st.instance.ID, field, value), spec.Pos{})
+		}
+	}
+	inst, err := st.cloud.WaitInstance(ctx, st.instance.ID, func(i *vultr.Instance) (bool, error) { return vultr.BootState(i, unknown) }, opts)
 	if err != nil {
 		return fmt.Errorf("wait for instance %s to boot: %w", st.instance.ID, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,5 +126,45 @@ func TestLostSnapshotAnswer(t *testing.T) {
 				t.Errorf("adopted %s, which existed before this create", snap.ID)
 			}
 		})
+	}
+}
+
+// server_status "error" fails the wait at once, naming the instance; odd
+// statuses (isomounting, power starting, one this client does not know)
+// are waited through, the unknown one reported once, never taken as ready.
+func TestBootStates(t *testing.T) {
+	t.Parallel()
+	c, srv := newTest(t, vultremu.Delays{InstanceBooting: 300 * time.Millisecond})
+	ctx := context.Background()
+	srv.Inject(vultremu.Fault{Kind: vultremu.FaultInstanceError, Count: 1})
+	inst, err := c.CreateInstance(ctx, req("vultr-image-action-run:1a2b3c4d:failed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = c.WaitInstance(ctx, inst.ID, func(i *Instance) (bool, error) { return BootState(i, nil) }, WaitOptions{Timeout: time.Minute, First: 10 * time.Millisecond})
+	if !errors.Is(err, ErrInstanceFailed) || !strings.Contains(err.Error(), inst.ID) || time.Since(start) > 5*time.Second {
+		t.Errorf("err = %v after %s, want ErrInstanceFailed naming %s, at once", err, time.Since(start), inst.ID)
+	}
+
+	srv.Inject(vultremu.Fault{Kind: vultremu.FaultOddStatus, Count: 1})
+	inst, err = c.CreateInstance(ctx, req("vultr-image-action-run:1a2b3c4d:odd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var unknown []string
+	ready, err := c.WaitInstance(ctx, inst.ID, func(i *Instance) (bool, error) {
+		return BootState(i, func(field, value string) { unknown = append(unknown, field+"="+value) })
+	}, WaitOptions{Timeout: time.Minute, First: 10 * time.Millisecond, Max: 20 * time.Millisecond})
+	if err != nil || ready.ServerStatus != "ok" {
+		t.Fatalf("odd statuses: %v, %+v", err, ready)
+	}
+	if len(unknown) == 0 || unknown[0] != "server_status=migrating" {
+		t.Errorf("unknown statuses reported: %v, want server_status=migrating", unknown)
+	}
+	for _, u := range unknown {
+		if strings.Contains(u, "isomounting") || strings.Contains(u, "starting") {
+			t.Errorf("%s is a known state, reported as unknown", u)
+		}
 	}
 }

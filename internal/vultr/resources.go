@@ -56,6 +56,36 @@ func InstanceReady(i *Instance) bool {
 	return i.Status == "active" && i.PowerStatus == "running" && i.ServerStatus == "ok"
 }
 
+// ErrInstanceFailed is an instance that Vultr reports failed
+// (server_status "error"): waiting longer cannot help.
+var ErrInstanceFailed = errors.New("instance failed")
+
+// knownStates are the statuses an instance passes through on its way to
+// ready, documented and observed (isomounting for ISO builds, starting for
+// power).
+var knownStates = map[string][]string{
+	"status":        {"pending", "active", "suspended", "resizing"},
+	"power_status":  {"running", "stopped", "starting"},
+	"server_status": {"none", "locked", "installingbooting", "isomounting", "ok"},
+}
+
+// BootState says whether an instance is ready (active, running, and
+// server_status ok), failed (server_status error: an error naming the
+// instance), or still on its way. A status this client does not know is
+// reported to unknown, once per value, and waited on: never taken as
+// ready.
+func BootState(i *Instance, unknown func(field, value string)) (bool, error) {
+	if i.ServerStatus == "error" || i.Status == "error" {
+		return false, fmt.Errorf("%w: instance %s reports status %q, server_status %q", ErrInstanceFailed, i.ID, i.Status, i.ServerStatus)
+	}
+	for field, v := range map[string]string{"status": i.Status, "power_status": i.PowerStatus, "server_status": i.ServerStatus} {
+		if v != "" && !slices.Contains(knownStates[field], v) && unknown != nil {
+			unknown(field, v)
+		}
+	}
+	return InstanceReady(i), nil
+}
+
 // InstanceStopped: powered off.
 func InstanceStopped(i *Instance) bool { return i.PowerStatus == "stopped" }
 

@@ -31,6 +31,13 @@ const (
 	// for Delay: the create happened, and the client may give up waiting
 	// for the answer (a create answered after 65 s).
 	FaultSlowAnswer FaultKind = "slow-answer"
+	// FaultInstanceError makes new instances fail their install:
+	// server_status "error" (Vultr reports it for a failed deploy).
+	FaultInstanceError FaultKind = "instance-error"
+	// FaultOddStatus makes new instances pass through server_status
+	// "isomounting" and a status this emulator's clients may not know
+	// ("migrating") on their way to ok.
+	FaultOddStatus FaultKind = "odd-status"
 	// FaultHangSnapshot leaves new snapshots pending forever.
 	FaultHangSnapshot FaultKind = "hang-snapshot"
 	// FaultFailSnapshot makes new snapshots fail.

@@ -385,6 +385,15 @@ func (s *Server) activate(id string, v6 bool) {
 		return
 	}
 	in.Status, in.ServerStatus = "active", "installingbooting"
+	if s.kindFiresLocked(FaultInstanceError) != nil {
+		in.ServerStatus = "error"
+		s.changed(id, "server_status", "error")
+		return
+	}
+	odd := s.kindFiresLocked(FaultOddStatus) != nil
+	if odd {
+		in.ServerStatus, in.PowerStatus = "isomounting", "starting"
+	}
 	if !ipv6Only(in.Plan) {
 		in.MainIP, in.NetmaskV4 = in.spec.IPv4, "255.0.0.0"
 		in.GatewayV4 = "127.0.0.1"
@@ -414,8 +423,11 @@ func (s *Server) activate(id string, v6 bool) {
 			return
 		}
 		in.machine, in.booted = m, true
+		if odd {
+			in.ServerStatus, in.PowerStatus = "migrating", "running"
+		}
 		s.after(s.o.Delays.InstanceBooting, func() {
-			if in, ok := s.insts[id]; ok && in.ServerStatus == "installingbooting" {
+			if in, ok := s.insts[id]; ok && (in.ServerStatus == "installingbooting" || in.ServerStatus == "migrating") {
 				in.ServerStatus = "ok"
 				s.changed(id, "server_status", "ok")
 			}
