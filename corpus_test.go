@@ -93,85 +93,118 @@ func artifacts(out string) map[string]string {
 	return ids
 }
 
+// corpusRun is one corpus template's build.
+type corpusRun struct {
+	name, abs string
+	args      []string
+	e         *emu
+	cmd       *exec.Cmd
+	done      chan struct{}
+	out       []byte
+	err       error
+}
+
+// corpusParallel bounds the builds that run at once: they wait on the
+// emulator's delays and on SSH far more than they use the CPU, so more
+// than the test runner's -parallel (GOMAXPROCS) fit.
+const corpusParallel = 6
+
 func TestCorpus(t *testing.T) {
 	t.Parallel()
 	dirs, err := filepath.Glob("testdata/corpus/*")
 	if err != nil || len(dirs) == 0 {
 		t.Fatalf("no corpus (%v)", err)
 	}
+	// Start every build (at most corpusParallel at once), then check each
+	// in its own subtest.
+	sem := make(chan struct{}, corpusParallel)
+	var runs []*corpusRun
 	for _, dir := range dirs {
-		dir := dir
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			t.Parallel()
-			e := startEmulator(t, "", fastDelays)
-			// A copy: builds write manifests into their working directory.
-			abs := filepath.Join(t.TempDir(), filepath.Base(dir))
-			if err := os.CopyFS(abs, os.DirFS(dir)); err != nil {
-				t.Fatal(err)
+		r := prepareCorpusRun(t, dir)
+		runs = append(runs, r)
+		go func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			defer close(r.done)
+			timer := time.AfterFunc(3*time.Minute, func() { _ = r.cmd.Process.Kill() })
+			defer timer.Stop()
+			r.out, r.err = r.cmd.CombinedOutput()
+		}()
+	}
+	for _, r := range runs {
+		t.Run(r.name, func(t *testing.T) {
+			<-r.done
+			if r.err != nil {
+				t.Fatalf("build %s: %v\n%s", strings.Join(r.args, " "), r.err, r.out)
 			}
-			// The template: named in a `template` file (a path from the
-			// corpus directory, which is the working directory, as a
-			// repository root is), else template.json, else the directory.
-			tmpl := "."
-			if _, err := os.Stat(filepath.Join(abs, "template.json")); err == nil {
-				tmpl = "template.json"
-			}
-			if b, err := os.ReadFile(filepath.Join(abs, "template")); err == nil {
-				tmpl = strings.TrimSpace(string(b))
-			}
-			args := []string{"build", "-machine-readable"}
-			if b, err := os.ReadFile(filepath.Join(abs, "args")); err == nil {
-				for _, a := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-					if a = strings.TrimSpace(a); a != "" {
-						args = append(args, a)
-					}
-				}
-			}
-			args = append(args, tmpl)
-			cmd := exec.Command(binary, args...)
-			cmd.Dir = abs
-			// Files under http/ are served for data "http" sources.
-			web := httptest.NewServer(http.FileServer(http.Dir(filepath.Join(abs, "http"))))
-			t.Cleanup(web.Close)
-			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "VULTR_API_KEY=" + e.key, "VULTR_API_URL=" + e.url, "CORPUS_HTTP=" + web.URL}
-			done := make(chan struct{})
-			var out []byte
-			var err error // this subtest's own: the subtests run in parallel
-			go func() { out, err = cmd.CombinedOutput(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(2 * time.Minute):
-				_ = cmd.Process.Kill()
-				<-done
-				t.Fatalf("build did not finish in 2 minutes\n%s", out)
-			}
-			if err != nil {
-				t.Fatalf("build %s: %v\n%s", strings.Join(args, " "), err, out)
-			}
-			ids := artifacts(string(out))
-			want := readExpect(t, filepath.Join(abs, "expect"))
-			for build, exp := range want {
-				id, ok := ids[build]
-				if exp.skipped {
-					if ok {
-						t.Errorf("build %s ran (snapshot %s); want it skipped", build, id)
-					}
-					continue
-				}
-				if !ok {
-					t.Errorf("build %s made no snapshot; artifacts %v\n%s", build, ids, out)
-					continue
-				}
-				check(t, e, build, id, exp)
-			}
-			for build := range ids {
-				if want[build] == nil {
-					t.Errorf("build %s made a snapshot that expect does not describe", build)
-				}
-			}
-			assertNothingLeft(t, e)
+			checkCorpusRun(t, r)
 		})
 	}
+}
+
+// prepareCorpusRun copies a corpus directory (builds write manifests into
+// their working directory), starts its emulator, and makes its command.
+func prepareCorpusRun(t *testing.T, dir string) *corpusRun {
+	t.Helper()
+	r := &corpusRun{name: filepath.Base(dir), done: make(chan struct{})}
+	r.e = startEmulator(t, "", fastDelays)
+	r.abs = filepath.Join(t.TempDir(), r.name)
+	if err := os.CopyFS(r.abs, os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	// The template: named in a `template` file (a path from the corpus
+	// directory, which is the working directory, as a repository root is),
+	// else template.json, else the directory.
+	tmpl := "."
+	if _, err := os.Stat(filepath.Join(r.abs, "template.json")); err == nil {
+		tmpl = "template.json"
+	}
+	if b, err := os.ReadFile(filepath.Join(r.abs, "template")); err == nil {
+		tmpl = strings.TrimSpace(string(b))
+	}
+	r.args = []string{"build", "-machine-readable"}
+	if b, err := os.ReadFile(filepath.Join(r.abs, "args")); err == nil {
+		for _, a := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			if a = strings.TrimSpace(a); a != "" {
+				r.args = append(r.args, a)
+			}
+		}
+	}
+	r.args = append(r.args, tmpl)
+	r.cmd = exec.Command(binary, r.args...)
+	r.cmd.Dir = r.abs
+	// Files under http/ are served for data "http" sources.
+	web := httptest.NewServer(http.FileServer(http.Dir(filepath.Join(r.abs, "http"))))
+	t.Cleanup(web.Close)
+	r.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "VULTR_API_KEY=" + r.e.key, "VULTR_API_URL=" + r.e.url, "CORPUS_HTTP=" + web.URL}
+	return r
+}
+
+// checkCorpusRun compares a finished build with its expect file.
+func checkCorpusRun(t *testing.T, r *corpusRun) {
+	t.Helper()
+	ids := artifacts(string(r.out))
+	want := readExpect(t, filepath.Join(r.abs, "expect"))
+	for build, exp := range want {
+		id, ok := ids[build]
+		if exp.skipped {
+			if ok {
+				t.Errorf("build %s ran (snapshot %s); want it skipped", build, id)
+			}
+			continue
+		}
+		if !ok {
+			t.Errorf("build %s made no snapshot; artifacts %v\n%s", build, ids, r.out)
+			continue
+		}
+		check(t, r.e, build, id, exp)
+	}
+	for build := range ids {
+		if want[build] == nil {
+			t.Errorf("build %s made a snapshot that expect does not describe", build)
+		}
+	}
+	assertNothingLeft(t, r.e)
 }
 
 // check compares a build's image with its expectation.

@@ -31,7 +31,7 @@ import (
 )
 
 var (
-	faultCases = flag.Int("faults", 24, "number of seeded fault-injection cases")
+	faultCases = flag.Int("faults", 18, "number of seeded fault-injection cases (18: each kind once)")
 	faultSeed  = flag.Int64("fault-seed", 1, "seed of the fault-injection cases")
 )
 
