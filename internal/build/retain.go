@@ -55,8 +55,8 @@ func retentionPlan(list []vultr.Snapshot, v spec.Vultr, mine vultr.Snapshot, mad
 // exactly what the real run would delete: both follow retentionPlan.
 func retain(ctx context.Context, st *state, o Options) error {
 	v := st.b.Vultr
-	if v.DescriptionVaries && v.KeepSnapshotsPrefix == "" {
-		o.UI.Warn(st.b.Name, fmt.Sprintf("keep_snapshots: snapshot_description %q changes on every run, so it matches no earlier snapshot and retention deletes nothing; %s", v.SnapshotDescription, PrefixAdvice(v.SnapshotDescription, v.VariesExample)), spec.Pos{})
+	if msg := RetentionMatchesNothing(v); msg != "" {
+		o.UI.Message(st.b.Name, "Retention skipped: "+msg)
 		return nil
 	}
 	mine := *st.snapshot
@@ -102,10 +102,20 @@ func retain(ctx context.Context, st *state, o Options) error {
 	return nil
 }
 
-// PrefixAdvice says how to make retention work for a description that
+// RetentionMatchesNothing says why retention, when asked for, can match no
+// earlier snapshot (a description that changes on every run) and how to
+// make it work; "" when it can.
+func RetentionMatchesNothing(v spec.Vultr) string {
+	if v.KeepSnapshots <= 0 || !v.DescriptionVaries() || v.KeepSnapshotsPrefix != "" {
+		return ""
+	}
+	return fmt.Sprintf("keep_snapshots: snapshot_description %q changes on every run, so it matches no earlier snapshot and retention deletes nothing; %s", v.SnapshotDescription, prefixAdvice(v.SnapshotDescription, v.VariesExample))
+}
+
+// prefixAdvice says how to make retention work for a description that
 // changes from run to run. other, when given, is the same description
 // rendered at another time: their common start suggests the prefix.
-func PrefixAdvice(desc, other string) string {
+func prefixAdvice(desc, other string) string {
 	if p := stablePrefix(desc, other); p != "" {
 		return fmt.Sprintf("set a stable snapshot_description, or keep_snapshots_prefix = %q to match every snapshot whose description starts with it", p)
 	}

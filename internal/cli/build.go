@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/build"
@@ -20,6 +19,7 @@ import (
 	"github.com/vultr-image-action/vultr-image-action/internal/leftovers"
 	"github.com/vultr-image-action/vultr-image-action/internal/redact"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+	"github.com/vultr-image-action/vultr-image-action/internal/template"
 	"github.com/vultr-image-action/vultr-image-action/internal/ui"
 )
 
@@ -142,11 +142,16 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 	}
 	getenv := jobGetenv(env, j)
 	runUUID := newUUID()
+	term := newTerminal(env, j)
 	runStart := time.Now()
 	if j.workDir == "" {
 		j.workDir, _ = env.Getwd()
 	}
-	s, err := loadJobTemplate(j, getenv, runUUID, red)
+	topts := jobTemplateOptions(j, getenv, runUUID)
+	s, err := loadJobTemplate(j, topts, red)
+	if err == nil {
+		markVaryingDescriptions(j.template, topts, s)
+	}
 	if s != nil {
 		for _, w := range s.Warnings {
 			console.Warn("", w.Error(), w.Pos)
@@ -179,8 +184,8 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 		OnError:        j.onError,
 		CancelBudget:   cancelBudget(j),
 		Stop:           env.Stop,
-		Ask:            askOnError(env, red),
-		Pause:          pauseInTerminal(env, j),
+		Ask:            term.askOnError(red),
+		Pause:          term.pause(red),
 	})
 	if len(results) == 0 && err != nil {
 		// Nothing started: pre-flight problems (with template positions)
@@ -340,13 +345,17 @@ func jobGetenv(env Env, j job) func(string) string {
 	}
 }
 
+// jobTemplateOptions are how a job's template is loaded.
+func jobTemplateOptions(j job, getenv func(string) string, runUUID string) templateOptions {
+	return templateOptions{
+		vars: j.vars, varFiles: j.varFiles, only: j.only, except: j.except,
+		getenv: getenv, now: time.Now(), runUUID: runUUID, cwd: j.workDir, fetches: &template.Fetches{},
+	}
+}
+
 // loadJobTemplate loads a job's template, registers its secrets, and
 // applies the job's overrides of retention.
-func loadJobTemplate(j job, getenv func(string) string, runUUID string, red *redact.Redactor) (*spec.Spec, error) {
-	o := templateOptions{
-		vars: j.vars, varFiles: j.varFiles, only: j.only, except: j.except,
-		getenv: getenv, now: time.Now(), runUUID: runUUID, cwd: j.workDir,
-	}
+func loadJobTemplate(j job, o templateOptions, red *redact.Redactor) (*spec.Spec, error) {
 	s, err := loadTemplate(j.template, o)
 	if s != nil {
 		red.Add(s.Secrets...)
@@ -372,7 +381,6 @@ func loadJobTemplate(j job, getenv func(string) string, runUUID string, red *red
 			v.KeepSnapshotsPrefix = j.keepPrefix
 		}
 	}
-	markVaryingDescriptions(j.template, o, s)
 	return s, nil
 }
 
@@ -421,59 +429,4 @@ func packerLog(env Env) io.Writer {
 		fmt.Fprintf(env.Stderr, "PACKER_LOG_PATH %s: %v; logging to standard error\n", p, err)
 	}
 	return env.Stderr
-}
-
-// askOnError is -on-error=ask: it asks, in the terminal, what to do with a
-// failed build's instance. An interrupt counts as "clean up".
-func askOnError(env Env, red *redact.Redactor) func(ctx context.Context, build string, err error) string {
-	var mu sync.Mutex
-	return func(ctx context.Context, build string, err error) string {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintf(env.Stdout, "==> %s: build failed: %s\n==> %s: [c] clean up and exit, [a] abort and keep the instance, [r] run the error-cleanup-provisioner and keep it: ", build, red.String(err.Error()), build)
-		answer := make(chan string, 1)
-		go func() {
-			var s string
-			_, _ = fmt.Fscanln(env.Stdin, &s)
-			answer <- strings.ToLower(strings.TrimSpace(s))
-		}()
-		select {
-		case a := <-answer:
-			switch a {
-			case "a":
-				return "abort"
-			case "r":
-				return "run-cleanup-provisioner"
-			}
-			return "cleanup"
-		case <-ctx.Done():
-			return "cleanup"
-		}
-	}
-}
-
-// pauseInTerminal is the breakpoint's pause: only when a person is at a
-// terminal (never in Actions or with a pipe, where it would hang).
-func pauseInTerminal(env Env, j job) func(ctx context.Context, msg string) error {
-	if j.action != nil || !isTerminal(env.Stdin) || !isTerminal(env.Stdout) {
-		return nil
-	}
-	var mu sync.Mutex
-	return func(ctx context.Context, msg string) error {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintln(env.Stdout, msg)
-		done := make(chan struct{})
-		go func() {
-			var s string
-			_, _ = fmt.Fscanln(env.Stdin, &s)
-			close(done)
-		}()
-		select {
-		case <-done:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
 }

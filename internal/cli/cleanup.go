@@ -46,24 +46,20 @@ func cmdCleanup(ctx context.Context, env Env, args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*deleteBudget)
 	defer cancel()
-	var targets []leftovers.Resource
-	var errs []error
-	verify := func(kind leftovers.Kind, id string) {
-		r, err := leftovers.Verify(ctx, cl, kind, id)
-		switch {
-		case err != nil:
-			errs = append(errs, sess.red.Error(err))
-		case r == nil:
-			fmt.Fprintf(env.Stdout, "%s %s is already gone\n", kind, id)
-		default:
-			targets = append(targets, *r)
-		}
-	}
+	var named []leftovers.Resource
 	for _, id := range instances {
-		verify(leftovers.Instance, id)
+		named = append(named, leftovers.Resource{Kind: leftovers.Instance, ID: id})
 	}
 	for _, id := range keys {
-		verify(leftovers.SSHKey, id)
+		named = append(named, leftovers.Resource{Kind: leftovers.SSHKey, ID: id})
+	}
+	targets, gone, err := leftovers.Verify(ctx, cl, named)
+	var errs []error
+	if err != nil {
+		errs = append(errs, sess.red.Error(err))
+	}
+	for _, r := range gone {
+		fmt.Fprintf(env.Stdout, "%s %s is already gone\n", r.Kind, r.ID)
 	}
 	for _, run := range runs {
 		found, err := leftovers.FindRun(ctx, cl, run)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/build"
+	"github.com/vultr-image-action/vultr-image-action/internal/redact"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 	"github.com/vultr-image-action/vultr-image-action/internal/vultremu"
 	"github.com/vultr-image-action/vultr-image-action/internal/vultremu/machine"
@@ -578,5 +580,27 @@ func TestValidateWarnsAboutMissingLocalPrograms(t *testing.T) {
 	}
 	if strings.Contains(out, "provisioner 1 needs") {
 		t.Errorf("a warning for /bin/sh, which is here:\n%s", out)
+	}
+}
+
+// One reader serves every question: an answer typed after an abandoned
+// question goes to the next one, and prompts are masked.
+func TestTerminalAsksThroughOneReader(t *testing.T) {
+	t.Parallel()
+	pr, pw := io.Pipe()
+	var out bytes.Buffer
+	term := &terminal{env: Env{Stdin: pr, Stdout: &out}, ok: true}
+	red := redact.New("prompt-secret-123")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if got := term.askOnError(red)(ctx, "web", errors.New("failed with prompt-secret-123")); got != "cleanup" {
+		t.Errorf("an interrupted question: %q, want cleanup", got)
+	}
+	go func() { _, _ = io.WriteString(pw, "a\n") }()
+	if got := term.askOnError(red)(context.Background(), "web", errors.New("x")); got != "abort" {
+		t.Errorf("answer a: %q, want abort", got)
+	}
+	if strings.Contains(out.String(), "prompt-secret-123") {
+		t.Errorf("the prompt showed a secret: %q", out.String())
 	}
 }

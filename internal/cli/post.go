@@ -113,7 +113,7 @@ func postAPIKeys(env Env, in actionInputs, sess *session) ([]string, error) {
 	if in.job.template != "" {
 		j := in.job
 		j.apiKey = in.apiKey
-		s, lerr := loadJobTemplate(j, jobGetenv(env, j), newUUID(), sess.red)
+		s, lerr := loadJobTemplate(j, jobTemplateOptions(j, jobGetenv(env, j), newUUID()), sess.red)
 		if lerr != nil {
 			err = fmt.Errorf("cannot derive the builds' API keys from %s (%v); cleaning up with the api-key input only", j.template, lerr)
 		} else {
@@ -132,17 +132,8 @@ func postAPIKeys(env Env, in actionInputs, sess *session) ([]string, error) {
 // findPostTargets finds, in one account, the tracked resources (checked to
 // be this tool's) and every resource tagged or named for the run.
 func findPostTargets(ctx context.Context, cl leftovers.Cloud, runID string, tracked []leftovers.Resource) ([]leftovers.Resource, error) {
-	var out []leftovers.Resource
-	var errs []error
-	for _, t := range tracked {
-		r, err := leftovers.Verify(ctx, cl, t.Kind, t.ID)
-		switch {
-		case err != nil:
-			errs = append(errs, err)
-		case r != nil:
-			out = append(out, *r)
-		}
-	}
+	out, _, err := leftovers.Verify(ctx, cl, tracked)
+	errs := []error{err}
 	if runID != "" {
 		found, err := leftovers.FindRun(ctx, cl, runID)
 		if err != nil {

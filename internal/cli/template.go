@@ -25,6 +25,9 @@ type templateOptions struct {
 	// cwd is the working directory: relative paths in the template are
 	// relative to it, as in Packer.
 	cwd string
+	// fetches remembers what services answered, so that a second
+	// rendering (markVaryingDescriptions) asks them nothing.
+	fetches *template.Fetches
 }
 
 // loadTemplate reads a Packer template: JSON, or HCL2 (a .pkr.hcl file or a
@@ -40,6 +43,7 @@ func loadTemplate(path string, o templateOptions) (*spec.Spec, error) {
 		RunUUID:    o.runUUID,
 		SyntaxOnly: o.syntaxOnly,
 		Cwd:        o.cwd,
+		Fetches:    o.fetches,
 	}
 	return template.Load(path, opts)
 }
@@ -64,7 +68,7 @@ func upgradeToHCL2(env Env, path, out string) error {
 	return nil
 }
 
-// markVaryingDescriptions sets DescriptionVaries on the builds with
+// markVaryingDescriptions sets VariesExample on the builds with
 // retention whose snapshot_description changes from run to run: the
 // template is loaded once more, at another time with another run UUID,
 // and the descriptions compared. This sees {{timestamp}}, formatdate(),
@@ -90,7 +94,6 @@ func markVaryingDescriptions(path string, o templateOptions, s *spec.Spec) {
 	for i := range s.Builds {
 		v := &s.Builds[i].Vultr
 		if d, ok := desc[s.Builds[i].Name]; ok && d != v.SnapshotDescription {
-			v.DescriptionVaries = true
 			v.VariesExample = d
 		}
 	}
@@ -138,8 +141,8 @@ func warnLocalPrograms(console *ui.Console, s *spec.Spec, look func(string) (str
 // would match nothing: a description that changes on every run.
 func warnRetention(console *ui.Console, s *spec.Spec) {
 	for _, b := range s.Builds {
-		if v := b.Vultr; v.KeepSnapshots > 0 && v.DescriptionVaries && v.KeepSnapshotsPrefix == "" {
-			console.Warn(b.Name, fmt.Sprintf("keep_snapshots: snapshot_description %q changes on every run, so retention will delete nothing; %s", v.SnapshotDescription, build.PrefixAdvice(v.SnapshotDescription, v.VariesExample)), b.Pos)
+		if msg := build.RetentionMatchesNothing(b.Vultr); msg != "" {
+			console.Warn(b.Name, msg, b.Pos)
 		}
 	}
 }

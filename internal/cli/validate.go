@@ -11,6 +11,7 @@ import (
 	"github.com/vultr-image-action/vultr-image-action/internal/ghaction"
 	"github.com/vultr-image-action/vultr-image-action/internal/redact"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+	"github.com/vultr-image-action/vultr-image-action/internal/template"
 	"github.com/vultr-image-action/vultr-image-action/internal/ui"
 )
 
@@ -64,7 +65,7 @@ func runValidate(env Env, path string, j job, syntaxOnly bool, act *ghaction.Act
 	}
 	opts := templateOptions{
 		vars: j.vars, varFiles: j.varFiles, only: j.only, except: j.except,
-		getenv: getenv, now: time.Now(), runUUID: newUUID(), syntaxOnly: syntaxOnly, cwd: cwd,
+		getenv: getenv, now: time.Now(), runUUID: newUUID(), syntaxOnly: syntaxOnly, cwd: cwd, fetches: &template.Fetches{},
 	}
 	s, err := loadTemplate(path, opts)
 	if s != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
 // localsAndData evaluates locals and data sources together, until no more
@@ -91,7 +92,24 @@ func (l *loader) dataSource(b *hcl.Block, ctx *hcl.EvalContext) (cty.Value, hcl.
 		}
 		return cty.ObjectVal(map[string]cty.Value{"input": in, "output": in}), nil, true
 	case "http":
-		return l.httpData(args, fail)
+		// Asked once per command, however often the template is rendered
+		// (the retention probe renders it twice).
+		key, _ := ctyjson.Marshal(cty.ObjectVal(args), cty.ObjectVal(args).Type())
+		v, err := l.opts.Fetches.Do("data http "+string(key), func() (any, error) {
+			out, ds, _ := l.httpData(args, fail)
+			if ds.HasErrors() {
+				return nil, ds
+			}
+			return out, nil
+		})
+		if err != nil {
+			var ds hcl.Diagnostics
+			if errors.As(err, &ds) {
+				return cty.NilVal, ds, true
+			}
+			return fail("%v", err)
+		}
+		return v.(cty.Value), nil, true
 	default:
 		return fail("data source type %q is not supported (supported: null, http)", b.Labels[0])
 	}

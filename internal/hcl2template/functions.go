@@ -27,6 +27,7 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
+	textencoding "golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/ianaindex"
 )
 
@@ -62,7 +63,7 @@ func (l *loader) functions(allowEnv bool) map[string]function.Function {
 		"coalescelist":           stdlib.CoalesceListFunc,
 		"compact":                stdlib.CompactFunc,
 		"concat":                 stdlib.ConcatFunc,
-		"consul_key":             consulKeyFunc(l.opts.Getenv, &l.secrets),
+		"consul_key":             consulKeyFunc(l.opts.Getenv, &l.secrets, l.opts.Fetches),
 		"contains":               stdlib.ContainsFunc,
 		"convert":                typeexpr.ConvertFunc,
 		"csvdecode":              stdlib.CSVDecodeFunc,
@@ -137,7 +138,7 @@ func (l *loader) functions(allowEnv bool) map[string]function.Function {
 		"uuidv4":                 uuidfuncs.V4Func,
 		"uuidv5":                 uuidfuncs.V5Func,
 		"values":                 stdlib.ValuesFunc,
-		"vault":                  vaultFunc(l.opts.Getenv, &l.secrets),
+		"vault":                  vaultFunc(l.opts.Getenv, &l.secrets, l.opts.Fetches),
 		"yamldecode":             ctyyaml.YAMLDecodeFunc,
 		"yamlencode":             ctyyaml.YAMLEncodeFunc,
 		"zipmap":                 stdlib.ZipmapFunc,
@@ -275,13 +276,22 @@ var base64GzipFunc = function.New(&function.Spec{
 	},
 })
 
+// ianaEncoding is a text encoding by its IANA name ("UTF-16LE").
+func ianaEncoding(name string) (textencoding.Encoding, error) {
+	enc, err := ianaindex.IANA.Encoding(name)
+	if err != nil || enc == nil {
+		return nil, fmt.Errorf("%q is not a supported IANA encoding name", name)
+	}
+	return enc, nil
+}
+
 var textEncodeBase64Func = function.New(&function.Spec{
 	Params: []function.Parameter{{Name: "string", Type: cty.String}, {Name: "encoding", Type: cty.String}},
 	Type:   function.StaticReturnType(cty.String),
 	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-		enc, err := ianaindex.IANA.Encoding(args[1].AsString())
-		if err != nil || enc == nil {
-			return cty.NilVal, fmt.Errorf("%q is not a supported IANA encoding name", args[1].AsString())
+		enc, err := ianaEncoding(args[1].AsString())
+		if err != nil {
+			return cty.NilVal, err
 		}
 		out, err := enc.NewEncoder().Bytes([]byte(args[0].AsString()))
 		if err != nil {
@@ -295,9 +305,9 @@ var textDecodeBase64Func = function.New(&function.Spec{
 	Params: []function.Parameter{{Name: "source", Type: cty.String}, {Name: "encoding", Type: cty.String}},
 	Type:   function.StaticReturnType(cty.String),
 	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-		enc, err := ianaindex.IANA.Encoding(args[1].AsString())
-		if err != nil || enc == nil {
-			return cty.NilVal, fmt.Errorf("%q is not a supported IANA encoding name", args[1].AsString())
+		enc, err := ianaEncoding(args[1].AsString())
+		if err != nil {
+			return cty.NilVal, err
 		}
 		raw, err := base64.StdEncoding.DecodeString(args[0].AsString())
 		if err != nil {

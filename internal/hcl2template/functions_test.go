@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -177,5 +178,48 @@ func TestServiceFunctions(t *testing.T) {
 		if _, err := eval(t, bare, expr); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s without its environment: err = %v, want one that says %q", expr, err, want)
 		}
+	}
+}
+
+// A template rendered twice in one command (the retention probe) asks its
+// data sources and services once.
+func TestFetchesAreRememberedAcrossRenderings(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Write([]byte(`{"version": "1.2.3"}`))
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	tmpl := filepath.Join(dir, "t.pkr.hcl")
+	os.WriteFile(tmpl, []byte(`data "http" "v" {
+  url = "`+srv.URL+`/v.json"
+}
+source "vultr" "x" {
+  api_key              = "k-123456"
+  region_id            = "ewr"
+  plan_id              = "vc2-1c-1gb"
+  os_id                = 2284
+  ssh_username         = "root"
+  snapshot_description = "app ${jsondecode(data.http.v.body).version}"
+}
+build {
+  sources = ["source.vultr.x"]
+}
+`), 0o644)
+	o := options()
+	o.Fetches = &template.Fetches{}
+	for i := 0; i < 2; i++ {
+		s, err := Load(tmpl, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.Builds[0].Vultr.SnapshotDescription; got != "app 1.2.3" {
+			t.Fatalf("description %q", got)
+		}
+	}
+	if n := hits.Load(); n != 1 {
+		t.Errorf("the data source was asked %d times, want once", n)
 	}
 }

@@ -469,39 +469,32 @@ func (l *loader) build(b *hcl.Block, srcs map[string]*hcl.Block, ctx *hcl.EvalCo
 			continue
 		}
 		typ, name := src.Labels[0], src.Labels[1]
+		// Packer's way to reuse a source: `name` in the build block's
+		// source block renames the build.
+		if u.override != nil {
+			if renamed, ok := overrideName(u.override, withSource(ctx, typ, name)); ok {
+				name = renamed
+			}
+		}
 		sctx := withSource(ctx, typ, name)
-		if typ != "vultr" {
+		var node *template.Node
+		if typ == "vultr" {
+			var ds hcl.Diagnostics
+			node, ds = l.bodyNode(src.Body, sctx, map[string]string{"type": typ, "name": name})
+			diags = append(diags, ds...)
+			if u.override != nil {
+				over, ds := l.bodyNode(u.override, sctx, nil)
+				diags = append(diags, ds...)
+				node = template.Merge(node, over)
+			}
+		} else {
 			// Another cloud's source: not evaluated (its plugin's schema is
 			// not ours); the build is skipped, or refused, by name.
-			if u.override != nil {
-				if renamed, ok := overrideName(u.override, sctx); ok {
-					name = renamed
-				}
+			at := pos(src.DefRange)
+			node = &template.Node{Kind: template.Object, Pos: at}
+			for _, kv := range [][2]string{{"type", typ}, {"name", name}} {
+				node.Keys = append(node.Keys, template.Member{Key: kv[0], KeyPos: at, Value: &template.Node{Kind: template.String, Pos: at, Str: kv[1]}})
 			}
-			node := &template.Node{Kind: template.Object, Pos: pos(src.DefRange), Keys: []template.Member{
-				{Key: "type", KeyPos: pos(src.DefRange), Value: &template.Node{Kind: template.String, Pos: pos(src.DefRange), Str: typ}},
-				{Key: "name", KeyPos: pos(src.DefRange), Value: &template.Node{Kind: template.String, Pos: pos(src.DefRange), Str: name}},
-			}}
-			node.Aliases = []string{typ + "." + name}
-			if buildName != "" {
-				node.Aliases = append(node.Aliases, buildName+"."+typ+"."+name)
-			}
-			builders = append(builders, node)
-			names = append(names, name)
-			types = append(types, typ)
-			continue
-		}
-		node, ds := l.bodyNode(src.Body, sctx, map[string]string{"type": typ, "name": name})
-		diags = append(diags, ds...)
-		if u.override != nil {
-			// Packer's way to reuse a source: `name` renames the build.
-			if renamed, ok := overrideName(u.override, sctx); ok {
-				name = renamed
-				sctx = withSource(ctx, typ, name)
-			}
-			over, ds := l.bodyNode(u.override, sctx, nil)
-			diags = append(diags, ds...)
-			node = template.Merge(node, over)
 		}
 		// The build answers to Packer's names too: "vultr.web", and with a
 		// named build block "app.vultr.web".

@@ -12,6 +12,8 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/template"
 )
 
 // The functions that read a service: vault() and consul_key() work when
@@ -68,9 +70,14 @@ func getJSON(u, header, token string, out any) error {
 	return json.Unmarshal(body, out)
 }
 
+// vaultAnswer is Vault's answer to a read.
+type vaultAnswer struct {
+	Data map[string]any `json:"data"`
+}
+
 // vaultFunc reads a key of a Vault secret: KV version 2 (data.data) or 1
 // (data).
-func vaultFunc(getenv func(string) string, sink *secretSink) function.Function {
+func vaultFunc(getenv func(string) string, sink *secretSink, fetches *template.Fetches) function.Function {
 	return function.New(&function.Spec{
 		Params: []function.Parameter{{Name: "path", Type: cty.String}, {Name: "key", Type: cty.String}},
 		Type:   function.StaticReturnType(cty.String),
@@ -80,13 +87,15 @@ func vaultFunc(getenv func(string) string, sink *secretSink) function.Function {
 				return cty.NilVal, fmt.Errorf("vault() needs VAULT_ADDR and VAULT_TOKEN in the environment")
 			}
 			path, key := strings.Trim(args[0].AsString(), "/"), args[1].AsString()
-			var resp struct {
-				Data map[string]any `json:"data"`
-			}
-			if err := getJSON(strings.TrimRight(addr, "/")+"/v1/"+path, "X-Vault-Token", token, &resp); err != nil {
+			got, err := fetches.Do("vault "+path, func() (any, error) {
+				var a vaultAnswer
+				err := getJSON(strings.TrimRight(addr, "/")+"/v1/"+path, "X-Vault-Token", token, &a)
+				return a, err
+			})
+			if err != nil {
 				return cty.NilVal, fmt.Errorf("vault(%q): %w", path, err)
 			}
-			data := resp.Data
+			data := got.(vaultAnswer).Data
 			if inner, ok := data["data"].(map[string]any); ok {
 				data = inner
 			}
@@ -102,7 +111,7 @@ func vaultFunc(getenv func(string) string, sink *secretSink) function.Function {
 }
 
 // consulKeyFunc reads a Consul KV key's raw value.
-func consulKeyFunc(getenv func(string) string, sink *secretSink) function.Function {
+func consulKeyFunc(getenv func(string) string, sink *secretSink, fetches *template.Fetches) function.Function {
 	return function.New(&function.Spec{
 		Params: []function.Parameter{{Name: "key", Type: cty.String}},
 		Type:   function.StaticReturnType(cty.String),
@@ -115,11 +124,16 @@ func consulKeyFunc(getenv func(string) string, sink *secretSink) function.Functi
 				addr = "http://" + addr
 			}
 			key := strings.Trim(args[0].AsString(), "/")
-			var raw string
 			u := strings.TrimRight(addr, "/") + "/v1/kv/" + (&url.URL{Path: key}).EscapedPath() + "?raw"
-			if err := getJSON(u, "X-Consul-Token", getenv("CONSUL_HTTP_TOKEN"), &raw); err != nil {
+			got, err := fetches.Do("consul "+key, func() (any, error) {
+				var raw string
+				err := getJSON(u, "X-Consul-Token", getenv("CONSUL_HTTP_TOKEN"), &raw)
+				return raw, err
+			})
+			if err != nil {
 				return cty.NilVal, fmt.Errorf("consul_key(%q): %w", key, err)
 			}
+			raw := got.(string)
 			sink.add(raw)
 			return cty.StringVal(raw), nil
 		},

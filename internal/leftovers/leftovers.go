@@ -186,42 +186,58 @@ func find(ctx context.Context, c Cloud, match func(runID string, created time.Ti
 // ErrNotOurs is a resource that does not carry this tool's scheme.
 var ErrNotOurs = errors.New("not created by vultr-image-action")
 
-// Verify reads a resource named by ID and checks it is this tool's: an
-// instance with the tool tag and a run tag, a key named by the scheme. It
-// returns (nil, nil) when the resource does not exist.
-func Verify(ctx context.Context, c Cloud, kind Kind, id string) (*Resource, error) {
-	switch kind {
-	case Instance:
-		in, err := c.GetInstance(ctx, id)
-		if errors.Is(err, vultr.ErrNotFound) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if _, ok := InstanceRun(*in); !ok {
-			return nil, fmt.Errorf("instance %s (tags %v): %w", id, in.Tags, ErrNotOurs)
-		}
-		r := fromInstance(*in)
-		return &r, nil
-	case SSHKey:
-		keys, err := c.ListSSHKeys(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, k := range keys {
-			if k.ID != id {
-				continue
+// Verify reads the resources named by ID and checks each is this tool's:
+// an instance with the tool tag and a run tag, a key named by the scheme.
+// It returns the ones that are, and those that no longer exist; a
+// resource that is not ours is an error (ErrNotOurs) that names it. Keys
+// are listed once, however many are asked for.
+func Verify(ctx context.Context, c Cloud, rs []Resource) (ours, gone []Resource, err error) {
+	var errs []error
+	var keys []vultr.SSHKey
+	listed := false
+	for _, r := range rs {
+		switch r.Kind {
+		case Instance:
+			in, err := c.GetInstance(ctx, r.ID)
+			switch {
+			case errors.Is(err, vultr.ErrNotFound):
+				gone = append(gone, r)
+			case err != nil:
+				errs = append(errs, fmt.Errorf("read instance %s: %w", r.ID, err))
+			default:
+				if _, ok := InstanceRun(*in); !ok {
+					errs = append(errs, fmt.Errorf("instance %s (tags %v): %w", r.ID, in.Tags, ErrNotOurs))
+					continue
+				}
+				ours = append(ours, fromInstance(*in))
 			}
-			if _, ok := KeyRun(k); !ok {
-				return nil, fmt.Errorf("ssh key %s (%q): %w", id, k.Name, ErrNotOurs)
+		case SSHKey:
+			if !listed {
+				if keys, err = c.ListSSHKeys(ctx); err != nil {
+					errs = append(errs, fmt.Errorf("list ssh keys: %w", err))
+					continue
+				}
+				listed = true
 			}
-			r := fromKey(k)
-			return &r, nil
+			i := slices.IndexFunc(keys, func(k vultr.SSHKey) bool { return k.ID == r.ID })
+			switch {
+			case i < 0:
+				gone = append(gone, r)
+			case !isKey(keys[i]):
+				errs = append(errs, fmt.Errorf("ssh key %s (%q): %w", r.ID, keys[i].Name, ErrNotOurs))
+			default:
+				ours = append(ours, fromKey(keys[i]))
+			}
+		default:
+			errs = append(errs, fmt.Errorf("unknown resource kind %q", r.Kind))
 		}
-		return nil, nil
 	}
-	return nil, fmt.Errorf("unknown resource kind %q", kind)
+	return ours, gone, errors.Join(errs...)
+}
+
+func isKey(k vultr.SSHKey) bool {
+	_, ok := KeyRun(k)
+	return ok
 }
 
 // Outcome is what happened to one resource.

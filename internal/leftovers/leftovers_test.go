@@ -16,6 +16,7 @@ type fakeCloud struct {
 	instances []vultr.Instance
 	keys      []vultr.SSHKey
 	deleted   []string
+	keyLists  int
 }
 
 func (f *fakeCloud) ListInstances(context.Context, vultr.ListFilter) ([]vultr.Instance, error) {
@@ -36,7 +37,10 @@ func (f *fakeCloud) DeleteInstance(_ context.Context, id string) error {
 	return nil
 }
 
-func (f *fakeCloud) ListSSHKeys(context.Context) ([]vultr.SSHKey, error) { return f.keys, nil }
+func (f *fakeCloud) ListSSHKeys(context.Context) ([]vultr.SSHKey, error) {
+	f.keyLists++
+	return f.keys, nil
+}
 
 func (f *fakeCloud) DeleteSSHKey(_ context.Context, id string) error {
 	f.deleted = append(f.deleted, id)
@@ -129,25 +133,45 @@ func TestVerifyRefusesForeignResources(t *testing.T) {
 	t.Parallel()
 	f := &fakeCloud{
 		instances: []vultr.Instance{{ID: "prod", Tags: []string{"production"}}, {ID: "ours", Tags: []string{ToolTag, RunTag("1a2b3c4d", "web")}}},
-		keys:      []vultr.SSHKey{{ID: "k1", Name: "alice"}},
+		keys:      []vultr.SSHKey{{ID: "k1", Name: "alice"}, {ID: "k2", Name: KeyName("1a2b3c4d", "web")}},
 	}
 	tests := []struct {
 		kind    Kind
 		id      string
 		wantErr error
-		wantNil bool
+		want    string // "ours", "gone" or "" (refused)
 	}{
-		{Instance, "prod", ErrNotOurs, true},
-		{Instance, "ours", nil, false},
-		{Instance, "gone", nil, true},
-		{SSHKey, "k1", ErrNotOurs, true},
-		{SSHKey, "gone", nil, true},
+		{Instance, "prod", ErrNotOurs, ""},
+		{Instance, "ours", nil, "ours"},
+		{Instance, "gone", nil, "gone"},
+		{SSHKey, "k1", ErrNotOurs, ""},
+		{SSHKey, "k2", nil, "ours"},
+		{SSHKey, "gone", nil, "gone"},
 	}
 	for _, tt := range tests {
-		r, err := Verify(context.Background(), f, tt.kind, tt.id)
-		if !errors.Is(err, tt.wantErr) || (r == nil) != tt.wantNil {
-			t.Errorf("Verify(%s %s) = %v, %v; want err %v, nil %v", tt.kind, tt.id, r, err, tt.wantErr, tt.wantNil)
+		ours, gone, err := Verify(context.Background(), f, []Resource{{Kind: tt.kind, ID: tt.id}})
+		got := ""
+		switch {
+		case len(ours) == 1 && ours[0].ID == tt.id:
+			got = "ours"
+		case len(gone) == 1 && gone[0].ID == tt.id:
+			got = "gone"
 		}
+		if !errors.Is(err, tt.wantErr) || got != tt.want {
+			t.Errorf("Verify(%s %s) = %q, %v; want %q, err %v", tt.kind, tt.id, got, err, tt.want, tt.wantErr)
+		}
+	}
+	// Many keys: one list.
+	f.keyLists = 0
+	var many []Resource
+	for _, id := range []string{"k2", "k2", "gone", "k1"} {
+		many = append(many, Resource{Kind: SSHKey, ID: id})
+	}
+	if _, _, err := Verify(context.Background(), f, many); !errors.Is(err, ErrNotOurs) {
+		t.Errorf("err = %v, want the foreign key named", err)
+	}
+	if f.keyLists != 1 {
+		t.Errorf("listed keys %d times for %d keys, want once", f.keyLists, len(many))
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -104,13 +105,9 @@ const removeBudget = 30 * time.Second
 // snapshot a machine that may still hold one.
 func (e *Env) RemovePending(ctx context.Context) error {
 	e.mu.Lock()
-	files := e.pending
-	e.pending = nil
+	files := slices.Clone(e.pending)
 	e.mu.Unlock()
-	if len(files) == 0 || e.Comm == nil {
-		e.mu.Lock()
-		e.pending = append(files, e.pending...)
-		e.mu.Unlock()
+	if len(files) == 0 {
 		return nil
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeBudget)
@@ -120,11 +117,11 @@ func (e *Env) RemovePending(ctx context.Context) error {
 		args[i] = quote(f)
 	}
 	if err := e.Comm.Run(rctx, "rm -f "+strings.Join(args, " "), nil, io.Discard, io.Discard); err != nil {
-		e.mu.Lock()
-		e.pending = append(files, e.pending...)
-		e.mu.Unlock()
 		return fmt.Errorf("remove %s from the machine: %w", strings.Join(files, ", "), err)
 	}
+	e.mu.Lock()
+	e.pending = e.pending[len(files):]
+	e.mu.Unlock()
 	return nil
 }
 

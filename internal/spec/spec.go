@@ -172,11 +172,9 @@ type Vultr struct {
 	// (for descriptions that hold a timestamp). It is a prefix of
 	// SnapshotDescription.
 	KeepSnapshotsPrefix string
-	// DescriptionVaries is set when SnapshotDescription changes from run to
-	// run ({{timestamp}}, formatdate(), uuid): an exact match then finds no
-	// earlier snapshot.
-	DescriptionVaries bool
-	// VariesExample is the description as another run would render it.
+	// VariesExample, when set, is SnapshotDescription as another run would
+	// render it, and differs from it ({{timestamp}}, formatdate(), uuid):
+	// an exact match then finds no earlier snapshot.
 	VariesExample string
 	// RetentionDryRun logs what retention would delete without deleting.
 	RetentionDryRun bool
@@ -366,3 +364,7 @@ type Manifest struct {
 	StripTime  bool
 	CustomData map[string]string
 }
+
+// DescriptionVaries reports whether SnapshotDescription changes from run
+// to run.
+func (v Vultr) DescriptionVaries() bool { return v.VariesExample != "" }

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
@@ -34,6 +35,10 @@ type Options struct {
 	// Cwd is the working directory ({{pwd}}, HCL2's path.cwd); default the
 	// process's.
 	Cwd string
+	// Fetches, when set, remembers what services answered (data "http",
+	// vault(), consul_key()), so a template rendered twice in one command
+	// asks them once.
+	Fetches *Fetches
 	// ReadFile reads var files and checks scripts exist; default os.ReadFile.
 	ReadFile func(string) ([]byte, error)
 	// Stat checks provisioner sources exist; default os.Stat.
@@ -436,4 +441,34 @@ func FormatDiagnostics(ds spec.Diagnostics) string {
 func jsonString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// Fetches remembers the answers of services a template reads, for the
+// length of one command. A nil *Fetches remembers nothing.
+type Fetches struct {
+	mu sync.Mutex
+	m  map[string]fetched
+}
+
+type fetched struct {
+	v   any
+	err error
+}
+
+// Do returns the remembered answer for key, or fetch's, remembered.
+func (f *Fetches) Do(key string, fetch func() (any, error)) (any, error) {
+	if f == nil {
+		return fetch()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r, ok := f.m[key]; ok {
+		return r.v, r.err
+	}
+	v, err := fetch()
+	if f.m == nil {
+		f.m = map[string]fetched{}
+	}
+	f.m[key] = fetched{v, err}
+	return v, err
 }
