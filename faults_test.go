@@ -31,11 +31,14 @@ import (
 )
 
 var (
-	faultCases = flag.Int("faults", 18, "number of seeded fault-injection cases (18: each kind once)")
+	faultCases = flag.Int("faults", faultKinds, "number of seeded fault-injection cases (the default runs each kind once)")
 	faultSeed  = flag.Int64("fault-seed", 1, "seed of the fault-injection cases")
 )
 
 const faultSecret = "s3cr3t-fault-db-pw"
+
+// faultKinds is how many kinds of case faultPlan makes, in turn.
+const faultKinds = 20
 
 type faultCase struct {
 	n      int
@@ -56,8 +59,11 @@ type faultCase struct {
 	retries int
 	// env is added to the binary's environment.
 	env []string
-	// lockedFor keeps instances locked this long after their create.
-	lockedFor time.Duration
+	// realTimeline runs the cloud's real timeline (install 90 s, boot 60 s,
+	// snapshot 10 min), scaled by timeScale for emulator and client alike,
+	// with the default snapshot timeout.
+	realTimeline bool
+	timeScale    float64
 	// post runs the post step after the main step, whatever happened.
 	post bool
 }
@@ -70,7 +76,7 @@ func faultPlan(seed int64, n int) []faultCase {
 	for i := 0; len(out) < n; i++ {
 		c := faultCase{n: i, provision: "echo provisioning; echo \"pw is $DB_PASSWORD\"", wantSuccess: true, bootDelay: 50 * time.Millisecond, builders: 1}
 		c.sshd = rng.Intn(5) == 0
-		switch k := i % 18; k {
+		switch k := i % faultKinds; k {
 		case 0:
 			c.name = "baseline"
 		case 1:
@@ -121,9 +127,11 @@ func faultPlan(seed int64, n int) []faultCase {
 			c.env = []string{"VULTR_CREATE_TIMEOUT=1s"}
 			c.faults = []vultremu.Fault{{Kind: vultremu.FaultSlowAnswer, Method: "POST", Path: "^/v2/instances$", Delay: time.Duration(2000+rng.Intn(2000)) * time.Millisecond, Count: 1}}
 		case 15:
-			c.name = "delete locked longer than the cancel budget"
+			// The install (real: 90 s, scaled to 7-10 s) outlasts the cancel
+			// budget: Vultr refuses the delete; the post step waits it out.
+			c.name = "cancel during the install lock, real timeline"
 			c.signal, c.trigger, c.wantSuccess = []syscall.Signal{syscall.SIGINT, syscall.SIGTERM}[rng.Intn(2)], "instance", false
-			c.bootDelay, c.lockedFor, c.post = time.Hour, time.Duration(7+rng.Intn(4))*time.Second, true
+			c.realTimeline, c.timeScale, c.post = true, 0.08+0.03*rng.Float64(), true
 		case 16:
 			c.name = "sensitive variable with a retried provisioner"
 			c.retries = 1 + rng.Intn(2)
@@ -132,6 +140,12 @@ func faultPlan(seed int64, n int) []faultCase {
 			c.name = "long lines with secrets at chunk boundaries"
 			n := 65536 - 40 + rng.Intn(80)
 			c.provision = fmt.Sprintf("head -c %d /dev/zero | tr '\\0' a; printf '%%s' \"$DB_PASSWORD\"; head -c %d /dev/zero | tr '\\0' b; echo", n, 3000+rng.Intn(70000))
+		case 18:
+			c.name = "real timeline, time-scaled"
+			c.realTimeline, c.timeScale = true, 0.01 // snapshot 6 s
+		case 19:
+			c.name = "400 for a deleted instance"
+			c.faults = []vultremu.Fault{{Kind: vultremu.FaultDeleteThenError, Count: 1}}
 		default:
 			sig := []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGKILL}[rng.Intn(3)]
 			trig := []string{"preflight", "key", "instance", "provision", "snapshot"}[rng.Intn(5)]
@@ -153,6 +167,10 @@ func faultPlan(seed int64, n int) []faultCase {
 
 func faultTemplate(t *testing.T, c faultCase) string {
 	t.Helper()
+	timeout := `"snapshot_timeout": "3s", `
+	if c.realTimeline {
+		timeout = "" // the default, from the disk's size
+	}
 	prov := fmt.Sprintf(`{"type": "shell", "environment_vars": ["DB_PASSWORD={{user `+"`db_password`"+`}}"], "inline": [%q], "expect_disconnect": %v, "max_retries": %d},
     {"type": "shell", "inline": ["echo $PACKER_BUILD_NAME > /root/who"]}`, c.provision, c.expectDisc, c.retries)
 	var builders []string
@@ -160,8 +178,8 @@ func faultTemplate(t *testing.T, c faultCase) string {
 		builders = append(builders, fmt.Sprintf(`{
     "type": "vultr", "name": "b%d", "api_key": "{{user `+"`key`"+`}}",
     "snapshot_description": "fault case %d", "region_id": "ewr", "plan_id": "vc2-1c-1gb", "os_id": "2284",
-    "ssh_username": "root", "snapshot_timeout": "3s", "boot_timeout": "2m", "keep_snapshots": %d
-  }`, b, c.n, c.keep))
+    "ssh_username": "root", %s"boot_timeout": "2m", "keep_snapshots": %d
+  }`, b, c.n, timeout, c.keep))
 	}
 	tmpl := fmt.Sprintf(`{
   "variables": {"key": "{{env `+"`VULTR_API_KEY`"+`}}", "db_password": %q},
@@ -198,7 +216,12 @@ func TestFaultInjection(t *testing.T) {
 			if c.sshd {
 				sshd = "/usr/sbin/sshd"
 			}
-			e := startEmulator(t, sshd, vultremu.Delays{InstancePending: 50 * time.Millisecond, InstanceBooting: c.bootDelay, SnapshotPending: 100 * time.Millisecond, LockedAfterCreate: c.lockedFor})
+			delays := vultremu.Delays{InstancePending: 50 * time.Millisecond, InstanceBooting: c.bootDelay, SnapshotPending: 100 * time.Millisecond}
+			if c.realTimeline {
+				delays = vultremu.RealTimeline
+				c.env = append(c.env, fmt.Sprintf("VIA_TEST_TIME_SCALE=%g", c.timeScale))
+			}
+			e := startScaledEmulator(t, sshd, delays, c.timeScale)
 			for _, f := range c.faults {
 				e.srv.Inject(f)
 			}
@@ -278,6 +301,17 @@ func TestFaultInjection(t *testing.T) {
 					t.Errorf("post step: %v\n%s", perr, out.String())
 				}
 				r.stdout.Write(out.Bytes())
+			}
+			// A snapshot still pending when its wait ended keeps its instance
+			// (deleting it may spoil the snapshot): the run must say so, with
+			// the command that deletes it, which then works.
+			if c.signal == 0 && slices.ContainsFunc(c.faults, func(f vultremu.Fault) bool { return f.Kind == vultremu.FaultHangSnapshot }) {
+				cleanupKept(t, e, r.stdout.String()+r.stderr.String(), &failures)
+			}
+			if slices.ContainsFunc(c.faults, func(f vultremu.Fault) bool { return f.Kind == vultremu.FaultDeleteThenError }) &&
+				!slices.ContainsFunc(e.srv.Requests(), func(r vultremu.Request) bool { return r.Method == "DELETE" && r.Status == 400 }) {
+				failures.Add(1)
+				t.Errorf("the case never met Vultr's 400 for a deleted instance")
 			}
 			// Invariants.
 			if n := len(e.srv.Instances()) + len(e.srv.SSHKeys()); n > 0 {
@@ -396,4 +430,24 @@ func tail(s string) string {
 		lines = lines[len(lines)-15:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// cleanupKept checks that each instance left is named with its cleanup
+// command in the output, and runs that command.
+func cleanupKept(t *testing.T, e *emu, out string, failures *atomic.Int64) {
+	t.Helper()
+	for _, in := range e.srv.Instances() {
+		cmd := "vultr-image-action cleanup -instance " + in.ID
+		if !strings.Contains(out, cmd) || !strings.Contains(out, "still pending") {
+			failures.Add(1)
+			t.Errorf("instance %s was kept without saying why and how to delete it:\n%s", in.ID, tail(out))
+			continue
+		}
+		del := exec.Command(binary, "cleanup", "-instance", in.ID)
+		del.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "VULTR_API_KEY=" + e.key, "VULTR_API_URL=" + e.url}
+		if b, err := del.CombinedOutput(); err != nil {
+			failures.Add(1)
+			t.Errorf("%s: %v\n%s", cmd, err, b)
+		}
+	}
 }

@@ -278,12 +278,13 @@ func TestAbortIsHonouredByThePostStep(t *testing.T) {
 	assertNothingLeft(t, e)
 }
 
-// An instance that stays locked longer than the cancel budget does not
-// keep the key from being deleted; the post step deletes the instance once
-// the lock ends.
+// A run cancelled seconds after its create, while the instance installs
+// (Vultr refuses to delete it: "Server is currently locked") for longer
+// than the cancel budget: the key is still deleted, the run says what is
+// left, and the post step deletes the instance once the install ends.
 func TestLockedInstanceDoesNotStarveTheKey(t *testing.T) {
 	t.Parallel()
-	e := startEmulator(t, "", vultremu.Delays{InstancePending: 100 * time.Millisecond, InstanceBooting: time.Hour, LockedAfterCreate: 9 * time.Second})
+	e := startEmulator(t, "", vultremu.Delays{InstancePending: 9 * time.Second, InstanceBooting: time.Hour})
 	r := newActionRun(t, e, "examples/server.json", nil)
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -360,7 +361,7 @@ func TestLostSnapshotAnswerAdoptsNoSibling(t *testing.T) {
 // instance, and the run says what is left and how to delete it.
 func TestSecondInterruptStopsWaiting(t *testing.T) {
 	t.Parallel()
-	e := startEmulator(t, "", vultremu.Delays{InstancePending: 100 * time.Millisecond, InstanceBooting: time.Hour, LockedAfterCreate: time.Hour})
+	e := startEmulator(t, "", vultremu.Delays{InstancePending: time.Hour})
 	cmd := exec.Command(binary, "build", "examples/server.json")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "VULTR_API_KEY=" + e.key, "VULTR_API_URL=" + e.url}
 	var out bytes.Buffer

@@ -66,6 +66,13 @@ type emu struct {
 // loopback addresses (root, as in CI).
 func startEmulator(t *testing.T, sshd string, delays vultremu.Delays) *emu {
 	t.Helper()
+	return startScaledEmulator(t, sshd, delays, 0)
+}
+
+// startScaledEmulator starts an emulator whose delays are multiplied by
+// scale (0: 1), to run the cloud's real timeline in seconds.
+func startScaledEmulator(t *testing.T, sshd string, delays vultremu.Delays, scale float64) *emu {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("CI runs as root so emulated machines can listen on port 22")
@@ -86,7 +93,7 @@ func startEmulator(t *testing.T, sshd string, delays vultremu.Delays) *emu {
 	}
 	t.Cleanup(ms.Close)
 	key := "e2e-api-key-" + fmt.Sprint(time.Now().UnixNano())
-	srv := vultremu.New(vultremu.Options{APIKey: key, Machines: ms, Delays: delays})
+	srv := vultremu.New(vultremu.Options{APIKey: key, Machines: ms, Delays: delays, TimeScale: scale})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() { hs.Close(); srv.Close() })
 	return &emu{srv: srv, ms: ms, url: hs.URL, key: key}

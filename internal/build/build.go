@@ -30,6 +30,7 @@ type Cloud interface {
 	HaltInstance(ctx context.Context, id string) error
 	CreateSnapshot(ctx context.Context, instanceID, description string, known func(id string) bool) (*vultr.Snapshot, error)
 	WaitSnapshot(ctx context.Context, id string, opts vultr.WaitOptions) (*vultr.Snapshot, error)
+	GetSnapshot(ctx context.Context, id string) (*vultr.Snapshot, error)
 	ListSnapshots(ctx context.Context, description string) ([]vultr.Snapshot, error)
 	DeleteSnapshot(ctx context.Context, id string) error
 }

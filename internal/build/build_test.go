@@ -1,6 +1,7 @@
 package build
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -28,6 +29,8 @@ type fakeCloud struct {
 	keys      map[string]bool
 	// block makes the named call wait for ctx (a long wait being cancelled).
 	block string
+	// snapshotStatus is what GetSnapshot answers (default "complete").
+	snapshotStatus string
 }
 
 func newCloud() *fakeCloud {
@@ -35,6 +38,13 @@ func newCloud() *fakeCloud {
 }
 
 var errInjected = errors.New("injected failure")
+
+// callsSoFar returns the calls made so far.
+func (f *fakeCloud) callsSoFar() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string{}, f.calls...)
+}
 
 func (f *fakeCloud) rec(ctx context.Context, name string) error {
 	f.mu.Lock()
@@ -130,6 +140,15 @@ func (f *fakeCloud) WaitSnapshot(ctx context.Context, id string, o vultr.WaitOpt
 		return nil, err
 	}
 	return &vultr.Snapshot{ID: id, Status: "complete"}, nil
+}
+
+func (f *fakeCloud) GetSnapshot(ctx context.Context, id string) (*vultr.Snapshot, error) {
+	if err := f.rec(ctx, "GetSnapshot"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return &vultr.Snapshot{ID: id, Status: cmp.Or(f.snapshotStatus, "complete")}, nil
 }
 
 func (f *fakeCloud) ListSnapshots(ctx context.Context, d string) ([]vultr.Snapshot, error) {
@@ -251,7 +270,8 @@ func TestEveryFailureCleansUp(t *testing.T) {
 		{"Run:chmod", "Resolve,CreateSSHKey,CreateInstance,WaitReady,Connect,Run:uname,Run:chmod,Run:rm,DeleteInstance,DeleteSSHKey"},
 		{"WaitStopped", "Resolve,CreateSSHKey,CreateInstance,WaitReady,Connect,Run:uname,Run:chmod,Run:rm,Run:shutdown,WaitStopped,DeleteInstance,DeleteSSHKey"},
 		{"CreateSnapshot", "Resolve,CreateSSHKey,CreateInstance,WaitReady,Connect,Run:uname,Run:chmod,Run:rm,Run:shutdown,WaitStopped,CreateSnapshot,DeleteInstance,DeleteSSHKey"},
-		{"WaitSnapshot", "Resolve,CreateSSHKey,CreateInstance,WaitReady,Connect,Run:uname,Run:chmod,Run:rm,Run:shutdown,WaitStopped,CreateSnapshot,WaitSnapshot,DeleteInstance,DeleteSSHKey"},
+		// The snapshot is asked about before its instance is deleted.
+		{"WaitSnapshot", "Resolve,CreateSSHKey,CreateInstance,WaitReady,Connect,Run:uname,Run:chmod,Run:rm,Run:shutdown,WaitStopped,CreateSnapshot,WaitSnapshot,DeleteInstance,DeleteSSHKey,GetSnapshot"},
 	}
 	for _, tt := range tests {
 		cloud := newCloud()
@@ -408,7 +428,7 @@ func TestBuilderKeysReachTheAPI(t *testing.T) {
 func sortDeletes(calls []string) []string {
 	out := append([]string{}, calls...)
 	i := len(out)
-	for i > 0 && strings.HasPrefix(out[i-1], "Delete") {
+	for i > 0 && (strings.HasPrefix(out[i-1], "Delete") || out[i-1] == "GetSnapshot") {
 		i--
 	}
 	sort.Strings(out[i:])

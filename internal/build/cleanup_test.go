@@ -3,13 +3,16 @@ package build
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/leftovers"
+	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 )
 
 func TestCleanupsRunInReverseOrder(t *testing.T) {
@@ -165,5 +168,62 @@ func TestNewKeyPair(t *testing.T) {
 	}
 	if k2.authorizedKey == k.authorizedKey {
 		t.Errorf("two key pairs are identical")
+	}
+}
+
+// warnUI records warnings.
+type warnUI struct {
+	quietUI
+	mu    sync.Mutex
+	warns []string
+}
+
+func (u *warnUI) Warn(_ string, msg string, _ spec.Pos) {
+	u.mu.Lock()
+	u.warns = append(u.warns, msg)
+	u.mu.Unlock()
+}
+
+// An instance whose snapshot is still pending when the wait ends is kept,
+// and said so with the command that deletes it: deleting it may leave the
+// snapshot incomplete (Packer deletes it). A cancelled build deletes it,
+// with a warning.
+func TestCleanupKeepsTheInstanceOfAPendingSnapshot(t *testing.T) {
+	t.Parallel()
+	for _, cancelled := range []bool{false, true} {
+		cloud := newCloud()
+		cloud.snapshotStatus = "pending"
+		tr := &recTracker{}
+		o := options(cloud, &fakeComm{cloud: cloud}, tr)
+		ui := &warnUI{}
+		o.UI = ui
+		ctx, cancel := context.WithCancel(context.Background())
+		if cancelled {
+			cloud.block = "WaitSnapshot"
+			go func() {
+				for !slices.Contains(cloud.callsSoFar(), "WaitSnapshot") {
+					time.Sleep(time.Millisecond)
+				}
+				cancel()
+			}()
+		} else {
+			cloud.failAt = "WaitSnapshot"
+		}
+		_, err := Run(ctx, testSpec(), o)
+		cancel()
+		var pending *SnapshotPendingError
+		switch {
+		case !cancelled && !errors.As(err, &pending):
+			t.Errorf("not cancelled: err = %v, want a SnapshotPendingError", err)
+		case !cancelled && !strings.Contains(err.Error(), "vultr-image-action cleanup -instance "+pending.InstanceID):
+			t.Errorf("the error does not say how to delete the kept instance: %v", err)
+		case !cancelled && (len(cloud.instances) != 1 || !slices.Contains(tr.log, "=instance:"+pending.InstanceID)):
+			t.Errorf("not cancelled: instances %v, tracker %v; want the instance kept, and marked kept for the post step", cloud.instances, tr.log)
+		case cancelled && (len(cloud.instances) != 0 || len(ui.warns) == 0 || !strings.Contains(strings.Join(ui.warns, "\n"), "may be incomplete")):
+			t.Errorf("cancelled: instances %v, warnings %q; want the instance deleted, with a warning", cloud.instances, ui.warns)
+		}
+		if len(cloud.keys) != 0 {
+			t.Errorf("cancelled=%v: the key was left", cancelled)
+		}
 	}
 }

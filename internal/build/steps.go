@@ -210,7 +210,11 @@ func stepCreateInstance(ctx context.Context, st *state, undo *cleanups, o Option
 	}
 	st.instance = inst
 	o.Tracker.Track(leftovers.Instance, inst.ID)
+	cancelled := ctx.Err
 	undo.pushDelete(leftovers.Resource{Kind: leftovers.Instance, ID: inst.ID, Name: v.InstanceLabel}, func(ctx context.Context) error {
+		if err := st.snapshotStillPending(ctx, cancelled() != nil, o); err != nil {
+			return err
+		}
 		if err := st.cloud.DeleteInstance(ctx, inst.ID); err != nil {
 			return err
 		}
@@ -625,11 +629,17 @@ func stepCreateSnapshot(ctx context.Context, st *state, _ *cleanups, o Options) 
 	return nil
 }
 
-// stepWaitSnapshot waits for the snapshot to be complete. On timeout the
-// snapshot is kept (its ID is reported) and the instance is still destroyed.
+// stepWaitSnapshot waits for the snapshot to be complete, by default for
+// as long as the instance's disk needs (vultr.SnapshotTimeout). On timeout
+// the error names the snapshot and its last status, and cleanup keeps the
+// instance while the snapshot is pending (see snapshotStillPending).
 func stepWaitSnapshot(ctx context.Context, st *state, _ *cleanups, o Options) error {
 	opts := o.Poll
+	opts.DiskGB = st.instance.Disk
 	opts.Timeout = st.b.Vultr.SnapshotTimeout
+	if opts.Timeout == 0 {
+		opts.Timeout = vultr.SnapshotTimeout(st.instance.Disk)
+	}
 	opts.Progress = func(elapsed time.Duration, state string) {
 		o.UI.Message(st.b.Name, fmt.Sprintf("Waiting for snapshot %s: %s (%s)", st.snapshot.ID, state, elapsed.Round(time.Second)))
 	}
@@ -649,3 +659,35 @@ func artifactString(r *Result) string {
 
 // ArtifactString is exported for the CLI's final summary.
 func ArtifactString(r *Result) string { return artifactString(r) }
+
+// SnapshotPendingError is an instance that cleanup kept because its
+// snapshot is still pending: deleting the instance may leave the snapshot
+// incomplete.
+type SnapshotPendingError struct {
+	InstanceID, SnapshotID string
+}
+
+func (e *SnapshotPendingError) Error() string {
+	return fmt.Sprintf("kept instance %s: its snapshot %s is still pending, and deleting the instance may leave the snapshot incomplete; it is billed until deleted. Once the snapshot is complete (or not wanted), delete it with: %s",
+		e.InstanceID, e.SnapshotID, leftovers.CleanupCommand([]leftovers.Resource{{Kind: leftovers.Instance, ID: e.InstanceID}}))
+}
+
+// snapshotStillPending is asked before cleanup deletes the instance. While
+// the build's snapshot is pending, the instance is kept (and so left alone
+// by the action's post step) unless the build was cancelled: then it is
+// deleted, with a warning that the snapshot may be incomplete.
+func (st *state) snapshotStillPending(ctx context.Context, cancelled bool, o Options) error {
+	if st.snapshot == nil || st.snapshot.Status == "complete" {
+		return nil
+	}
+	snap, err := st.cloud.GetSnapshot(ctx, st.snapshot.ID)
+	if err != nil || snap.Status != "pending" {
+		return nil // gone, failed or complete: nothing to protect
+	}
+	if cancelled {
+		o.UI.Warn(st.b.Name, fmt.Sprintf("the build was cancelled while snapshot %s was pending; deleting instance %s anyway, so the snapshot may be incomplete", snap.ID, st.instance.ID), spec.Pos{})
+		return nil
+	}
+	o.Tracker.Keep(leftovers.Instance, st.instance.ID)
+	return &SnapshotPendingError{InstanceID: st.instance.ID, SnapshotID: snap.ID}
+}

@@ -19,7 +19,9 @@ type emulatorOptions struct {
 	apiKey string
 	sshd   string
 	delays vultremu.Delays
-	logf   func(string)
+	// timeScale multiplies the delays (0: 1).
+	timeScale float64
+	logf      func(string)
 }
 
 // emulator is a running built-in Vultr API emulator.
@@ -60,7 +62,7 @@ func startEmulator(ctx context.Context, o emulatorOptions) (*emulator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("emulated machines: %w", err)
 	}
-	srv := vultremu.New(vultremu.Options{APIKey: o.apiKey, Machines: ms, Delays: o.delays, Logf: logf})
+	srv := vultremu.New(vultremu.Options{APIKey: o.apiKey, Machines: ms, Delays: o.delays, TimeScale: o.timeScale, Logf: logf})
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		srv.Close()
@@ -98,11 +100,16 @@ func cmdEmulator(ctx context.Context, env Env, args []string) error {
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "serve the API on this loopback `address`")
 	fs.StringVar(&o.apiKey, "api-key", "", "the API key clients must send (default: random, printed)")
 	fs.StringVar(&o.sshd, "sshd", "", "run this OpenSSH `sshd` inside each machine instead of the built-in SSH server")
-	fs.DurationVar(&o.delays.InstancePending, "pending-delay", demoDelays.InstancePending, "time an instance stays pending")
+	fs.DurationVar(&o.delays.InstancePending, "pending-delay", demoDelays.InstancePending, "time an instance stays pending: installing, server_status none then locked, DELETE refused")
 	fs.DurationVar(&o.delays.InstanceBooting, "boot-delay", demoDelays.InstanceBooting, "time an active instance stays installingbooting")
 	fs.DurationVar(&o.delays.SnapshotPending, "snapshot-delay", demoDelays.SnapshotPending, "time a snapshot stays pending")
+	real := fs.Bool("real-timeline", false, "Vultr's observed timeline: install 90s, boot 60s, snapshot 10m (overrides the delays)")
+	fs.Float64Var(&o.timeScale, "time-scale", 0, "multiply every delay by this `factor` (0.01 runs -real-timeline in seconds)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *real {
+		o.delays = vultremu.RealTimeline
 	}
 	host, _, err := net.SplitHostPort(o.listen)
 	if err != nil || !net.ParseIP(host).IsLoopback() {

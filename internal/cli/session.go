@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -20,6 +21,10 @@ type session struct {
 	// createTimeout bounds one create request (VULTR_CREATE_TIMEOUT;
 	// default the client's 60s).
 	createTimeout time.Duration
+	// timeScale multiplies the client's poll intervals: tests and the
+	// bench only (VIA_TEST_TIME_SCALE), against an emulator run on the
+	// same scale.
+	timeScale float64
 
 	mu      sync.Mutex
 	clients map[string]*vultr.Client
@@ -36,7 +41,12 @@ func newSession(env Env, act *ghaction.Action, baseURL string, secrets ...string
 	red.Add(secrets...)
 	red.Add(env.Getenv("VULTR_API_KEY"))
 	d, _ := time.ParseDuration(env.Getenv("VULTR_CREATE_TIMEOUT"))
-	return &session{red: red, baseURL: baseURL, debug: func(string) {}, createTimeout: d}
+	sess := &session{red: red, baseURL: baseURL, debug: func(string) {}, createTimeout: d}
+	if v := env.Getenv("VIA_TEST_TIME_SCALE"); v != "" {
+		sess.timeScale, _ = strconv.ParseFloat(v, 64)
+		fmt.Fprintf(env.Stderr, "warning: VIA_TEST_TIME_SCALE=%s scales every poll interval; it is for tests against the emulator only\n", v)
+	}
+	return sess
 }
 
 // cloud returns the session's client for an API key.
@@ -54,6 +64,7 @@ func (s *session) cloud(apiKey string) (*vultr.Client, error) {
 		UserAgent:     "vultr-image-action/" + Version,
 		Logf:          func(format string, args ...any) { debug(fmt.Sprintf(format, args...)) },
 		CreateTimeout: s.createTimeout,
+		TimeScale:     s.timeScale,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("vultr client: %w", err)

@@ -154,7 +154,9 @@ type Vultr struct {
 	UserData []byte
 
 	// Timeouts. StateTimeout is Packer's single knob; the three below default
-	// to it when unset.
+	// to it when unset, except SnapshotTimeout, which is 0 when neither is
+	// set: the wait then lasts as long as the disk needs
+	// (vultr.SnapshotTimeout).
 	StateTimeout    time.Duration
 	BootTimeout     time.Duration
 	ShutdownTimeout time.Duration

@@ -276,12 +276,18 @@ func (d *decoder) vultr(o *object, b *spec.Build, s *spec.Spec, opts Options) {
 	}
 
 	// Timeouts: state_timeout (Packer's 10m) bounds each wait unless the
-	// wait has its own.
+	// wait has its own. The snapshot wait, unless a timeout is set, lasts
+	// as long as the instance's disk needs (0 here: see
+	// vultr.SnapshotTimeout); Packer's 10m fails every plan of 55 GB or more.
 	v.StateTimeout = 10 * time.Minute
+	stateSet := false
 	if t, ok := o.dur("state_timeout"); ok {
-		v.StateTimeout = t
+		v.StateTimeout, stateSet = t, true
 	}
-	v.BootTimeout, v.ShutdownTimeout, v.SnapshotTimeout = v.StateTimeout, v.StateTimeout, v.StateTimeout
+	v.BootTimeout, v.ShutdownTimeout = v.StateTimeout, v.StateTimeout
+	if stateSet {
+		v.SnapshotTimeout = v.StateTimeout
+	}
 	if t, ok := o.dur("boot_timeout"); ok {
 		v.BootTimeout = t
 	}

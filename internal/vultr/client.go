@@ -51,6 +51,10 @@ type Config struct {
 	// bounds the look-up after an ambiguous create (default 60s), on a
 	// budget of its own.
 	CreateTimeout, LookupTimeout time.Duration
+	// TimeScale multiplies every poll interval (0 means 1). Only tests and
+	// the bench set it (VIA_TEST_TIME_SCALE), to run the cloud's real
+	// timeline in seconds against the emulator's scaled clock.
+	TimeScale float64
 }
 
 // Client talks to the Vultr API. It is safe for concurrent use; parallel

@@ -107,6 +107,88 @@ func TestDeleteOutlastsLockAndTreats404AsDone(t *testing.T) {
 	}
 }
 
+// While the instance installs, Vultr refuses the delete: the client waits
+// on server_status (GETs that back off to 10 s), not on repeated DELETEs,
+// and deletes once the install ends. TimeScale runs a 90 s install in
+// 0.45 s, client and emulator alike.
+func TestDeleteWaitsOutTheInstallLock(t *testing.T) {
+	t.Parallel()
+	srv := vultremu.New(vultremu.Options{APIKey: key, Delays: vultremu.RealTimeline, TimeScale: 0.005, Seed: 7})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() { hs.Close(); srv.Close() })
+	c, err := New(Config{APIKey: key, BaseURL: hs.URL, Backoff: 5 * time.Millisecond, RateLimit: 1000, TimeScale: 0.005})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := c.CreateInstance(context.Background(), req("run-lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := c.DeleteInstance(ctx, inst.ID); err != nil {
+		t.Fatalf("delete during the install: %v", err)
+	}
+	if n := len(srv.Instances()); n != 0 {
+		t.Fatalf("%d instances left", n)
+	}
+	var deletes, gets int
+	for _, r := range srv.Requests() {
+		if strings.HasSuffix(r.Path, inst.ID) {
+			switch r.Method {
+			case "DELETE":
+				deletes++
+			case "GET":
+				gets++
+			}
+		}
+	}
+	if deletes > 3 || gets == 0 || gets > 25 {
+		t.Errorf("%d DELETEs and %d GETs, want at most 3 DELETEs and a few GETs on server_status", deletes, gets)
+	}
+}
+
+// A deleted instance answers 400 to DELETE on Vultr: the client counts it
+// gone only once a GET confirms it, and a 400 for an instance that exists
+// is an error.
+func TestDeleteTreats400AsGoneOnlyWhenConfirmed(t *testing.T) {
+	t.Parallel()
+	c, srv := newTest(t, vultremu.Delays{})
+	inst, err := c.CreateInstance(context.Background(), req("run-400"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitOK(t, c, inst.ID)
+	srv.Inject(vultremu.Fault{Kind: vultremu.FaultStatus, Method: "DELETE", Status: 400, Count: 1})
+	if err := c.DeleteInstance(context.Background(), inst.ID); err == nil {
+		t.Errorf("a 400 for a live instance was taken as deleted")
+	}
+	if n := len(srv.Instances()); n != 1 {
+		t.Fatalf("%d instances, want the live one", n)
+	}
+	for i := 0; i < 2; i++ {
+		if err := c.DeleteInstance(context.Background(), inst.ID); err != nil {
+			t.Errorf("delete %d: %v", i+1, err)
+		}
+	}
+	var sawBadRequest bool
+	for _, r := range srv.Requests() {
+		sawBadRequest = sawBadRequest || r.Method == "DELETE" && r.Status == 400
+	}
+	if !sawBadRequest || len(srv.Instances()) != 0 {
+		t.Errorf("the second delete should have met Vultr's 400 and succeeded")
+	}
+}
+
+func waitOK(t *testing.T, c *Client, id string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := c.WaitInstance(ctx, id, func(i *Instance) (bool, error) { return !installing(i), nil }, WaitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestDeleteGivesUpAtDeadlineWhenLocked(t *testing.T) {
 	t.Parallel()
 	c, srv := newTest(t, vultremu.Delays{})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"net/http"
 	"slices"
 	"time"
 
@@ -21,6 +22,7 @@ type Instance struct {
 	Tags                              []string
 	DateCreated                       time.Time
 	OSID, AppID                       int
+	Disk                              int // GB
 }
 
 // SSHKey is an SSH key.
@@ -44,7 +46,7 @@ func parseTime(s string) time.Time {
 func fromInstance(i *govultr.Instance) *Instance {
 	return &Instance{ID: i.ID, Label: i.Label, Region: i.Region, Plan: i.Plan, Status: i.Status, PowerStatus: i.PowerStatus,
 		ServerStatus: i.ServerStatus, MainIP: i.MainIP, V6MainIP: i.V6MainIP, DefaultPassword: i.DefaultPassword,
-		Tags: i.Tags, DateCreated: parseTime(i.DateCreated), OSID: i.OsID, AppID: i.AppID}
+		Tags: i.Tags, DateCreated: parseTime(i.DateCreated), OSID: i.OsID, AppID: i.AppID, Disk: i.Disk}
 }
 
 func fromSnapshot(s *govultr.Snapshot) *Snapshot {
@@ -374,9 +376,12 @@ func (c *Client) HaltInstance(ctx context.Context, id string) error {
 	return c.retry(ctx, func(ctx context.Context) error { return c.gv.Instance.Halt(ctx, id) })
 }
 
-// DeleteInstance deletes an instance. One already gone counts as deleted.
-// "Server is currently locked", which Vultr answers for a while after a
-// create, is retried with backoff until ctx ends.
+// DeleteInstance deletes an instance. One already gone counts as deleted:
+// a 404, or a 400 ("invalid instance ID", which Vultr answers for an
+// instance it has deleted) once a GET confirms it is gone. While the
+// instance installs (server_status "none" or "locked") Vultr refuses with
+// "Server is currently locked": the delete waits for the install to end,
+// polling the instance, then tries again, until ctx ends.
 func (c *Client) DeleteInstance(ctx context.Context, id string) error {
 	var last error // the last answer, kept to explain a deadline
 	for attempt := 1; ; attempt++ {
@@ -387,17 +392,46 @@ func (c *Client) DeleteInstance(ctx context.Context, id string) error {
 			return nil
 		case ctx.Err() != nil:
 			return errors.Join(last, err)
+		case errors.As(err, &ae) && ae.Status == http.StatusBadRequest:
+			gone, gerr := c.instanceGone(ctx, id)
+			if gone {
+				return nil
+			}
+			return errors.Join(err, gerr)
 		case errors.As(err, &ae) && ae.Locked():
-			// keep trying until the deadline
+			if werr := c.waitInstall(ctx, id); werr != nil {
+				return errors.Join(err, werr)
+			}
 		case !temporary(err) || attempt >= c.cfg.MaxAttempts+5:
 			return err
 		}
 		last = err
-		d := c.backoff(min(attempt, 3), err)
-		if werr := sleep(ctx, d); werr != nil {
+		if werr := sleep(ctx, c.backoff(min(attempt, 3), err)); werr != nil {
 			return errors.Join(err, werr)
 		}
 	}
+}
+
+// instanceGone reports whether GET answers 404 for the instance.
+func (c *Client) instanceGone(ctx context.Context, id string) (bool, error) {
+	_, err := c.GetInstance(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return true, nil
+	}
+	return false, err
+}
+
+// installing reports whether Vultr is installing the instance, and so
+// refuses to delete it.
+func installing(i *Instance) bool { return i.ServerStatus == "none" || i.ServerStatus == "locked" }
+
+// waitInstall waits until the instance is no longer installing (or gone).
+func (c *Client) waitInstall(ctx context.Context, id string) error {
+	_, err := c.WaitInstance(ctx, id, func(i *Instance) (bool, error) { return !installing(i), nil }, WaitOptions{Max: lockPollMax})
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
 }
 
 // clockSkew is how far the API's date_created may sit before this host's
@@ -490,8 +524,10 @@ type WaitOptions struct {
 	Timeout time.Duration
 	// First is the first poll's delay (default 250ms); polls then back off
 	// by about 1.5x each time, with jitter, up to Max (default 2s for
-	// instances, 5s for snapshots).
+	// instances; for snapshots, from the disk's size: see snapshotPollMax).
 	First, Max time.Duration
+	// DiskGB is the instance's disk, which sets a snapshot's poll schedule.
+	DiskGB int
 	// Progress is told the state at most every ProgressEvery (default 15s).
 	Progress      func(elapsed time.Duration, state string)
 	ProgressEvery time.Duration
@@ -509,14 +545,8 @@ func (e *TimeoutError) Error() string {
 }
 
 // wait polls get until done, with adaptive backoff.
-func wait[T any](ctx context.Context, o WaitOptions, defMax time.Duration, what string, get func(ctx context.Context) (T, string, bool, error)) (T, error) {
+func wait[T any](ctx context.Context, o WaitOptions, what string, get func(ctx context.Context) (T, string, bool, error)) (T, error) {
 	var zero T
-	if o.First <= 0 {
-		o.First = 250 * time.Millisecond
-	}
-	if o.Max <= 0 {
-		o.Max = defMax
-	}
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = 15 * time.Second
 	}
@@ -569,7 +599,7 @@ func wait[T any](ctx context.Context, o WaitOptions, defMax time.Duration, what 
 
 // WaitInstance polls an instance until cond is true.
 func (c *Client) WaitInstance(ctx context.Context, id string, cond func(*Instance) (bool, error), o WaitOptions) (*Instance, error) {
-	return wait(ctx, o, 2*time.Second, "instance "+id, func(ctx context.Context) (*Instance, string, bool, error) {
+	return wait(ctx, c.scaledWait(o, instancePollMax), "instance "+id, func(ctx context.Context) (*Instance, string, bool, error) {
 		var inst *govultr.Instance
 		err := c.call(ctx, func(ctx context.Context) error {
 			var err error
@@ -590,7 +620,7 @@ var ErrSnapshotFailed = errors.New("snapshot failed")
 
 // WaitSnapshot polls a snapshot until it is complete.
 func (c *Client) WaitSnapshot(ctx context.Context, id string, o WaitOptions) (*Snapshot, error) {
-	return wait(ctx, o, 5*time.Second, "snapshot "+id, func(ctx context.Context) (*Snapshot, string, bool, error) {
+	return wait(ctx, c.scaledWait(o, snapshotPollMax(o.DiskGB)), "snapshot "+id, func(ctx context.Context) (*Snapshot, string, bool, error) {
 		var s *govultr.Snapshot
 		err := c.call(ctx, func(ctx context.Context) error {
 			var err error
@@ -609,4 +639,16 @@ func (c *Client) WaitSnapshot(ctx context.Context, id string, o WaitOptions) (*S
 			return nil, s.Status, false, fmt.Errorf("%w: snapshot %s is %q", ErrSnapshotFailed, id, s.Status)
 		}
 	})
+}
+
+// scaledWait fills a wait's defaults and applies the client's TimeScale.
+func (c *Client) scaledWait(o WaitOptions, defMax time.Duration) WaitOptions {
+	if o.First <= 0 {
+		o.First = firstPoll
+	}
+	if o.Max <= 0 {
+		o.Max = defMax
+	}
+	o.First, o.Max = c.scaled(o.First), c.scaled(o.Max)
+	return o
 }

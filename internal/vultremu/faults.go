@@ -24,6 +24,10 @@ const (
 	// /v2/snapshots, the snapshot), then answers Status (500 by default):
 	// the create happened, the client cannot tell.
 	FaultCreateThenError FaultKind = "create-then-error"
+	// FaultDeleteThenError deletes the instance, then answers 500: the
+	// client tries again and meets the 400 Vultr answers for a deleted
+	// instance.
+	FaultDeleteThenError FaultKind = "delete-then-error"
 	// FaultLockedDelete answers DELETE /v2/instances/{id} with Vultr's
 	// "Server is currently locked" 500.
 	FaultLockedDelete FaultKind = "locked-delete"

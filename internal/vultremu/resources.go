@@ -370,6 +370,12 @@ func (s *Server) newInstance(req createInstanceReq) (Instance, int, string) {
 	s.order = append(s.order, in.ID)
 	s.changed(in.ID, "status", "pending")
 	id := in.ID
+	s.after(s.o.Delays.lockedAfter(), func() {
+		if in, ok := s.insts[id]; ok && in.ServerStatus == "none" {
+			in.ServerStatus = "locked"
+			s.changed(id, "server_status", "locked")
+		}
+	})
 	s.after(s.o.Delays.InstancePending, func() { s.activate(id, v6) })
 	out := in.Instance
 	out.Tags = append([]string{}, in.Tags...)
@@ -385,6 +391,7 @@ func (s *Server) activate(id string, v6 bool) {
 		return
 	}
 	in.Status, in.ServerStatus = "active", "installingbooting"
+	s.changed(id, "server_status", "installingbooting")
 	if s.kindFiresLocked(FaultInstanceError) != nil {
 		in.ServerStatus = "error"
 		s.changed(id, "server_status", "error")
@@ -483,21 +490,33 @@ func (s *Server) deleteInstance(w http.ResponseWriter, id string) {
 	in, ok := s.insts[id]
 	if !ok {
 		s.mu.Unlock()
+		if s.deleted[id] {
+			// Observed: deleting a deleted instance answers 400, not 404.
+			writeError(w, http.StatusBadRequest, "Invalid instance ID.")
+			return
+		}
 		writeError(w, http.StatusNotFound, "Instance not found.")
 		return
 	}
-	if d := s.o.Delays.LockedAfterCreate; d > 0 && time.Since(in.created) < d || s.lockFault() {
+	// Real Vultr refuses to destroy an instance while it installs.
+	if in.ServerStatus == "none" || in.ServerStatus == "locked" || s.lockFault() {
 		s.mu.Unlock()
 		writeError(w, http.StatusInternalServerError, "Unable to destroy server: Unable to remove VM: Server is currently locked")
 		return
 	}
 	delete(s.insts, id)
+	s.deleted[id] = true
 	delete(s.ips, in.spec.IPv4)
 	s.changed(id, "status", "deleted")
 	m := in.machine
+	lost := s.kindFiresLocked(FaultDeleteThenError) != nil
 	s.mu.Unlock()
 	if m != nil {
 		_ = m.Destroy()
+	}
+	if lost {
+		writeError(w, http.StatusInternalServerError, "Internal server error.")
+		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -30,16 +30,25 @@ var catalogueJSON []byte
 
 // Delays are how long the emulated cloud takes. Zero means immediately.
 type Delays struct {
-	// InstancePending: pending -> active with server_status installingbooting.
+	// InstancePending is the install: the instance is pending, its
+	// server_status "none" and then "locked", and DELETE answers 500
+	// "Server is currently locked" throughout, as real Vultr does while an
+	// instance installs. Then it is active, server_status installingbooting.
 	InstancePending time.Duration
 	// InstanceBooting: installingbooting -> ok.
 	InstanceBooting time.Duration
 	// SnapshotPending: pending -> complete.
 	SnapshotPending time.Duration
-	// LockedAfterCreate: DELETE answers "Server is currently locked" this
-	// long after create (real Vultr does this for a short while).
-	LockedAfterCreate time.Duration
 }
+
+// RealTimeline is the cloud's observed timeline (boot 60 s, install 90 s,
+// snapshot 10 minutes for a 25 GB disk); with Options.TimeScale, tests run
+// it in seconds.
+var RealTimeline = Delays{InstancePending: 90 * time.Second, InstanceBooting: 60 * time.Second, SnapshotPending: 10 * time.Minute}
+
+// lockedAfter is when an installing instance's server_status turns from
+// "none" to "locked": shortly after the create.
+func (d Delays) lockedAfter() time.Duration { return d.InstancePending / 10 }
 
 // Options configures a Server.
 type Options struct {
@@ -59,6 +68,9 @@ type Options struct {
 	// filter is exact; clients must check tags themselves, and tests prove
 	// they do with this on.
 	LooseTagFilter bool
+	// TimeScale multiplies every delay (0 means 1): 0.01 runs RealTimeline
+	// in about 7 seconds.
+	TimeScale float64
 }
 
 // Server is the emulator. It is an http.Handler.
@@ -80,6 +92,7 @@ type Server struct {
 	closed  bool
 	wg      sync.WaitGroup
 	ips     map[string]string // main_ip -> instance ID
+	deleted map[string]bool   // instance IDs once deleted
 }
 
 // Request is one request the emulator answered.
@@ -113,13 +126,14 @@ func New(o Options) *Server {
 		seed = time.Now().UnixNano()
 	}
 	s := &Server{
-		o:      o,
-		rng:    rand.New(rand.NewSource(seed)),
-		insts:  map[string]*instance{},
-		keys:   map[string]*SSHKey{},
-		snaps:  map[string]*snapshot{},
-		timers: map[*time.Timer]struct{}{},
-		ips:    map[string]string{},
+		o:       o,
+		rng:     rand.New(rand.NewSource(seed)),
+		insts:   map[string]*instance{},
+		keys:    map[string]*SSHKey{},
+		snaps:   map[string]*snapshot{},
+		timers:  map[*time.Timer]struct{}{},
+		ips:     map[string]string{},
+		deleted: map[string]bool{},
 	}
 	if err := json.Unmarshal(catalogueJSON, &s.cat); err != nil {
 		panic(fmt.Sprintf("embedded catalogue: %v", err)) // a build-time asset, checked by tests
@@ -153,6 +167,9 @@ func (s *Server) Close() {
 
 // after runs fn after d, unless the server is closed. fn runs with s.mu held.
 func (s *Server) after(d time.Duration, fn func()) {
+	if s.o.TimeScale > 0 {
+		d = time.Duration(float64(d) * s.o.TimeScale)
+	}
 	if d <= 0 {
 		d = time.Millisecond
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -273,8 +274,9 @@ func TestFaults(t *testing.T) {
 	if got := len(srv.Instances()); got != 1 {
 		t.Errorf("create-then-error: %d instances, want the 1 it created", got)
 	}
-	srv.Inject(Fault{Kind: FaultLockedDelete, Count: 2})
 	id := srv.Instances()[0].ID
+	waitStatus(t, srv, id, "installingbooting", "ok")
+	srv.Inject(Fault{Kind: FaultLockedDelete, Count: 2})
 	for i := 0; i < 2; i++ {
 		code, body, _ := rawRequest(t, url, "DELETE", "/v2/instances/"+id, testKey, "")
 		if code != 500 || !strings.Contains(body["error"].(string), "currently locked") {
@@ -326,3 +328,68 @@ func (r *recordingMachines) Snapshot(_ context.Context, _ Machine, id string) er
 }
 
 func (r *recordingMachines) DeleteSnapshot(string) error { return nil }
+
+// waitStatus waits until the instance's server_status is one of want.
+func waitStatus(t *testing.T, srv *Server, id string, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, in := range srv.Instances() {
+			if in.ID == id && slices.Contains(want, in.ServerStatus) {
+				return
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("instance %s never reached server_status %v", id, want)
+}
+
+// The install lock is server state, as on real Vultr: while the instance
+// installs (server_status none, then locked) DELETE is refused; once it
+// boots, DELETE works; a deleted instance answers 400 to DELETE and 404 to
+// GET. TimeScale runs the real timeline (a 90 s install) in milliseconds.
+func TestInstallLock(t *testing.T) {
+	t.Parallel()
+	srv, gv, url := newTest(t, Options{Delays: RealTimeline, TimeScale: 0.004}) // install 360 ms
+	inst, _, err := gv.Instance.Create(context.Background(), &govultr.InstanceCreateReq{Region: "ewr", Plan: "vc2-1c-1gb", OsID: 2284})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inst.Status != "pending" || inst.ServerStatus != "none" {
+		t.Errorf("a new instance is %s/%s, want pending/none", inst.Status, inst.ServerStatus)
+	}
+	del := func() (int, string) {
+		code, body, _ := rawRequest(t, url, "DELETE", "/v2/instances/"+inst.ID, testKey, "")
+		msg, _ := body["error"].(string)
+		return code, msg
+	}
+	if code, msg := del(); code != 500 || !strings.Contains(msg, "Server is currently locked") {
+		t.Errorf("delete while installing (none): %d %q, want 500 locked", code, msg)
+	}
+	waitStatus(t, srv, inst.ID, "locked")
+	if code, msg := del(); code != 500 || !strings.Contains(msg, "Server is currently locked") {
+		t.Errorf("delete while installing (locked): %d %q, want 500 locked", code, msg)
+	}
+	waitStatus(t, srv, inst.ID, "installingbooting")
+	if got, _, _ := gv.Instance.Get(context.Background(), inst.ID); got.Status != "active" {
+		t.Errorf("after the install the instance is %s, want active", got.Status)
+	}
+	if code, msg := del(); code != 204 {
+		t.Errorf("delete after the install: %d %q, want 204", code, msg)
+	}
+	if code, msg := del(); code != 400 {
+		t.Errorf("delete of a deleted instance: %d %q, want 400 (as Vultr answers)", code, msg)
+	}
+	if code, _, _ := rawRequest(t, url, "GET", "/v2/instances/"+inst.ID, testKey, ""); code != 404 {
+		t.Errorf("GET of a deleted instance: %d, want 404", code)
+	}
+	var order []string
+	for _, ch := range srv.StateChanges() {
+		if ch.ID == inst.ID && ch.Field == "server_status" {
+			order = append(order, ch.Value)
+		}
+	}
+	if got, want := strings.Join(order, ","), "locked,installingbooting,ok"; !strings.HasPrefix(want, got) || len(order) < 2 {
+		t.Errorf("server_status went %s, want the prefix of %s", got, want)
+	}
+}

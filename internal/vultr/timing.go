@@ -1,0 +1,40 @@
+package vultr
+
+import "time"
+
+// Vultr's timing, as observed (see docs/performance.md): an install of
+// about 90 s (server_status "none", then "locked", during which DELETE is
+// refused), a boot of about 60 s ("installingbooting"), and a snapshot of
+// about 20 s per GB of disk (a 25 GB disk's took 7 to 8.5 minutes; a
+// 120 GB one, over 20).
+
+// SnapshotTimeout is the default snapshot wait for a disk of diskGB:
+// twice the observed rate, and never under 30 minutes (Packer's own
+// acceptance test waits 60).
+func SnapshotTimeout(diskGB int) time.Duration {
+	return max(30*time.Minute, time.Duration(diskGB)*40*time.Second)
+}
+
+// snapshotPollMax is the longest gap between snapshot polls for a disk of
+// diskGB: a second per GB, from 5 s to 30 s. A long snapshot costs a few
+// dozen requests, where Packer's 3 s polls cost hundreds.
+func snapshotPollMax(diskGB int) time.Duration {
+	return min(30*time.Second, max(5*time.Second, time.Duration(diskGB)*time.Second))
+}
+
+// Poll gaps for instance waits: booting (2 s at most, to see the machine
+// soon) and an install lock (10 s: it lasts a minute or two).
+const (
+	instancePollMax = 2 * time.Second
+	lockPollMax     = 10 * time.Second
+	firstPoll       = 250 * time.Millisecond
+)
+
+// scaled multiplies d by the client's TimeScale (tests run the cloud's
+// real timeline in seconds; see Config.TimeScale).
+func (c *Client) scaled(d time.Duration) time.Duration {
+	if c.cfg.TimeScale <= 0 {
+		return d
+	}
+	return time.Duration(float64(d) * c.cfg.TimeScale)
+}
