@@ -70,8 +70,8 @@ type faultCase struct {
 
 func faultPlan(seed int64, n int) []faultCase {
 	rng := rand.New(rand.NewSource(seed))
-	paths := []string{"^/v2/account$", "^/v2/ssh-keys$", "^/v2/instances$", "^/v2/instances/[^/]+$", "^/v2/snapshots$", "^/v2/snapshots/[^/]+$", "^/v2/regions"}
-	methods := map[string]string{"^/v2/account$": "GET", "^/v2/ssh-keys$": "POST", "^/v2/instances$": "POST", "^/v2/instances/[^/]+$": "", "^/v2/snapshots$": "POST", "^/v2/snapshots/[^/]+$": "GET", "^/v2/regions": "GET"}
+	paths := []string{"^/v2/os$", "^/v2/ssh-keys$", "^/v2/instances$", "^/v2/instances/[^/]+$", "^/v2/snapshots$", "^/v2/snapshots/[^/]+$", "^/v2/regions"}
+	methods := map[string]string{"^/v2/os$": "GET", "^/v2/ssh-keys$": "POST", "^/v2/instances$": "POST", "^/v2/instances/[^/]+$": "", "^/v2/snapshots$": "POST", "^/v2/snapshots/[^/]+$": "GET", "^/v2/regions": "GET"}
 	var out []faultCase
 	for i := 0; len(out) < n; i++ {
 		c := faultCase{n: i, provision: "echo provisioning; echo \"pw is $DB_PASSWORD\"", wantSuccess: true, bootDelay: 50 * time.Millisecond, builders: 1}

@@ -84,6 +84,10 @@ type Options struct {
 	// Dial, when set, is used for every SSH dial (the embedded emulator
 	// rewrites instance addresses through it).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// IPv6Reachable reports whether this host can reach IPv6 addresses (a
+	// plan without IPv4 needs it, unless ssh_host or a bastion is set).
+	// Nil means it can.
+	IPv6Reachable func() bool
 
 	// RunID identifies this run in tags, labels and key names; RunUUID is
 	// Packer's packer_run_uuid for the manifest.
@@ -331,9 +335,15 @@ func preflight(ctxs []context.Context, s *spec.Spec, o Options) ([]prepared, err
 				return
 			}
 			rv, err := cloud.Resolve(ctxs[i], b.Vultr)
+			if err == nil {
+				err = checkIPv6(b, rv, o)
+			}
 			if err != nil {
 				errs[i] = fmt.Errorf("build %s: pre-flight: %w", b.Name, err)
 				return
+			}
+			for _, w := range rv.Warnings {
+				o.UI.Warn(b.Name, w, spec.Pos{})
 			}
 			o.UI.Message(b.Name, fmt.Sprintf("Region %s, plan %s, image %s", describe(rv.Region, rv.RegionCity), describe(rv.Plan, rv.PlanSummary), rv.ImageName))
 			out[i] = prepared{cloud: cloud, resolved: rv}
@@ -344,6 +354,18 @@ func preflight(ctxs []context.Context, s *spec.Spec, o Options) ([]prepared, err
 		return nil, err
 	}
 	return out, nil
+}
+
+// checkIPv6 fails a build on a plan without IPv4 that this host cannot
+// reach: GitHub-hosted runners have no IPv6. ssh_host or a bastion is
+// reached another way.
+func checkIPv6(b *spec.Build, rv *vultr.Resolved, o Options) error {
+	if !rv.IPv6Only || b.SSH.Host != "" || b.SSH.Bastion != nil || o.IPv6Reachable == nil || o.IPv6Reachable() {
+		return nil
+	}
+	return spec.Diagnostics{{Pos: b.Vultr.Plan.Pos, Path: b.Vultr.Plan.Key,
+		Summary: fmt.Sprintf("plan %s has no IPv4 address, and this host cannot reach IPv6 (GitHub-hosted runners cannot)", rv.Plan),
+		Detail:  "use a plan with IPv4, run on a runner with IPv6, or reach the machine through ssh_bastion_host or ssh_host"}}
 }
 
 // prepared is a build that passed pre-flight.

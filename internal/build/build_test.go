@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -31,6 +32,8 @@ type fakeCloud struct {
 	block string
 	// snapshotStatus is what GetSnapshot answers (default "complete").
 	snapshotStatus string
+	// resolved, when set, is what Resolve answers.
+	resolved *vultr.Resolved
 }
 
 func newCloud() *fakeCloud {
@@ -65,6 +68,9 @@ func (f *fakeCloud) rec(ctx context.Context, name string) error {
 func (f *fakeCloud) Resolve(ctx context.Context, v spec.Vultr) (*vultr.Resolved, error) {
 	if err := f.rec(ctx, "Resolve"); err != nil {
 		return nil, err
+	}
+	if f.resolved != nil {
+		return f.resolved, nil
 	}
 	return &vultr.Resolved{Region: "ewr", Plan: "vc2-1c-1gb", OSID: 2284, ImageName: "Ubuntu"}, nil
 }
@@ -433,4 +439,44 @@ func sortDeletes(calls []string) []string {
 	}
 	sort.Strings(out[i:])
 	return out
+}
+
+// A plan without IPv4 on a host without IPv6 (a GitHub-hosted runner)
+// fails the pre-flight, before anything is created, unless the machine is
+// reached another way.
+func TestIPv6OnlyPlanNeedsARoute(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		v6Only    bool
+		host      string
+		bastion   bool
+		reachable bool
+		wantFail  bool
+	}{
+		{"v6-only, no route", true, "", false, false, true},
+		{"v6-only, route", true, "", false, true, false},
+		{"v6-only, ssh_host", true, "10.0.0.5", false, false, false},
+		{"v6-only, bastion", true, "", true, false, false},
+		{"v4 plan, no route", false, "", false, false, false},
+	}
+	for _, tt := range tests {
+		cloud := newCloud()
+		cloud.resolved = &vultr.Resolved{Region: "ewr", Plan: "vc2-1c-0.5gb-v6", OSID: 2284, IPv6Only: tt.v6Only}
+		s := testSpec()
+		s.Builds[0].SSH.Host = tt.host
+		if tt.bastion {
+			s.Builds[0].SSH.Bastion = &spec.Bastion{Host: "jump.example", Username: "ops"}
+		}
+		o := options(cloud, &fakeComm{cloud: cloud}, &recTracker{})
+		o.IPv6Reachable = func() bool { return tt.reachable }
+		_, err := Run(context.Background(), s, o)
+		failed := err != nil && strings.Contains(err.Error(), "cannot reach IPv6")
+		if failed != tt.wantFail {
+			t.Errorf("%s: err = %v, want failure %v", tt.name, err, tt.wantFail)
+		}
+		if tt.wantFail && slices.Contains(cloud.calls, "CreateSSHKey") {
+			t.Errorf("%s: something was created before the pre-flight failed", tt.name)
+		}
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/vultr-image-action/vultr-image-action/internal/ghaction"
 	"github.com/vultr-image-action/vultr-image-action/internal/leftovers"
 	"github.com/vultr-image-action/vultr-image-action/internal/redact"
+	"github.com/vultr-image-action/vultr-image-action/internal/remote"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 	"github.com/vultr-image-action/vultr-image-action/internal/template"
 	"github.com/vultr-image-action/vultr-image-action/internal/ui"
@@ -129,6 +130,7 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 		})()
 	}
 	var dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	ipv6Reachable := remote.IPv6Reachable
 	if j.emulator {
 		emu, err := startEmulator(ctx, emulatorOptions{sshd: j.emulatorSSHD, logf: console.Debug})
 		if err != nil {
@@ -137,6 +139,7 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 		defer emu.Close()
 		red.Add(emu.APIKey)
 		sess.baseURL, dial = emu.URL, emu.Dial
+		ipv6Reachable = func() bool { return true } // the emulator routes its addresses
 		console.Say("emulator", "Using the built-in Vultr API emulator at "+emu.URL+" (no real resources are created)")
 		j.apiKey = emu.APIKey
 	}
@@ -175,6 +178,7 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 		Secrets:        red,
 		Tracker:        j.tracker,
 		Dial:           dial,
+		IPv6Reachable:  ipv6Reachable,
 		RunID:          runID,
 		RunUUID:        runUUID,
 		WorkDir:        workDir,

@@ -604,3 +604,32 @@ func TestTerminalAsksThroughOneReader(t *testing.T) {
 		t.Errorf("the prompt showed a secret: %q", out.String())
 	}
 }
+
+// TestISOBuild builds from one of Vultr's public ISOs (iso_id) on the
+// embedded emulator: the pre-flight finds it in /v2/iso-public, the
+// machine boots it, and, with no temporary key for an ISO (as in Packer),
+// SSH uses the password of the ISO's own system (ssh_password).
+func TestISOBuild(t *testing.T) {
+	t.Parallel()
+	tmpl := filepath.Join(t.TempDir(), "iso.json")
+	os.WriteFile(tmpl, []byte(`{"builders":[{"type":"vultr","region_id":"ewr","plan_id":"vc2-1c-1gb","iso_id":"0f1d4a4c-5a6b-4c3e-9b21-3c1f7a2e8d01","ssh_username":"root","ssh_password":"live-debian","snapshot_description":"from iso"}],
+  "provisioners":[{"type":"shell","inline":["echo installed > /root/iso.txt"]}]}`), 0o644)
+	te := newEnv([]string{"build", "-emulator", tmpl}, map[string]string{})
+	te.Getwd = func() (string, error) { return t.TempDir(), nil }
+	err := Run(context.Background(), te.Env)
+	if errors.Is(err, machine.ErrNoSandbox) {
+		t.Skip(err)
+	}
+	out := te.stdout.String()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{"public ISO Debian 12", "--> vultr: Vultr Snapshot: from iso ("} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "Created temporary SSH key") {
+		t.Errorf("an ISO build registered a temporary key, which an ISO cannot use:\n%s", out)
+	}
+}

@@ -540,3 +540,16 @@ func (c *Client) newSession(ctx context.Context) (*ssh.Session, error) {
 		return nil, ctx.Err()
 	}
 }
+
+// IPv6Reachable reports whether this host has a route to the IPv6
+// internet. Connecting a UDP socket sends nothing: it only picks a route,
+// and fails at once without one (GitHub-hosted runners have none).
+func IPv6Reachable() bool {
+	c, err := net.Dial("udp6", "[2001:4860:4860::8888]:53")
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	la, ok := c.LocalAddr().(*net.UDPAddr)
+	return ok && la.IP.IsGlobalUnicast() && !la.IP.IsPrivate()
+}

@@ -63,8 +63,7 @@ type Client struct {
 	gv      *govultr.Client
 	cfg     Config
 	limiter *limiter
-	mu      sync.Mutex
-	cache   map[string]any
+	cat     catalogue
 }
 
 // New returns a Client.
@@ -97,7 +96,7 @@ func New(cfg Config) (*Client, error) {
 	if base == nil {
 		base = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: max(60*time.Second, cfg.CreateTimeout)}
 	}
-	c := &Client{cfg: cfg, limiter: newLimiter(cfg.RateLimit, 1), cache: map[string]any{}}
+	c := &Client{cfg: cfg, limiter: newLimiter(cfg.RateLimit, 1)}
 	hc := *base
 	next := hc.Transport
 	if next == nil {
@@ -136,8 +135,21 @@ func (e *APIError) Error() string {
 	if msg == "" {
 		msg = http.StatusText(e.Status)
 	}
-	return fmt.Sprintf("%s %s: %d %s", e.Method, e.Path, e.Status, msg)
+	s := fmt.Sprintf("%s %s: %d %s", e.Method, e.Path, e.Status, msg)
+	switch e.Status {
+	case http.StatusUnauthorized:
+		s += " (the API key was rejected: " + hintUnauthorized + ")"
+	case http.StatusForbidden:
+		s += " (" + hintForbidden + ")"
+	}
+	return s
 }
+
+// What a refused key means, said wherever Vultr refuses it.
+const (
+	hintUnauthorized = "check the key, and that its access control list admits this runner's address"
+	hintForbidden    = "the API key lacks a permission for this call: see \"API key permissions\" in the README"
+)
 
 // Is makes errors.Is(err, ErrNotFound) true for 404s.
 func (e *APIError) Is(target error) bool {

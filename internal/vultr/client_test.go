@@ -209,9 +209,9 @@ func TestDeleteGivesUpAtDeadlineWhenLocked(t *testing.T) {
 func TestRetryAfterIsHonoured(t *testing.T) {
 	t.Parallel()
 	c, srv := newTest(t, vultremu.Delays{})
-	srv.Inject(vultremu.Fault{Kind: vultremu.FaultStatus, Path: "^/v2/account$", Status: 429, RetryAfter: 1, Count: 1})
+	srv.Inject(vultremu.Fault{Kind: vultremu.FaultStatus, Path: "^/v2/ssh-keys$", Status: 429, RetryAfter: 1, Count: 1})
 	start := time.Now()
-	if err := c.Account(context.Background()); err != nil {
+	if _, err := c.ListSSHKeys(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if d := time.Since(start); d < 900*time.Millisecond {
@@ -226,7 +226,7 @@ func TestErrorsCarryNoSecret(t *testing.T) {
 	defer hs.Close()
 	defer srv.Close()
 	c, _ := New(Config{APIKey: "wrong-key-987654", BaseURL: hs.URL})
-	err := c.Account(context.Background())
+	_, err := c.ListSSHKeys(context.Background())
 	var ae *APIError
 	if !errors.As(err, &ae) || ae.Status != 401 {
 		t.Fatalf("err = %v, want 401", err)
@@ -234,7 +234,7 @@ func TestErrorsCarryNoSecret(t *testing.T) {
 	if strings.Contains(err.Error(), "wrong-key-987654") {
 		t.Errorf("error contains the key: %v", err)
 	}
-	if got, want := err.Error(), "GET /v2/account: 401 Invalid API token."; got != want {
+	if got, want := err.Error(), "GET /v2/ssh-keys: 401 Invalid API token. (the API key was rejected: "+hintUnauthorized+")"; got != want {
 		t.Errorf("error = %q, want %q", got, want)
 	}
 }
@@ -320,9 +320,77 @@ func TestResolve(t *testing.T) {
 	if r, err := c.Resolve(ctx, v6); err != nil || !r.IPv6Only {
 		t.Errorf("IPv6-only plan: %+v %v", r, err)
 	}
+}
+
+// The pre-flight asks for no permission the build does not need: the
+// catalogue calls are public, and the key is checked once with a one-item
+// instance list (never /v2/account, which needs billing access). A 401 or
+// a 403 there fails the pre-flight; a 403 on an optional check (a private
+// image's look-up) is a warning.
+func TestResolveNeedsNoExtraPermission(t *testing.T) {
+	t.Parallel()
+	c, srv := newTest(t, vultremu.Delays{})
+	ctx := context.Background()
+	osBuild := spec.Vultr{Region: spec.Ref{ID: "ewr"}, Plan: spec.Ref{ID: "vc2-1c-1gb"}, Image: spec.Image{Kind: spec.ImageOS, Ref: spec.Ref{ID: "2284"}}}
+	for i := 0; i < 2; i++ {
+		if _, err := c.Resolve(ctx, osBuild); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var authed []string
+	for _, r := range srv.Requests() {
+		if !strings.HasPrefix(r.Path, "/v2/regions") && r.Path != "/v2/os" && r.Path != "/v2/plans" {
+			authed = append(authed, r.Method+" "+r.Path)
+		}
+	}
+	if got, want := strings.Join(authed, ","), "GET /v2/instances"; got != want {
+		t.Errorf("two pre-flights made the authenticated calls %q, want %q (once per key)", got, want)
+	}
+	var ds spec.Diagnostics
 	badKey, _ := New(Config{APIKey: "nope-nope-nope", BaseURL: c.cfg.BaseURL})
-	_, err = badKey.Resolve(ctx, good)
-	if !errors.As(err, &ds) || !strings.Contains(ds[0].Summary, "API key was rejected") {
-		t.Errorf("bad key: %v", err)
+	if _, err := badKey.Resolve(ctx, osBuild); !errors.As(err, &ds) || !strings.Contains(ds[0].Summary, "API key was rejected") {
+		t.Errorf("a refused key: %v", err)
+	}
+	limited, srv2 := newTest(t, vultremu.Delays{})
+	srv2.Inject(vultremu.Fault{Kind: vultremu.FaultStatus, Method: "GET", Path: "^/v2/instances$", Status: 403, Count: 1})
+	if _, err := limited.Resolve(ctx, osBuild); !errors.As(err, &ds) || !strings.Contains(ds[0].Summary, "may not manage instances") {
+		t.Errorf("a key that may not manage instances: %v", err)
+	}
+	snapBuild := osBuild
+	snapBuild.Image = spec.Image{Kind: spec.ImageSnapshot, Ref: spec.Ref{ID: "0f1d4a4c-5a6b-4c3e-9b21-3c1f7a2e8d99", Key: "snapshot_id"}}
+	srv.Inject(vultremu.Fault{Kind: vultremu.FaultStatus, Path: "^/v2/snapshots/", Status: 403, Count: 1})
+	r, err := c.Resolve(ctx, snapBuild)
+	if err != nil || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "403") || r.SnapshotID == "" {
+		t.Errorf("a 403 on the snapshot check: %+v %v, want a warning and the ID passed on", r, err)
+	}
+}
+
+// ISOs: the account's own (complete) and Vultr's public ones both pass;
+// one that is neither fails, listing public ISOs.
+func TestResolveISO(t *testing.T) {
+	t.Parallel()
+	c, srv := newTest(t, vultremu.Delays{})
+	ctx := context.Background()
+	own := srv.SeedISO(vultremu.ISO{FileName: "installer.iso"})
+	uploading := srv.SeedISO(vultremu.ISO{FileName: "big.iso", Status: "pending"})
+	build := func(id string) spec.Vultr {
+		return spec.Vultr{Region: spec.Ref{ID: "ewr"}, Plan: spec.Ref{ID: "vc2-1c-1gb"}, Image: spec.Image{Kind: spec.ImageISO, Ref: spec.Ref{ID: id, Key: "iso_id"}}}
+	}
+	tests := []struct {
+		id, wantName, wantErr string
+	}{
+		{own, "ISO installer.iso", ""},
+		{"6a8e2b7d-91c4-4f0a-b3d5-7e2c9f1a4b62", "public ISO Alpine Linux 3.20 x86_64 virt", ""},
+		{uploading, "", "is pending, not complete"},
+		{"11111111-2222-4333-8444-555555555555", "", "neither the account's nor a public one"},
+	}
+	for _, tt := range tests {
+		r, err := c.Resolve(ctx, build(tt.id))
+		switch {
+		case tt.wantErr == "" && (err != nil || r.ISOID != tt.id || r.ImageName != tt.wantName):
+			t.Errorf("ISO %s: %+v %v, want %q", tt.id, r, err, tt.wantName)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("ISO %s: err = %v, want %q", tt.id, err, tt.wantErr)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,223 +26,342 @@ type Resolved struct {
 	// IPv6Only is true for plans without an IPv4 address (Vultr's "-v6"
 	// plan IDs): SSH then goes over v6_main_ip.
 	IPv6Only bool
+	// Warnings are checks the pre-flight could not make (a 403 on an
+	// optional check): the create will tell.
+	Warnings []string
 }
 
 // Resolve is the pre-flight: before anything billable exists it checks the
-// key, the region, the plan, the plan's availability in the region and the
-// image, and reports every problem at once as spec.Diagnostics.
+// region, the plan, the plan's availability in the region and the image,
+// and reports every problem at once as spec.Diagnostics.
+//
+// It asks for no permission the build does not need: the catalogue calls
+// are public (Vultr asks no key for them), and the key is checked with a
+// call of the kind the build makes anyway (listing instances, which it
+// does to find its own after a lost answer), once per key and run. A 403
+// on an optional check is a warning.
 func (c *Client) Resolve(ctx context.Context, v spec.Vultr) (*Resolved, error) {
-	var ds spec.Diagnostics
-	bad := func(ref spec.Ref, summary, detail string) {
-		ds = append(ds, spec.Diagnostic{Pos: ref.Pos, Path: ref.Key, Summary: summary, Detail: detail})
-	}
-	if err := c.Account(ctx); err != nil {
-		var ae *APIError
-		if errors.As(err, &ae) && (ae.Status == 401 || ae.Status == 403) {
-			return nil, spec.Diagnostics{{Path: "api_key", Summary: fmt.Sprintf("the API key was rejected (%d %s)", ae.Status, ae.Message),
-				Detail: "check the key, and that the key's IP allow-list admits this runner's address"}}
+	p := &preflight{c: c, r: &Resolved{}}
+	for _, check := range []func(context.Context, spec.Vultr) error{p.key, p.region, p.plan, p.availability, p.image} {
+		if err := check(ctx, v); err != nil {
+			return nil, err
 		}
-		return nil, fmt.Errorf("check the API key: %w", err)
 	}
-	cat := &catalogue{c: c}
-	r := &Resolved{}
+	if len(p.ds) > 0 {
+		return nil, p.ds
+	}
+	return p.r, nil
+}
 
-	// With IDs, one availability call answers for region and plan; the
-	// lists are read only for names, or to explain a problem.
-	var avail []string
-	availOK := false
+// preflight is one build's pre-flight in progress.
+type preflight struct {
+	c  *Client
+	r  *Resolved
+	ds spec.Diagnostics
+	// avail is the region's available plans, once read.
+	avail   []string
+	availOK bool
+}
+
+func (p *preflight) bad(ref spec.Ref, summary, detail string) {
+	p.ds = append(p.ds, spec.Diagnostic{Pos: ref.Pos, Path: ref.Key, Summary: summary, Detail: detail})
+}
+
+// authProblem turns a refused key into a diagnostic (401) or a warning
+// (403: the check is skipped). It reports whether err was either.
+func (p *preflight) authProblem(ref spec.Ref, what string, err error) bool {
+	var ae *APIError
+	switch {
+	case !errors.As(err, &ae):
+		return false
+	case ae.Status == http.StatusUnauthorized:
+		p.ds = append(p.ds, spec.Diagnostic{Path: "api_key", Summary: fmt.Sprintf("the API key was rejected (%d %s)", ae.Status, ae.Message), Detail: hintUnauthorized})
+		return true
+	case ae.Status == http.StatusForbidden:
+		p.r.Warnings = append(p.r.Warnings, fmt.Sprintf("%s: could not check %s (403 %s: the API key lacks a permission for it); the create will tell", ref.Key, what, ae.Message))
+		return true
+	}
+	return false
+}
+
+// key checks the API key once per Client: a one-item instance list, which
+// needs only the permission the build needs to manage its instance (no
+// billing access, as GET /v2/account would).
+func (p *preflight) key(ctx context.Context, _ spec.Vultr) error {
+	err := p.c.checkKey(ctx)
+	var ae *APIError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ae) && ae.Status == http.StatusUnauthorized:
+		p.ds = append(p.ds, spec.Diagnostic{Path: "api_key", Summary: fmt.Sprintf("the API key was rejected (%d %s)", ae.Status, ae.Message), Detail: hintUnauthorized})
+	case errors.As(err, &ae) && ae.Status == http.StatusForbidden:
+		p.ds = append(p.ds, spec.Diagnostic{Path: "api_key", Summary: fmt.Sprintf("the API key may not manage instances (%d %s)", ae.Status, ae.Message), Detail: hintForbidden})
+	default:
+		return fmt.Errorf("check the API key: %w", err)
+	}
+	// Every other check would fail the same way.
+	return p.ds
+}
+
+// region checks the region: by ID, the availability call answers for it
+// and for the plan at once; by name, the regions list.
+func (p *preflight) region(ctx context.Context, v spec.Vultr) error {
 	if v.Region.ID != "" {
-		var pa *govultr.PlanAvailability
-		err := c.retry(ctx, func(ctx context.Context) error {
-			var err error
-			pa, _, err = c.gv.Region.Availability(ctx, v.Region.ID, "all")
-			return err
-		})
+		avail, err := p.c.availablePlans(ctx, v.Region.ID)
 		var ae *APIError
 		switch {
 		case err == nil:
-			avail, availOK = pa.AvailablePlans, true
-			r.Region = v.Region.ID
+			p.avail, p.availOK, p.r.Region = avail, true, v.Region.ID
 		case errors.As(err, &ae) && (ae.Status == 404 || ae.Status == 400):
-			if err := cat.load(ctx, "regions"); err != nil {
-				return nil, err
-			}
-			bad(v.Region, fmt.Sprintf("unknown region %q", v.Region.ID), "regions: "+closest(v.Region.ID, cat.regionIDs(), 8))
-		default:
-			return nil, fmt.Errorf("check region %s: %w", v.Region.ID, err)
-		}
-	}
-
-	// Region by name.
-	switch {
-	case v.Region.Name != "":
-		if err := cat.load(ctx, "regions"); err != nil {
-			return nil, err
-		}
-		var matches []govultr.Region
-		for _, reg := range cat.regions {
-			if strings.EqualFold(reg.City, v.Region.Name) || strings.EqualFold(reg.City+", "+reg.Country, v.Region.Name) {
-				matches = append(matches, reg)
-			}
-		}
-		switch len(matches) {
-		case 1:
-			r.Region, r.RegionCity = matches[0].ID, matches[0].City
-		case 0:
-			bad(v.Region, fmt.Sprintf("no region is in %q", v.Region.Name), "closest: "+closest(v.Region.Name, cat.cities(), 5))
-		default:
-			var ids []string
-			for _, m := range matches {
-				ids = append(ids, m.ID+" ("+m.City+", "+m.Country+")")
-			}
-			sort.Strings(ids)
-			bad(v.Region, fmt.Sprintf("%q matches several regions", v.Region.Name), "use region_id: "+strings.Join(ids, ", "))
-		}
-	}
-
-	// Plan.
-	switch {
-	case v.Plan.ID != "" && availOK && contains(avail, v.Plan.ID):
-		r.Plan = v.Plan.ID
-	case v.Plan.ID != "":
-		if err := cat.load(ctx, "plans"); err != nil {
-			return nil, err
-		}
-		if p, ok := cat.plans[v.Plan.ID]; ok {
-			r.Plan, r.PlanSummary = p.ID, planSummary(p)
-		} else {
-			bad(v.Plan, fmt.Sprintf("unknown plan %q", v.Plan.ID), "closest: "+closest(v.Plan.ID, cat.planIDs(), 6))
-		}
-	case v.Plan.Name != "":
-		if err := cat.load(ctx, "plans"); err != nil {
-			return nil, err
-		}
-		for _, p := range cat.plans {
-			if strings.EqualFold(planSummary(p), v.Plan.Name) || strings.EqualFold(p.ID, v.Plan.Name) {
-				r.Plan, r.PlanSummary = p.ID, planSummary(p)
-			}
-		}
-		if r.Plan == "" {
-			var names []string
-			for _, p := range cat.plans {
-				names = append(names, planSummary(p))
-			}
-			bad(v.Plan, fmt.Sprintf("no plan is named %q", v.Plan.Name), "closest: "+closest(v.Plan.Name, names, 4))
-		}
-	}
-	r.IPv6Only = strings.HasSuffix(r.Plan, "-v6")
-
-	// Availability of the plan in the region.
-	if r.Region != "" && r.Plan != "" {
-		if !availOK {
-			var pa *govultr.PlanAvailability
-			err := c.retry(ctx, func(ctx context.Context) error {
-				var err error
-				pa, _, err = c.gv.Region.Availability(ctx, r.Region, "all")
-				return err
-			})
+			regions, err := p.c.regions(ctx)
 			if err != nil {
-				return nil, fmt.Errorf("check plan availability in %s: %w", r.Region, err)
+				return err
 			}
-			avail = pa.AvailablePlans
+			p.bad(v.Region, fmt.Sprintf("unknown region %q", v.Region.ID), "regions: "+closest(v.Region.ID, keys(regions), 8))
+		default:
+			return fmt.Errorf("check region %s: %w", v.Region.ID, err)
 		}
-		if !contains(avail, r.Plan) {
-			bad(v.Plan, fmt.Sprintf("plan %s is not available in %s", r.Plan, r.Region), "available there: "+strings.Join(first(avail, 8), ", "))
+		return nil
+	}
+	if v.Region.Name == "" {
+		return nil
+	}
+	regions, err := p.c.regions(ctx)
+	if err != nil {
+		return err
+	}
+	var matches []govultr.Region
+	var cities []string
+	for _, reg := range regions {
+		cities = append(cities, reg.City)
+		if strings.EqualFold(reg.City, v.Region.Name) || strings.EqualFold(reg.City+", "+reg.Country, v.Region.Name) {
+			matches = append(matches, reg)
 		}
 	}
+	switch len(matches) {
+	case 1:
+		p.r.Region, p.r.RegionCity = matches[0].ID, matches[0].City
+	case 0:
+		p.bad(v.Region, fmt.Sprintf("no region is in %q", v.Region.Name), "closest: "+closest(v.Region.Name, cities, 5))
+	default:
+		var ids []string
+		for _, m := range matches {
+			ids = append(ids, m.ID+" ("+m.City+", "+m.Country+")")
+		}
+		sort.Strings(ids)
+		p.bad(v.Region, fmt.Sprintf("%q matches several regions", v.Region.Name), "use region_id: "+strings.Join(ids, ", "))
+	}
+	return nil
+}
 
-	// Image.
+// plan checks the plan: an ID the region offers needs no list; otherwise
+// the plans list says whether it exists at all.
+func (p *preflight) plan(ctx context.Context, v spec.Vultr) error {
+	defer func() { p.r.IPv6Only = strings.HasSuffix(p.r.Plan, "-v6") }()
+	if v.Plan.ID != "" && p.availOK && contains(p.avail, v.Plan.ID) {
+		p.r.Plan = v.Plan.ID
+		return nil
+	}
+	if v.Plan.ID == "" && v.Plan.Name == "" {
+		return nil
+	}
+	plans, err := p.c.plans(ctx)
+	if err != nil {
+		return err
+	}
+	if v.Plan.ID != "" {
+		if pl, ok := plans[v.Plan.ID]; ok {
+			p.r.Plan, p.r.PlanSummary = pl.ID, planSummary(pl)
+		} else {
+			p.bad(v.Plan, fmt.Sprintf("unknown plan %q", v.Plan.ID), "closest: "+closest(v.Plan.ID, keys(plans), 6))
+		}
+		return nil
+	}
+	var names []string
+	for _, pl := range plans {
+		names = append(names, planSummary(pl))
+		if strings.EqualFold(planSummary(pl), v.Plan.Name) || strings.EqualFold(pl.ID, v.Plan.Name) {
+			p.r.Plan, p.r.PlanSummary = pl.ID, planSummary(pl)
+		}
+	}
+	if p.r.Plan == "" {
+		p.bad(v.Plan, fmt.Sprintf("no plan is named %q", v.Plan.Name), "closest: "+closest(v.Plan.Name, names, 4))
+	}
+	return nil
+}
+
+// availability checks that the region offers the plan.
+func (p *preflight) availability(ctx context.Context, v spec.Vultr) error {
+	if p.r.Region == "" || p.r.Plan == "" {
+		return nil
+	}
+	if !p.availOK {
+		avail, err := p.c.availablePlans(ctx, p.r.Region)
+		if err != nil {
+			return fmt.Errorf("check plan availability in %s: %w", p.r.Region, err)
+		}
+		p.avail = avail
+	}
+	if !contains(p.avail, p.r.Plan) {
+		p.bad(v.Plan, fmt.Sprintf("plan %s is not available in %s", p.r.Plan, p.r.Region), "available there: "+strings.Join(first(p.avail, 8), ", "))
+	}
+	return nil
+}
+
+// image checks the image the build boots from.
+func (p *preflight) image(ctx context.Context, v spec.Vultr) error {
 	ref := v.Image.Ref
 	switch v.Image.Kind {
 	case spec.ImageOS:
-		if err := cat.load(ctx, "os"); err != nil {
-			return nil, err
-		}
-		if ref.ID != "" {
-			id, _ := strconv.Atoi(ref.ID)
-			if o, ok := cat.os[id]; ok {
-				r.OSID, r.ImageName = id, o.Name
-			} else {
-				bad(ref, fmt.Sprintf("unknown os_id %s", ref.ID), "current images include: "+closest(ref.ID, cat.osNames(), 5))
-			}
-		} else {
-			var hits []govultr.OS
-			for _, o := range cat.os {
-				if strings.EqualFold(o.Name, ref.Name) {
-					hits = append(hits, o)
-				}
-			}
-			if len(hits) == 1 {
-				r.OSID, r.ImageName = hits[0].ID, hits[0].Name
-			} else {
-				bad(ref, fmt.Sprintf("no OS is named %q", ref.Name), "closest: "+closest(ref.Name, cat.osNames(), 5))
-			}
-		}
+		return p.osImage(ctx, ref)
 	case spec.ImageApp:
-		r.AppID, _ = strconv.Atoi(ref.ID)
-		r.ImageName = "application " + ref.ID
+		p.r.AppID, _ = strconv.Atoi(ref.ID)
+		p.r.ImageName = "application " + ref.ID
 	case spec.ImageMarket:
-		r.ImageID, r.ImageName = ref.ID, "marketplace image "+ref.ID
+		p.r.ImageID, p.r.ImageName = ref.ID, "marketplace image "+ref.ID
 	case spec.ImageSnapshot:
-		if ref.ID != "" {
-			s, err := c.GetSnapshot(ctx, ref.ID)
-			switch {
-			case errors.Is(err, ErrNotFound):
-				bad(ref, fmt.Sprintf("snapshot %s does not exist", ref.ID), "")
-			case err != nil:
-				var ae *APIError
-				if errors.As(err, &ae) && ae.Status == 400 {
-					bad(ref, fmt.Sprintf("snapshot_id %q: %s", ref.ID, ae.Message), "snapshot IDs are UUIDs")
-				} else {
-					return nil, fmt.Errorf("check snapshot %s: %w", ref.ID, err)
-				}
-			case s.Status != "complete":
-				bad(ref, fmt.Sprintf("snapshot %s is %s, not complete", ref.ID, s.Status), "wait for it to complete")
-			default:
-				r.SnapshotID, r.ImageName = s.ID, "snapshot "+s.Description
-			}
-		} else {
-			list, err := c.ListSnapshots(ctx, ref.Name)
-			if err != nil {
-				return nil, fmt.Errorf("find snapshot %q: %w", ref.Name, err)
-			}
-			var done []Snapshot
-			for _, s := range list {
-				if s.Status == "complete" {
-					done = append(done, s)
-				}
-			}
-			switch len(done) {
-			case 1:
-				r.SnapshotID, r.ImageName = done[0].ID, "snapshot "+done[0].Description
-			case 0:
-				bad(ref, fmt.Sprintf("no complete snapshot is described %q", ref.Name), "")
-			default:
-				bad(ref, fmt.Sprintf("%d snapshots are described %q", len(done), ref.Name), "use snapshot_id to pick one")
-			}
-		}
+		return p.snapshotImage(ctx, ref)
 	case spec.ImageISO:
-		var iso *govultr.ISO
-		err := c.retry(ctx, func(ctx context.Context) error {
-			var err error
-			iso, _, err = c.gv.ISO.Get(ctx, ref.ID)
-			return err
-		})
-		switch {
-		case errors.Is(err, ErrNotFound):
-			bad(ref, fmt.Sprintf("ISO %s does not exist", ref.ID), "")
-		case err != nil:
-			return nil, fmt.Errorf("check ISO %s: %w", ref.ID, err)
-		case iso.Status != "complete":
-			bad(ref, fmt.Sprintf("ISO %s is %s, not complete", ref.ID, iso.Status), "")
-		default:
-			r.ISOID, r.ImageName = iso.ID, "ISO "+iso.FileName
+		return p.isoImage(ctx, ref)
+	}
+	return nil
+}
+
+func (p *preflight) osImage(ctx context.Context, ref spec.Ref) error {
+	all, err := p.c.operatingSystems(ctx)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, o := range all {
+		names = append(names, o.Name)
+	}
+	if ref.ID != "" {
+		id, _ := strconv.Atoi(ref.ID)
+		if o, ok := all[id]; ok {
+			p.r.OSID, p.r.ImageName = id, o.Name
+		} else {
+			p.bad(ref, fmt.Sprintf("unknown os_id %s", ref.ID), "current images include: "+closest(ref.ID, names, 5))
+		}
+		return nil
+	}
+	var hits []govultr.OS
+	for _, o := range all {
+		if strings.EqualFold(o.Name, ref.Name) {
+			hits = append(hits, o)
 		}
 	}
-	if len(ds) > 0 {
-		return nil, ds
+	if len(hits) == 1 {
+		p.r.OSID, p.r.ImageName = hits[0].ID, hits[0].Name
+	} else {
+		p.bad(ref, fmt.Sprintf("no OS is named %q", ref.Name), "closest: "+closest(ref.Name, names, 5))
 	}
-	return r, nil
+	return nil
+}
+
+func (p *preflight) snapshotImage(ctx context.Context, ref spec.Ref) error {
+	if ref.ID == "" {
+		return p.snapshotByName(ctx, ref)
+	}
+	s, err := p.c.GetSnapshot(ctx, ref.ID)
+	var ae *APIError
+	switch {
+	case errors.Is(err, ErrNotFound):
+		p.bad(ref, fmt.Sprintf("snapshot %s does not exist", ref.ID), "")
+	case p.authProblem(ref, "snapshot "+ref.ID, err):
+		p.r.SnapshotID, p.r.ImageName = ref.ID, "snapshot "+ref.ID
+	case errors.As(err, &ae) && ae.Status == http.StatusBadRequest:
+		p.bad(ref, fmt.Sprintf("snapshot_id %q: %s", ref.ID, ae.Message), "snapshot IDs are UUIDs")
+	case err != nil:
+		return fmt.Errorf("check snapshot %s: %w", ref.ID, err)
+	case s.Status != "complete":
+		p.bad(ref, fmt.Sprintf("snapshot %s is %s, not complete", ref.ID, s.Status), "wait for it to complete")
+	default:
+		p.r.SnapshotID, p.r.ImageName = s.ID, "snapshot "+s.Description
+	}
+	return nil
+}
+
+func (p *preflight) snapshotByName(ctx context.Context, ref spec.Ref) error {
+	all, err := p.c.ListSnapshots(ctx, ref.Name)
+	if p.authProblem(ref, fmt.Sprintf("snapshot %q", ref.Name), err) {
+		if len(p.r.Warnings) > 0 {
+			// Without the list the name cannot become an ID: nothing to create from.
+			p.bad(ref, fmt.Sprintf("cannot find snapshot %q: the API key may not list snapshots", ref.Name), "use snapshot_id, or give the key the snapshot permission")
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("find snapshot %q: %w", ref.Name, err)
+	}
+	var done []Snapshot
+	for _, s := range all {
+		if s.Status == "complete" {
+			done = append(done, s)
+		}
+	}
+	switch len(done) {
+	case 1:
+		p.r.SnapshotID, p.r.ImageName = done[0].ID, "snapshot "+done[0].Description
+	case 0:
+		p.bad(ref, fmt.Sprintf("no complete snapshot is described %q", ref.Name), "")
+	default:
+		p.bad(ref, fmt.Sprintf("%d snapshots are described %q", len(done), ref.Name), "use snapshot_id to pick one")
+	}
+	return nil
+}
+
+// isoImage checks an ISO: the account's own (GET /v2/iso/{id}), or one of
+// Vultr's public ISOs (GET /v2/iso-public).
+func (p *preflight) isoImage(ctx context.Context, ref spec.Ref) error {
+	var iso *govultr.ISO
+	err := p.c.retry(ctx, func(ctx context.Context) error {
+		var err error
+		iso, _, err = p.c.gv.ISO.Get(ctx, ref.ID)
+		return err
+	})
+	var ae *APIError
+	switch {
+	case err == nil && iso.Status != "complete":
+		p.bad(ref, fmt.Sprintf("ISO %s is %s, not complete", ref.ID, iso.Status), "wait for its upload to complete")
+	case err == nil:
+		p.r.ISOID, p.r.ImageName = iso.ID, "ISO "+iso.FileName
+	case errors.Is(err, ErrNotFound), errors.As(err, &ae) && ae.Status == http.StatusBadRequest, p.authProblem(ref, "ISO "+ref.ID, err):
+		// Not the account's (or not readable): a public ISO needs no key.
+		public, perr := p.c.publicISOs(ctx)
+		if perr != nil {
+			return perr
+		}
+		if pub, ok := public[ref.ID]; ok {
+			p.r.ISOID, p.r.ImageName = pub.ID, "public ISO "+pub.Name+" "+pub.Description
+			p.r.Warnings = dropISOWarning(p.r.Warnings, ref.ID)
+			return nil
+		}
+		if len(p.ds) == 0 || p.ds[len(p.ds)-1].Path != "api_key" {
+			var names []string
+			for _, x := range public {
+				names = append(names, x.ID+" ("+x.Name+")")
+			}
+			sort.Strings(names)
+			p.bad(ref, fmt.Sprintf("ISO %s is neither the account's nor a public one", ref.ID), "public ISOs: "+strings.Join(first(names, 5), ", "))
+		}
+	default:
+		return fmt.Errorf("check ISO %s: %w", ref.ID, err)
+	}
+	return nil
+}
+
+// dropISOWarning removes the could-not-check warning of an ISO that turned
+// out to be public.
+func dropISOWarning(ws []string, id string) []string {
+	var out []string
+	for _, w := range ws {
+		if !strings.Contains(w, "ISO "+id) {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 func planSummary(p govultr.Plan) string {
@@ -255,43 +375,10 @@ func first(s []string, n int) []string {
 	return s
 }
 
-// catalogue is the public lists a pre-flight needed, each read once per
-// Client.
-type catalogue struct {
-	c       *Client
-	regions map[string]govultr.Region
-	plans   map[string]govultr.Plan
-	os      map[int]govultr.OS
-}
-
-func (ct *catalogue) regionIDs() []string {
+func keys[K comparable, V any](m map[K]V) []string {
 	var out []string
-	for id := range ct.regions {
-		out = append(out, id)
-	}
-	return out
-}
-
-func (ct *catalogue) cities() []string {
-	var out []string
-	for _, r := range ct.regions {
-		out = append(out, r.City)
-	}
-	return out
-}
-
-func (ct *catalogue) planIDs() []string {
-	var out []string
-	for id := range ct.plans {
-		out = append(out, id)
-	}
-	return out
-}
-
-func (ct *catalogue) osNames() []string {
-	var out []string
-	for _, o := range ct.os {
-		out = append(out, o.Name)
+	for k := range m {
+		out = append(out, fmt.Sprint(k))
 	}
 	return out
 }
@@ -303,80 +390,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// load reads one list ("regions", "plans", "os"), cached in the Client.
-func (ct *catalogue) load(ctx context.Context, what string) error {
-	c := ct.c
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cached, ok := c.cache[what]; ok {
-		switch what {
-		case "regions":
-			ct.regions = cached.(map[string]govultr.Region)
-		case "plans":
-			ct.plans = cached.(map[string]govultr.Plan)
-		case "os":
-			ct.os = cached.(map[int]govultr.OS)
-		}
-		return nil
-	}
-	var err error
-	switch what {
-	case "regions":
-		ct.regions = map[string]govultr.Region{}
-		err = pages(ctx, c, func(ctx context.Context, o *govultr.ListOptions) (*govultr.Meta, error) {
-			list, meta, _, err := c.gv.Region.List(ctx, o)
-			for _, r := range list {
-				ct.regions[r.ID] = r
-			}
-			return meta, err
-		})
-		c.cache[what] = ct.regions
-	case "plans":
-		ct.plans = map[string]govultr.Plan{}
-		err = pages(ctx, c, func(ctx context.Context, o *govultr.ListOptions) (*govultr.Meta, error) {
-			list, meta, _, err := c.gv.Plan.List(ctx, "all", o)
-			for _, p := range list {
-				ct.plans[p.ID] = p
-			}
-			return meta, err
-		})
-		c.cache[what] = ct.plans
-	case "os":
-		ct.os = map[int]govultr.OS{}
-		err = pages(ctx, c, func(ctx context.Context, o *govultr.ListOptions) (*govultr.Meta, error) {
-			list, meta, _, err := c.gv.OS.List(ctx, o)
-			for _, x := range list {
-				ct.os[x.ID] = x
-			}
-			return meta, err
-		})
-		c.cache[what] = ct.os
-	}
-	if err != nil {
-		delete(c.cache, what)
-		return fmt.Errorf("read the Vultr %s list: %w", what, err)
-	}
-	return nil
-}
-
-func pages(ctx context.Context, c *Client, fn func(ctx context.Context, o *govultr.ListOptions) (*govultr.Meta, error)) error {
-	o := &govultr.ListOptions{PerPage: 500}
-	for {
-		var meta *govultr.Meta
-		if err := c.retry(ctx, func(ctx context.Context) error {
-			var err error
-			meta, err = fn(ctx, o)
-			return err
-		}); err != nil {
-			return err
-		}
-		if meta == nil || meta.Links == nil || meta.Links.Next == "" {
-			return nil
-		}
-		o.Cursor = meta.Links.Next
-	}
 }
 
 // closest lists up to n candidates nearest to s.

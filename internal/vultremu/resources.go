@@ -17,6 +17,7 @@ type catalogue struct {
 	Plans        []map[string]any `json:"plans"`
 	OS           []map[string]any `json:"os"`
 	Applications []map[string]any `json:"applications"`
+	PublicISOs   []map[string]any `json:"public_isos"`
 }
 
 func (s *Server) listCatalogue(w http.ResponseWriter, r *http.Request, key string, items []map[string]any) {
@@ -29,7 +30,22 @@ func (s *Server) listCatalogue(w http.ResponseWriter, r *http.Request, key strin
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{key: items[start:end], "meta": meta})
+	page := make([]map[string]any, 0, end-start)
+	for _, it := range items[start:end] {
+		page = append(page, served(it))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{key: page, "meta": meta})
+}
+
+// served is a catalogue item without the emulator's own fields ("_...").
+func served(item map[string]any) map[string]any {
+	out := make(map[string]any, len(item))
+	for k, v := range item {
+		if !strings.HasPrefix(k, "_") {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func (s *Server) listPlans(w http.ResponseWriter, r *http.Request) {
@@ -307,6 +323,7 @@ func (s *Server) newInstance(req createInstanceReq) (Instance, int, string) {
 		return Instance{}, http.StatusBadRequest, "Please provide only one os_id, iso_id, snapshot_id, app_id, or image_id."
 	}
 	in := &instance{created: time.Now()}
+	var isoPassword string
 	in.ID = s.newID()
 	in.Region, in.Plan = req.Region, req.Plan
 	in.VCPUCount, in.RAM = int(p["vcpu_count"].(float64)), int(p["ram"].(float64))
@@ -336,6 +353,12 @@ func (s *Server) newInstance(req createInstanceReq) (Instance, int, string) {
 			return Instance{}, http.StatusBadRequest, "Snapshot is not complete."
 		}
 		in.OSID, in.OS, in.SnapshotID = 164, "Snapshot", req.SnapshotID
+	case req.ISOID != "":
+		pw, ok := s.bootableISO(req.ISOID)
+		if !ok {
+			return Instance{}, http.StatusBadRequest, "Invalid iso_id."
+		}
+		in.OSID, in.OS, isoPassword = 159, "Custom", pw
 	case req.AppID != nil && *req.AppID != 0:
 		in.OSID, in.AppID, in.OS = 186, *req.AppID, "Application"
 	case req.ImageID != "":
@@ -359,10 +382,15 @@ func (s *Server) newInstance(req createInstanceReq) (Instance, int, string) {
 	pw := make([]byte, 12)
 	_, _ = rand.Read(pw)
 	in.password = base64.RawURLEncoding.EncodeToString(pw)
+	rootPassword := in.password
+	if isoPassword != "" {
+		// The ISO's own system: the API's password means nothing to it.
+		rootPassword = isoPassword
+	}
 	v6 := (req.EnableIPv6 != nil && *req.EnableIPv6) || ipv6Only(req.Plan)
 	ip := s.newIP()
 	s.ips[ip] = in.ID
-	in.spec = MachineSpec{InstanceID: in.ID, IPv4: ip, AuthorizedKeys: keys, RootPassword: in.password, From: in.SnapshotID}
+	in.spec = MachineSpec{InstanceID: in.ID, IPv4: ip, AuthorizedKeys: keys, RootPassword: rootPassword, From: in.SnapshotID}
 	if v6 {
 		in.spec.IPv6 = fmt.Sprintf("2001:db8:%x::%x", s.rng.Intn(0xffff), s.rng.Intn(0xffff)+1)
 	}

@@ -83,16 +83,18 @@ type Server struct {
 	keys  map[string]*SSHKey
 	snaps map[string]*snapshot
 	// order keeps creation order for listing.
-	order   []string
-	faults  []*Fault
-	reqs    []Request
-	changes []StateChange
-	window  []time.Time
-	timers  map[*time.Timer]struct{}
-	closed  bool
-	wg      sync.WaitGroup
-	ips     map[string]string // main_ip -> instance ID
-	deleted map[string]bool   // instance IDs once deleted
+	order    []string
+	faults   []*Fault
+	reqs     []Request
+	changes  []StateChange
+	window   []time.Time
+	timers   map[*time.Timer]struct{}
+	closed   bool
+	wg       sync.WaitGroup
+	ips      map[string]string // main_ip -> instance ID
+	deleted  map[string]bool   // instance IDs once deleted
+	isos     map[string]*ISO   // private ISOs
+	isoOrder []string
 }
 
 // Request is one request the emulator answered.
@@ -134,6 +136,7 @@ func New(o Options) *Server {
 		timers:  map[*time.Timer]struct{}{},
 		ips:     map[string]string{},
 		deleted: map[string]bool{},
+		isos:    map[string]*ISO{},
 	}
 	if err := json.Unmarshal(catalogueJSON, &s.cat); err != nil {
 		panic(fmt.Sprintf("embedded catalogue: %v", err)) // a build-time asset, checked by tests
@@ -294,6 +297,10 @@ func (s *Server) route(sw http.ResponseWriter, r *http.Request) {
 		s.listCatalogue(sw, r, "os", s.cat.OS)
 	case "applications":
 		s.listCatalogue(sw, r, "applications", s.cat.Applications)
+	case "iso-public":
+		s.listCatalogue(sw, r, "public_isos", s.cat.PublicISOs)
+	case "iso":
+		s.isoRoutes(sw, r, id)
 	case "instances":
 		s.instances(sw, r, id, action)
 	case "snapshots":

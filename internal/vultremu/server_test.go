@@ -393,3 +393,30 @@ func TestInstallLock(t *testing.T) {
 		t.Errorf("server_status went %s, want the prefix of %s", got, want)
 	}
 }
+
+// Public ISOs need no key and show only the API's fields; the account's
+// own ISOs need the key.
+func TestISOs(t *testing.T) {
+	t.Parallel()
+	srv, _, url := newTest(t, Options{})
+	code, body, _ := rawRequest(t, url, "GET", "/v2/iso-public", "", "")
+	list, _ := body["public_isos"].([]any)
+	if code != 200 || len(list) == 0 {
+		t.Fatalf("GET /v2/iso-public without a key: %d %v", code, body)
+	}
+	for _, it := range list {
+		for k := range it.(map[string]any) {
+			if strings.HasPrefix(k, "_") {
+				t.Errorf("a public ISO shows the emulator's own field %q", k)
+			}
+		}
+	}
+	if code, _, _ := rawRequest(t, url, "GET", "/v2/iso", "", ""); code != 401 {
+		t.Errorf("GET /v2/iso without a key: %d, want 401", code)
+	}
+	id := srv.SeedISO(ISO{FileName: "mine.iso"})
+	code, body, _ = rawRequest(t, url, "GET", "/v2/iso/"+id, testKey, "")
+	if iso, _ := body["iso"].(map[string]any); code != 200 || iso["filename"] != "mine.iso" || iso["status"] != "complete" {
+		t.Errorf("GET /v2/iso/{id}: %d %v", code, body)
+	}
+}

@@ -1,0 +1,112 @@
+package vultr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+)
+
+// createTimeout bounds one create request. A create runs to its answer
+// even when the build is cancelled: cancelling it halfway would leave a
+// resource that exists with no ID to delete it by.
+const createTimeout = 60 * time.Second
+
+// lookupTimeout bounds the look-up after an ambiguous create. It is a
+// budget of its own: a create that used all of createTimeout must still be
+// looked for.
+const lookupTimeout = 60 * time.Second
+
+// createCtx is one create request's context: not cancelled with the build.
+func (c *Client) createCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), c.cfg.CreateTimeout)
+}
+
+// lookupCtx is the look-up's context after an ambiguous create.
+func (c *Client) lookupCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), c.cfg.LookupTimeout)
+}
+
+// AmbiguousCreateError is a create that may have happened: the API gave no
+// clear answer and no look-up could tell. The caller must look again
+// (by RunTag, for instances) before it gives up on what it may have made.
+type AmbiguousCreateError struct {
+	What   string // "instance", "snapshot", "ssh key"
+	RunTag string // instances only
+	Err    error
+}
+
+func (e *AmbiguousCreateError) Error() string {
+	return fmt.Sprintf("the %s create may have happened (no clear answer, and a look-up could not tell): %v", e.What, e.Err)
+}
+
+func (e *AmbiguousCreateError) Unwrap() error { return e.Err }
+
+// createThenLookUp sends a create, and after an answer that leaves it
+// unclear whether the create happened (5xx, 429, no answer) looks for the
+// result before it sends again: never two. Each request and each look-up
+// has its own deadline, and none ends with the build's cancellation. When
+// the attempts run out with the question still open, the error is an
+// *AmbiguousCreateError.
+func createThenLookUp[T any](ctx context.Context, c *Client, what string, create, lookUp func(context.Context) (*T, error)) (*T, error) {
+	// Nothing is sent for a build that is already cancelled; once sent, a
+	// create runs to its answer.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for attempt := 1; ; attempt++ {
+		var out *T
+		actx, cancel := c.createCtx(ctx)
+		err := c.call(actx, func(actx context.Context) error {
+			var err error
+			out, err = create(actx)
+			return err
+		})
+		cancel()
+		if err == nil {
+			return out, nil
+		}
+		if !temporary(err) && !errors.Is(err, context.DeadlineExceeded) {
+			if attempt > 1 {
+				// An earlier attempt may have created it (this failure may
+				// even be because of it: a quota, a name in use).
+				return nil, &AmbiguousCreateError{What: what, Err: err}
+			}
+			return nil, err
+		}
+		// The create may have happened. Look before anything else.
+		lctx, lcancel := c.lookupCtx(ctx)
+		found, lerr := lookUp(lctx)
+		lcancel()
+		switch {
+		case lerr == nil && found != nil:
+			c.cfg.Logf("create %s: the API answered %v, but the look-up found what it made: using it", what, err)
+			return found, nil
+		case lerr != nil:
+			// Unknown whether it exists: sending again could make two.
+			return nil, &AmbiguousCreateError{What: what, Err: errors.Join(err, lerr)}
+		}
+		if attempt >= c.cfg.MaxAttempts || ctx.Err() != nil {
+			return nil, &AmbiguousCreateError{What: what, Err: errors.Join(err, ctx.Err())}
+		}
+		if werr := sleep(ctx, c.backoff(attempt, err)); werr != nil {
+			return nil, &AmbiguousCreateError{What: what, Err: errors.Join(err, werr)}
+		}
+	}
+}
+
+// ErrAmbiguousMatch is a look-up that found more than one candidate.
+var ErrAmbiguousMatch = errors.New("more than one candidate")
+
+// one returns the only element of found, nil for none, and an error for
+// more than one: a look-up adopts only what can be nothing else.
+func one[T any](found []T, what string) (*T, error) {
+	switch len(found) {
+	case 0:
+		return nil, nil
+	case 1:
+		return &found[0], nil
+	}
+	return nil, fmt.Errorf("%d %s: %w", len(found), what, ErrAmbiguousMatch)
+}

@@ -1,0 +1,131 @@
+package vultr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vultr/govultr/v3"
+)
+
+// Snapshot is a snapshot.
+type Snapshot struct {
+	ID, Description, Status string
+	Size                    int64
+	DateCreated             time.Time
+}
+
+func fromSnapshot(s *govultr.Snapshot) *Snapshot {
+	return &Snapshot{ID: s.ID, Description: s.Description, Status: s.Status, Size: int64(s.Size), DateCreated: parseTime(s.DateCreated)}
+}
+
+// clockSkew is how far the API's date_created may sit before this host's
+// clock when both saw the same moment.
+const clockSkew = time.Minute
+
+// CreateSnapshot starts a snapshot of an instance. Snapshots carry no tags,
+// so after an ambiguous answer it adopts a snapshot only when exactly one
+// can be this build's: pending, with this description, created since the
+// call began, and not known to this run already (known reports the IDs of
+// snapshots that other builds of the run made). With none it sends again;
+// with more than one it fails without sending again: no duplicate, and no
+// sibling's snapshot reported as this build's artifact.
+func (c *Client) CreateSnapshot(ctx context.Context, instanceID, description string, known func(id string) bool) (*Snapshot, error) {
+	started := time.Now().Truncate(time.Second).Add(-clockSkew)
+	return createThenLookUp(ctx, c, "snapshot", func(actx context.Context) (*Snapshot, error) {
+		s, _, err := c.gv.Snapshot.Create(actx, &govultr.SnapshotReq{InstanceID: instanceID, Description: description})
+		if err != nil {
+			return nil, err
+		}
+		return fromSnapshot(s), nil
+	}, func(lctx context.Context) (*Snapshot, error) {
+		list, err := c.ListSnapshots(lctx, description)
+		if err != nil {
+			return nil, err
+		}
+		var found []Snapshot
+		for _, sn := range list {
+			if sn.Status == "pending" && !sn.DateCreated.IsZero() && !sn.DateCreated.Before(started) && (known == nil || !known(sn.ID)) {
+				found = append(found, sn)
+			}
+		}
+		return one(found, fmt.Sprintf("pending snapshots described %q", description))
+	})
+}
+
+// GetSnapshot reads a snapshot.
+func (c *Client) GetSnapshot(ctx context.Context, id string) (*Snapshot, error) {
+	var s *govultr.Snapshot
+	err := c.retry(ctx, func(ctx context.Context) error {
+		var err error
+		s, _, err = c.gv.Snapshot.Get(ctx, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return fromSnapshot(s), nil
+}
+
+// ListSnapshots lists snapshots with this description ("" for all).
+func (c *Client) ListSnapshots(ctx context.Context, description string) ([]Snapshot, error) {
+	var out []Snapshot
+	opts := &govultr.ListOptions{PerPage: 500, Description: description}
+	for {
+		var page []govultr.Snapshot
+		var meta *govultr.Meta
+		err := c.retry(ctx, func(ctx context.Context) error {
+			var err error
+			page, meta, _, err = c.gv.Snapshot.List(ctx, opts)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for i := range page {
+			if description == "" || page[i].Description == description {
+				out = append(out, *fromSnapshot(&page[i]))
+			}
+		}
+		if meta == nil || meta.Links == nil || meta.Links.Next == "" {
+			return out, nil
+		}
+		opts.Cursor = meta.Links.Next
+	}
+}
+
+// DeleteSnapshot deletes a snapshot; one already gone counts as deleted.
+func (c *Client) DeleteSnapshot(ctx context.Context, id string) error {
+	err := c.retry(ctx, func(ctx context.Context) error { return c.gv.Snapshot.Delete(ctx, id) })
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// ErrSnapshotFailed is a snapshot that ended in a state other than complete.
+var ErrSnapshotFailed = errors.New("snapshot failed")
+
+// WaitSnapshot polls a snapshot until it is complete.
+func (c *Client) WaitSnapshot(ctx context.Context, id string, o WaitOptions) (*Snapshot, error) {
+	return wait(ctx, c.scaledWait(o, snapshotPollMax(o.DiskGB)), "snapshot "+id, func(ctx context.Context) (*Snapshot, string, bool, error) {
+		var s *govultr.Snapshot
+		err := c.call(ctx, func(ctx context.Context) error {
+			var err error
+			s, _, err = c.gv.Snapshot.Get(ctx, id)
+			return err
+		})
+		if err != nil {
+			return nil, "", false, err
+		}
+		switch s.Status {
+		case "complete":
+			return fromSnapshot(s), s.Status, true, nil
+		case "pending":
+			return nil, s.Status, false, nil
+		default:
+			return nil, s.Status, false, fmt.Errorf("%w: snapshot %s is %q", ErrSnapshotFailed, id, s.Status)
+		}
+	})
+}

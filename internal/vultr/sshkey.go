@@ -1,0 +1,73 @@
+package vultr
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/vultr/govultr/v3"
+)
+
+// SSHKey is an SSH key.
+type SSHKey struct {
+	ID, Name    string
+	DateCreated time.Time
+}
+
+// CreateSSHKey registers a public key. Key names are unique per run, so a
+// create whose answer was lost is found by name instead of re-sent.
+func (c *Client) CreateSSHKey(ctx context.Context, name, publicKey string) (*SSHKey, error) {
+	return createThenLookUp(ctx, c, "ssh key", func(actx context.Context) (*SSHKey, error) {
+		k, _, err := c.gv.SSHKey.Create(actx, &govultr.SSHKeyReq{Name: name, SSHKey: publicKey})
+		if err != nil {
+			return nil, err
+		}
+		return &SSHKey{ID: k.ID, Name: k.Name, DateCreated: parseTime(k.DateCreated)}, nil
+	}, func(lctx context.Context) (*SSHKey, error) {
+		keys, err := c.ListSSHKeys(lctx)
+		if err != nil {
+			return nil, err
+		}
+		var found []SSHKey
+		for _, k := range keys {
+			if k.Name == name {
+				found = append(found, k)
+			}
+		}
+		return one(found, "ssh keys named "+name)
+	})
+}
+
+// DeleteSSHKey deletes a key; one already gone counts as deleted.
+func (c *Client) DeleteSSHKey(ctx context.Context, id string) error {
+	err := c.retry(ctx, func(ctx context.Context) error { return c.gv.SSHKey.Delete(ctx, id) })
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// ListSSHKeys lists every key, following the cursor.
+func (c *Client) ListSSHKeys(ctx context.Context) ([]SSHKey, error) {
+	var out []SSHKey
+	opts := &govultr.ListOptions{PerPage: 500}
+	for {
+		var page []govultr.SSHKey
+		var meta *govultr.Meta
+		err := c.retry(ctx, func(ctx context.Context) error {
+			var err error
+			page, meta, _, err = c.gv.SSHKey.List(ctx, opts)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range page {
+			out = append(out, SSHKey{ID: k.ID, Name: k.Name, DateCreated: parseTime(k.DateCreated)})
+		}
+		if meta == nil || meta.Links == nil || meta.Links.Next == "" {
+			return out, nil
+		}
+		opts.Cursor = meta.Links.Next
+	}
+}
