@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand"
 	"time"
-
 )
 
 // WaitOptions tune a wait.
