@@ -64,6 +64,13 @@ type Client struct {
 	cfg     Config
 	limiter *limiter
 	cat     catalogue
+
+	// Batched polls of concurrent waits (batch.go).
+	batchOnce sync.Once
+	instances *batch[govultr.Instance]
+	snapshots *batch[govultr.Snapshot]
+	tagMu     sync.Mutex
+	tag       string
 }
 
 // New returns a Client.

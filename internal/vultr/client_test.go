@@ -3,8 +3,10 @@ package vultr
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -392,5 +394,89 @@ func TestResolveISO(t *testing.T) {
 		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
 			t.Errorf("ISO %s: err = %v, want %q", tt.id, err, tt.wantErr)
 		}
+	}
+}
+
+// The poll schedule: about 1.5x each time from First, seen within Floor
+// early on, an eighth of the time waited later, never beyond Max.
+func TestNextPoll(t *testing.T) {
+	t.Parallel()
+	o := WaitOptions{First: 250 * time.Millisecond, Floor: time.Second, Max: 5 * time.Second}
+	tests := []struct {
+		delay, elapsed time.Duration
+		lo, hi         time.Duration
+	}{
+		{250 * time.Millisecond, 250 * time.Millisecond, 350 * time.Millisecond, 400 * time.Millisecond},
+		{900 * time.Millisecond, 2 * time.Second, time.Second, time.Second},
+		{4 * time.Second, 20 * time.Second, 2500 * time.Millisecond, 2500 * time.Millisecond},
+		{5 * time.Second, 10 * time.Minute, 5 * time.Second, 5 * time.Second},
+	}
+	for _, tt := range tests {
+		for i := 0; i < 20; i++ {
+			if got := nextPoll(tt.delay, tt.elapsed, o); got < tt.lo || got > tt.hi {
+				t.Errorf("nextPoll(%s, %s) = %s, want %s..%s", tt.delay, tt.elapsed, got, tt.lo, tt.hi)
+				break
+			}
+		}
+	}
+}
+
+// Parallel builds share their polls: eight concurrent waits on one Client
+// cost about as many requests as two alone, each still sees its own
+// instance, and a lone wait reads its instance directly.
+func TestConcurrentWaitsShareTheirPolls(t *testing.T) {
+	t.Parallel()
+	c, srv := newTest(t, vultremu.Delays{InstancePending: 800 * time.Millisecond})
+	ctx := context.Background()
+	polls := func(from int) (gets, lists int) {
+		for _, r := range srv.Requests()[from:] {
+			switch {
+			case r.Method == "GET" && r.Path == "/v2/instances":
+				lists++
+			case r.Method == "GET" && strings.HasPrefix(r.Path, "/v2/instances/"):
+				gets++
+			}
+		}
+		return gets, lists
+	}
+	alone, _ := c.CreateInstance(ctx, req("run-alone"))
+	from := len(srv.Requests())
+	if _, err := c.WaitInstance(ctx, alone.ID, func(i *Instance) (bool, error) { return i.Status == "active", nil }, WaitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	single, lists := polls(from)
+	if lists != 0 {
+		t.Errorf("a lone wait made %d list calls", lists)
+	}
+	var ids []string
+	for i := 0; i < 8; i++ {
+		in, err := c.CreateInstance(ctx, req(fmt.Sprintf("run-%d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, in.ID)
+	}
+	from = len(srv.Requests())
+	var wg sync.WaitGroup
+	errs := make([]error, len(ids))
+	for i, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got, err := c.WaitInstance(ctx, id, func(in *Instance) (bool, error) { return in.Status == "active", nil }, WaitOptions{})
+			if err == nil && got.ID != id {
+				err = fmt.Errorf("wait for %s answered %s", id, got.ID)
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	gets, lists := polls(from)
+	t.Logf("one wait alone: %d GETs; eight together: %d GETs and %d lists", single, gets, lists)
+	if lists == 0 || gets+lists > 3*single {
+		t.Errorf("8 waits made %d GETs and %d lists; one alone made %d: want a few shared lists", gets, lists, single)
 	}
 }

@@ -112,6 +112,7 @@ func (c *Client) CreateInstance(ctx context.Context, r CreateInstanceRequest) (*
 	if r.EnableVPC || len(r.VPCIDs) > 0 {
 		req.EnableVPC = govultr.BoolToBoolPtr(true)
 	}
+	c.rememberTag(r.Tags)
 	inst, err := createThenLookUp(ctx, c, "instance", func(actx context.Context) (*Instance, error) {
 		inst, _, err := c.gv.Instance.Create(actx, req)
 		if err != nil {
@@ -240,7 +241,7 @@ func installing(i *Instance) bool { return i.ServerStatus == "none" || i.ServerS
 
 // waitInstall waits until the instance is no longer installing (or gone).
 func (c *Client) waitInstall(ctx context.Context, id string) error {
-	_, err := c.WaitInstance(ctx, id, func(i *Instance) (bool, error) { return !installing(i), nil }, WaitOptions{Max: lockPollMax})
+	_, err := c.WaitInstance(ctx, id, func(i *Instance) (bool, error) { return !installing(i), nil }, WaitOptions{Floor: lockPollMax / 2, Max: lockPollMax})
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
@@ -249,18 +250,24 @@ func (c *Client) waitInstall(ctx context.Context, id string) error {
 
 // WaitInstance polls an instance until cond is true.
 func (c *Client) WaitInstance(ctx context.Context, id string, cond func(*Instance) (bool, error), o WaitOptions) (*Instance, error) {
-	return wait(ctx, c.scaledWait(o, instancePollMax), "instance "+id, func(ctx context.Context) (*Instance, string, bool, error) {
-		var inst *govultr.Instance
-		err := c.call(ctx, func(ctx context.Context) error {
-			var err error
-			inst, _, err = c.gv.Instance.Get(ctx, id)
-			return err
-		})
+	b := c.instanceBatch()
+	defer b.begin()()
+	return wait(ctx, c.scaledWait(o, instancePollMax), "instance "+id, func(ctx context.Context, notBefore time.Time) (*Instance, string, bool, error) {
+		inst, ok, err := b.get(ctx, id, notBefore)
+		if err == nil && !ok {
+			err = c.call(ctx, func(ctx context.Context) error {
+				got, _, err := c.gv.Instance.Get(ctx, id)
+				if err == nil {
+					inst = *got
+				}
+				return err
+			})
+		}
 		if err != nil {
 			return nil, "", false, err
 		}
-		i := fromInstance(inst)
-		ok, err := cond(i)
-		return i, fmt.Sprintf("%s/%s/%s", i.Status, i.PowerStatus, i.ServerStatus), ok, err
+		i := fromInstance(&inst)
+		done, err := cond(i)
+		return i, fmt.Sprintf("%s/%s/%s", i.Status, i.PowerStatus, i.ServerStatus), done, err
 	})
 }

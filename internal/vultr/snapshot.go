@@ -109,19 +109,25 @@ var ErrSnapshotFailed = errors.New("snapshot failed")
 
 // WaitSnapshot polls a snapshot until it is complete.
 func (c *Client) WaitSnapshot(ctx context.Context, id string, o WaitOptions) (*Snapshot, error) {
-	return wait(ctx, c.scaledWait(o, snapshotPollMax(o.DiskGB)), "snapshot "+id, func(ctx context.Context) (*Snapshot, string, bool, error) {
-		var s *govultr.Snapshot
-		err := c.call(ctx, func(ctx context.Context) error {
-			var err error
-			s, _, err = c.gv.Snapshot.Get(ctx, id)
-			return err
-		})
+	b := c.snapshotBatch()
+	defer b.begin()()
+	return wait(ctx, c.scaledWait(o, snapshotPollMax(o.DiskGB)), "snapshot "+id, func(ctx context.Context, notBefore time.Time) (*Snapshot, string, bool, error) {
+		s, ok, err := b.get(ctx, id, notBefore)
+		if err == nil && !ok {
+			err = c.call(ctx, func(ctx context.Context) error {
+				got, _, err := c.gv.Snapshot.Get(ctx, id)
+				if err == nil {
+					s = *got
+				}
+				return err
+			})
+		}
 		if err != nil {
 			return nil, "", false, err
 		}
 		switch s.Status {
 		case "complete":
-			return fromSnapshot(s), s.Status, true, nil
+			return fromSnapshot(&s), s.Status, true, nil
 		case "pending":
 			return nil, s.Status, false, nil
 		default:

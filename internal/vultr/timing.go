@@ -22,12 +22,14 @@ func snapshotPollMax(diskGB int) time.Duration {
 	return min(30*time.Second, max(5*time.Second, time.Duration(diskGB)*time.Second))
 }
 
-// Poll gaps for instance waits: booting (2 s at most, to see the machine
-// soon) and an install lock (10 s: it lasts a minute or two).
+// Poll gaps for instance waits: at most 5 s while it installs and boots
+// (two and a half minutes on Vultr: about 35 polls, where Packer's 3 s
+// make 50), and 10 s while a delete waits out the install lock.
 const (
-	instancePollMax = 2 * time.Second
+	instancePollMax = 5 * time.Second
 	lockPollMax     = 10 * time.Second
 	firstPoll       = 250 * time.Millisecond
+	pollFloor       = time.Second
 )
 
 // scaled multiplies d by the client's TimeScale (tests run the cloud's

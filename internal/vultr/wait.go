@@ -13,9 +13,12 @@ type WaitOptions struct {
 	// Timeout bounds the wait (0: only ctx).
 	Timeout time.Duration
 	// First is the first poll's delay (default 250ms); polls then back off
-	// by about 1.5x each time, with jitter, up to Max (default 2s for
-	// instances; for snapshots, from the disk's size: see snapshotPollMax).
-	First, Max time.Duration
+	// by about 1.5x each time, with jitter, up to an eighth of the time
+	// waited so far (but at least Floor, default 1s), and never beyond Max
+	// (5s for instances; for snapshots, from the disk's size: see
+	// snapshotPollMax). A short wait is seen within a second; a long one
+	// costs few requests, and is seen late by an eighth at most.
+	First, Floor, Max time.Duration
 	// DiskGB is the instance's disk, which sets a snapshot's poll schedule.
 	DiskGB int
 	// Progress is told the state at most every ProgressEvery (default 15s).
@@ -35,7 +38,9 @@ func (e *TimeoutError) Error() string {
 }
 
 // wait polls get until done, with adaptive backoff.
-func wait[T any](ctx context.Context, o WaitOptions, what string, get func(ctx context.Context) (T, string, bool, error)) (T, error) {
+// get is given the earliest moment a shared answer may come from: a
+// quarter of the current interval ago (see batch).
+func wait[T any](ctx context.Context, o WaitOptions, what string, get func(ctx context.Context, notBefore time.Time) (T, string, bool, error)) (T, error) {
 	var zero T
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = 15 * time.Second
@@ -60,7 +65,7 @@ func wait[T any](ctx context.Context, o WaitOptions, what string, get func(ctx c
 			return zero, ctx.Err()
 		case <-t.C:
 		}
-		v, st, done, err := get(ctx)
+		v, st, done, err := get(ctx, time.Now().Add(-delay/4))
 		switch {
 		case err != nil && temporary(err):
 			state = "API error: " + err.Error()
@@ -80,10 +85,7 @@ func wait[T any](ctx context.Context, o WaitOptions, what string, get func(ctx c
 		}
 		// Back off by about 1.5x with jitter: early changes are seen within a
 		// quarter of a second, long waits cost few requests.
-		delay = time.Duration(float64(delay) * (1.4 + 0.2*rand.Float64()))
-		if delay > o.Max {
-			delay = o.Max
-		}
+		delay = nextPoll(delay, time.Since(start), o)
 	}
 }
 
@@ -92,9 +94,19 @@ func (c *Client) scaledWait(o WaitOptions, defMax time.Duration) WaitOptions {
 	if o.First <= 0 {
 		o.First = firstPoll
 	}
+	if o.Floor <= 0 {
+		o.Floor = pollFloor
+	}
 	if o.Max <= 0 {
 		o.Max = defMax
 	}
-	o.First, o.Max = c.scaled(o.First), c.scaled(o.Max)
+	o.First, o.Floor, o.Max = c.scaled(o.First), c.scaled(o.Floor), c.scaled(o.Max)
 	return o
+}
+
+// nextPoll is the delay after delay, elapsed into a wait: about 1.5x, with
+// jitter, capped by max(Floor, elapsed/8) and by Max.
+func nextPoll(delay, elapsed time.Duration, o WaitOptions) time.Duration {
+	next := time.Duration(float64(delay) * (1.4 + 0.2*rand.Float64()))
+	return min(next, max(o.Floor, elapsed/8), o.Max)
 }
