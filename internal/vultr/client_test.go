@@ -480,3 +480,41 @@ func TestConcurrentWaitsShareTheirPolls(t *testing.T) {
 		t.Errorf("8 waits made %d GETs and %d lists; one alone made %d: want a few shared lists", gets, lists, single)
 	}
 }
+
+func TestSnapshotTimeout(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		diskGB int
+		want   time.Duration
+	}{
+		{0, 30 * time.Minute},                 // unknown disk
+		{25, 30 * time.Minute},                // observed: 7-8.5 minutes
+		{55, 36*time.Minute + 40*time.Second}, // Packer's 10m fails from here on
+		{120, 80 * time.Minute},               // observed: over 20 minutes
+		{2000, 6 * time.Hour},
+	}
+	for _, tt := range tests {
+		if got := SnapshotTimeout(tt.diskGB); got != tt.want {
+			t.Errorf("SnapshotTimeout(%d) = %s, want %s", tt.diskGB, got, tt.want)
+		}
+	}
+}
+
+// A snapshot wait that times out names the snapshot and its last status.
+func TestSnapshotTimeoutNamesTheSnapshot(t *testing.T) {
+	t.Parallel()
+	c, srv := newTest(t, vultremu.Delays{})
+	ctx := context.Background()
+	inst, _ := c.CreateInstance(ctx, req("run-hang"))
+	waitOK(t, c, inst.ID)
+	srv.Inject(vultremu.Fault{Kind: vultremu.FaultHangSnapshot, Count: 1})
+	snap, err := c.CreateSnapshot(ctx, inst.ID, "hangs", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.WaitSnapshot(ctx, snap.ID, WaitOptions{Timeout: 300 * time.Millisecond})
+	var te *TimeoutError
+	if !errors.As(err, &te) || !strings.Contains(err.Error(), snap.ID) || te.State != "pending" {
+		t.Errorf("err = %v, want a TimeoutError naming %s, last state pending", err, snap.ID)
+	}
+}

@@ -148,27 +148,15 @@ type ListFilter struct{ Tag, Label string }
 
 // ListInstances lists instances, following the cursor.
 func (c *Client) ListInstances(ctx context.Context, f ListFilter) ([]Instance, error) {
-	var out []Instance
-	opts := &govultr.ListOptions{PerPage: 500, Tag: f.Tag, Label: f.Label}
-	for {
-		var page []govultr.Instance
-		var meta *govultr.Meta
-		err := c.retry(ctx, func(ctx context.Context) error {
-			var err error
-			page, meta, _, err = c.gv.Instance.List(ctx, opts)
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		for i := range page {
-			out = append(out, *fromInstance(&page[i]))
-		}
-		if meta == nil || meta.Links == nil || meta.Links.Next == "" {
-			return out, nil
-		}
-		opts.Cursor = meta.Links.Next
+	all, err := list(ctx, c, govultr.ListOptions{Tag: f.Tag, Label: f.Label}, func(ctx context.Context, o *govultr.ListOptions) ([]govultr.Instance, *govultr.Meta, error) {
+		items, meta, _, err := c.gv.Instance.List(ctx, o)
+		return items, meta, err
+	})
+	out := make([]Instance, 0, len(all))
+	for i := range all {
+		out = append(out, *fromInstance(&all[i]))
 	}
+	return out, err
 }
 
 // GetInstance reads an instance.

@@ -70,29 +70,18 @@ func (c *Client) GetSnapshot(ctx context.Context, id string) (*Snapshot, error) 
 
 // ListSnapshots lists snapshots with this description ("" for all).
 func (c *Client) ListSnapshots(ctx context.Context, description string) ([]Snapshot, error) {
+	all, err := list(ctx, c, govultr.ListOptions{Description: description}, func(ctx context.Context, o *govultr.ListOptions) ([]govultr.Snapshot, *govultr.Meta, error) {
+		items, meta, _, err := c.gv.Snapshot.List(ctx, o)
+		return items, meta, err
+	})
 	var out []Snapshot
-	opts := &govultr.ListOptions{PerPage: 500, Description: description}
-	for {
-		var page []govultr.Snapshot
-		var meta *govultr.Meta
-		err := c.retry(ctx, func(ctx context.Context) error {
-			var err error
-			page, meta, _, err = c.gv.Snapshot.List(ctx, opts)
-			return err
-		})
-		if err != nil {
-			return nil, err
+	for i := range all {
+		// The API's description filter is not trusted to be exact.
+		if description == "" || all[i].Description == description {
+			out = append(out, *fromSnapshot(&all[i]))
 		}
-		for i := range page {
-			if description == "" || page[i].Description == description {
-				out = append(out, *fromSnapshot(&page[i]))
-			}
-		}
-		if meta == nil || meta.Links == nil || meta.Links.Next == "" {
-			return out, nil
-		}
-		opts.Cursor = meta.Links.Next
 	}
+	return out, err
 }
 
 // DeleteSnapshot deletes a snapshot; one already gone counts as deleted.

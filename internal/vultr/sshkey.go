@@ -49,25 +49,13 @@ func (c *Client) DeleteSSHKey(ctx context.Context, id string) error {
 
 // ListSSHKeys lists every key, following the cursor.
 func (c *Client) ListSSHKeys(ctx context.Context) ([]SSHKey, error) {
-	var out []SSHKey
-	opts := &govultr.ListOptions{PerPage: 500}
-	for {
-		var page []govultr.SSHKey
-		var meta *govultr.Meta
-		err := c.retry(ctx, func(ctx context.Context) error {
-			var err error
-			page, meta, _, err = c.gv.SSHKey.List(ctx, opts)
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		for _, k := range page {
-			out = append(out, SSHKey{ID: k.ID, Name: k.Name, DateCreated: parseTime(k.DateCreated)})
-		}
-		if meta == nil || meta.Links == nil || meta.Links.Next == "" {
-			return out, nil
-		}
-		opts.Cursor = meta.Links.Next
+	all, err := list(ctx, c, govultr.ListOptions{}, func(ctx context.Context, o *govultr.ListOptions) ([]govultr.SSHKey, *govultr.Meta, error) {
+		items, meta, _, err := c.gv.SSHKey.List(ctx, o)
+		return items, meta, err
+	})
+	out := make([]SSHKey, 0, len(all))
+	for _, k := range all {
+		out = append(out, SSHKey{ID: k.ID, Name: k.Name, DateCreated: parseTime(k.DateCreated)})
 	}
+	return out, err
 }

@@ -9,10 +9,12 @@ import "time"
 // 120 GB one, over 20).
 
 // SnapshotTimeout is the default snapshot wait for a disk of diskGB:
-// twice the observed rate, and never under 30 minutes (Packer's own
-// acceptance test waits 60).
+// twice the observed rate, never under 30 minutes (Packer's own
+// acceptance test waits 60), and never beyond 6 hours, the longest a
+// GitHub-hosted job runs. The timeout input, or the job's own limit, ends
+// it sooner.
 func SnapshotTimeout(diskGB int) time.Duration {
-	return max(30*time.Minute, time.Duration(diskGB)*40*time.Second)
+	return min(6*time.Hour, max(30*time.Minute, time.Duration(diskGB)*40*time.Second))
 }
 
 // snapshotPollMax is the longest gap between snapshot polls for a disk of
