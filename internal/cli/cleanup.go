@@ -14,8 +14,10 @@ import (
 )
 
 // deleteBudget bounds each delete of the cleanup and sweep commands and of
-// the post step; deletes run concurrently.
-const deleteBudget = 45 * time.Second
+// the post step; deletes run concurrently. It outlasts Vultr's install
+// lock (about 90 s, during which an instance cannot be deleted), so a run
+// cancelled seconds after its create leaves nothing.
+const deleteBudget = 150 * time.Second
 
 func cmdCleanup(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "cleanup", "cleanup [-instance ID]... [-ssh-key ID]... [-run RUN-ID]")

@@ -12,8 +12,9 @@ import (
 )
 
 // postBudget bounds the whole post step: the runner gives a post step its
-// own time, but a job waits for it.
-const postBudget = 3 * time.Minute
+// own time, but a job waits for it. It holds the look-ups and one
+// deleteBudget (deletes run concurrently).
+const postBudget = deleteBudget + 30*time.Second
 
 // runActionPost is the post-entrypoint: it deletes any instance or key the
 // main step recorded or tagged and did not delete (it was killed, timed
