@@ -79,6 +79,23 @@ func (b *batch[T]) get(ctx context.Context, id string, notBefore time.Time) (ite
 	}
 }
 
+// read returns id's item: from a shared list call when the batch can
+// answer, else from direct, one request of its own.
+func (b *batch[T]) read(ctx context.Context, c *Client, id string, notBefore time.Time, direct func(ctx context.Context) (*T, error)) (T, error) {
+	item, ok, err := b.get(ctx, id, notBefore)
+	if err != nil || ok {
+		return item, err
+	}
+	err = c.call(ctx, func(ctx context.Context) error {
+		got, err := direct(ctx)
+		if err == nil {
+			item = *got
+		}
+		return err
+	})
+	return item, err
+}
+
 // instanceBatch lists the instances carrying the tag of the ones this
 // Client created (the tool's), one page.
 func (c *Client) instanceBatch() *batch[govultr.Instance] {

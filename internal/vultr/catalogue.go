@@ -40,93 +40,53 @@ func (c *Client) checkKey(ctx context.Context) error {
 	return err
 }
 
-// once loads *dst with load unless it is loaded; mu serialises loads, so
-// parallel builds wait for one read instead of making their own.
-func once[M any](ct *catalogue, dst *M, loaded func() bool, load func() (M, error)) (M, error) {
-	ct.mu.Lock()
-	defer ct.mu.Unlock()
-	if loaded() {
+// catalogueList reads a public list once into *dst, by key. The
+// catalogue's mutex serialises loads, so parallel builds wait for one read
+// instead of making their own.
+func catalogueList[K comparable, V any](ctx context.Context, c *Client, dst *map[K]V, what string, page func(context.Context, *govultr.ListOptions) ([]V, *govultr.Meta, error), key func(V) K) (map[K]V, error) {
+	c.cat.mu.Lock()
+	defer c.cat.mu.Unlock()
+	if *dst != nil {
 		return *dst, nil
 	}
-	v, err := load()
+	all, err := list(ctx, c, govultr.ListOptions{}, page)
 	if err != nil {
-		var zero M
-		return zero, err
+		return nil, fmt.Errorf("read the Vultr %s list: %w", what, err)
 	}
-	*dst = v
-	return v, nil
+	m := make(map[K]V, len(all))
+	for _, v := range all {
+		m[key(v)] = v
+	}
+	*dst = m
+	return m, nil
 }
 
 func (c *Client) regions(ctx context.Context) (map[string]govultr.Region, error) {
-	ct := &c.cat
-	return once(ct, &ct.regions, func() bool { return ct.regions != nil }, func() (map[string]govultr.Region, error) {
-		all, err := list(ctx, c, govultr.ListOptions{}, func(ctx context.Context, o *govultr.ListOptions) ([]govultr.Region, *govultr.Meta, error) {
-			items, meta, _, err := c.gv.Region.List(ctx, o)
-			return items, meta, err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("read the Vultr regions list: %w", err)
-		}
-		m := make(map[string]govultr.Region, len(all))
-		for _, r := range all {
-			m[r.ID] = r
-		}
-		return m, nil
-	})
+	return catalogueList(ctx, c, &c.cat.regions, "regions", func(ctx context.Context, o *govultr.ListOptions) ([]govultr.Region, *govultr.Meta, error) {
+		items, meta, _, err := c.gv.Region.List(ctx, o)
+		return items, meta, err
+	}, func(r govultr.Region) string { return r.ID })
 }
 
 func (c *Client) plans(ctx context.Context) (map[string]govultr.Plan, error) {
-	ct := &c.cat
-	return once(ct, &ct.plans, func() bool { return ct.plans != nil }, func() (map[string]govultr.Plan, error) {
-		all, err := list(ctx, c, govultr.ListOptions{}, func(ctx context.Context, o *govultr.ListOptions) ([]govultr.Plan, *govultr.Meta, error) {
-			items, meta, _, err := c.gv.Plan.List(ctx, "all", o)
-			return items, meta, err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("read the Vultr plans list: %w", err)
-		}
-		m := make(map[string]govultr.Plan, len(all))
-		for _, p := range all {
-			m[p.ID] = p
-		}
-		return m, nil
-	})
+	return catalogueList(ctx, c, &c.cat.plans, "plans", func(ctx context.Context, o *govultr.ListOptions) ([]govultr.Plan, *govultr.Meta, error) {
+		items, meta, _, err := c.gv.Plan.List(ctx, "all", o)
+		return items, meta, err
+	}, func(p govultr.Plan) string { return p.ID })
 }
 
 func (c *Client) operatingSystems(ctx context.Context) (map[int]govultr.OS, error) {
-	ct := &c.cat
-	return once(ct, &ct.os, func() bool { return ct.os != nil }, func() (map[int]govultr.OS, error) {
-		all, err := list(ctx, c, govultr.ListOptions{}, func(ctx context.Context, o *govultr.ListOptions) ([]govultr.OS, *govultr.Meta, error) {
-			items, meta, _, err := c.gv.OS.List(ctx, o)
-			return items, meta, err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("read the Vultr os list: %w", err)
-		}
-		m := make(map[int]govultr.OS, len(all))
-		for _, x := range all {
-			m[x.ID] = x
-		}
-		return m, nil
-	})
+	return catalogueList(ctx, c, &c.cat.os, "os", func(ctx context.Context, o *govultr.ListOptions) ([]govultr.OS, *govultr.Meta, error) {
+		items, meta, _, err := c.gv.OS.List(ctx, o)
+		return items, meta, err
+	}, func(x govultr.OS) int { return x.ID })
 }
 
 func (c *Client) publicISOs(ctx context.Context) (map[string]govultr.PublicISO, error) {
-	ct := &c.cat
-	return once(ct, &ct.publicISOs, func() bool { return ct.publicISOs != nil }, func() (map[string]govultr.PublicISO, error) {
-		all, err := list(ctx, c, govultr.ListOptions{}, func(ctx context.Context, o *govultr.ListOptions) ([]govultr.PublicISO, *govultr.Meta, error) {
-			items, meta, _, err := c.gv.ISO.ListPublic(ctx, o)
-			return items, meta, err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("read the Vultr public ISO list: %w", err)
-		}
-		m := make(map[string]govultr.PublicISO, len(all))
-		for _, x := range all {
-			m[x.ID] = x
-		}
-		return m, nil
-	})
+	return catalogueList(ctx, c, &c.cat.publicISOs, "public ISO", func(ctx context.Context, o *govultr.ListOptions) ([]govultr.PublicISO, *govultr.Meta, error) {
+		items, meta, _, err := c.gv.ISO.ListPublic(ctx, o)
+		return items, meta, err
+	}, func(x govultr.PublicISO) string { return x.ID })
 }
 
 // availablePlans is the plans a region offers (the API answers 400 or 404

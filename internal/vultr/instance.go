@@ -241,16 +241,10 @@ func (c *Client) WaitInstance(ctx context.Context, id string, cond func(*Instanc
 	b := c.instanceBatch()
 	defer b.begin()()
 	return wait(ctx, c.scaledWait(o, instancePollMax), "instance "+id, func(ctx context.Context, notBefore time.Time) (*Instance, string, bool, error) {
-		inst, ok, err := b.get(ctx, id, notBefore)
-		if err == nil && !ok {
-			err = c.call(ctx, func(ctx context.Context) error {
-				got, _, err := c.gv.Instance.Get(ctx, id)
-				if err == nil {
-					inst = *got
-				}
-				return err
-			})
-		}
+		inst, err := b.read(ctx, c, id, notBefore, func(ctx context.Context) (*govultr.Instance, error) {
+			got, _, err := c.gv.Instance.Get(ctx, id)
+			return got, err
+		})
 		if err != nil {
 			return nil, "", false, err
 		}

@@ -101,16 +101,10 @@ func (c *Client) WaitSnapshot(ctx context.Context, id string, o WaitOptions) (*S
 	b := c.snapshotBatch()
 	defer b.begin()()
 	return wait(ctx, c.scaledWait(o, snapshotPollMax(o.DiskGB)), "snapshot "+id, func(ctx context.Context, notBefore time.Time) (*Snapshot, string, bool, error) {
-		s, ok, err := b.get(ctx, id, notBefore)
-		if err == nil && !ok {
-			err = c.call(ctx, func(ctx context.Context) error {
-				got, _, err := c.gv.Snapshot.Get(ctx, id)
-				if err == nil {
-					s = *got
-				}
-				return err
-			})
-		}
+		s, err := b.read(ctx, c, id, notBefore, func(ctx context.Context) (*govultr.Snapshot, error) {
+			got, _, err := c.gv.Snapshot.Get(ctx, id)
+			return got, err
+		})
 		if err != nil {
 			return nil, "", false, err
 		}
