@@ -34,6 +34,8 @@ type fakeCloud struct {
 	snapshotStatus string
 	// resolved, when set, is what Resolve answers.
 	resolved *vultr.Resolved
+	// snapshotWait is what the last WaitSnapshot was asked.
+	snapshotWait vultr.WaitOptions
 }
 
 func newCloud() *fakeCloud {
@@ -110,7 +112,7 @@ func (f *fakeCloud) CreateInstance(ctx context.Context, r vultr.CreateInstanceRe
 }
 
 func (f *fakeCloud) WaitInstance(ctx context.Context, id string, cond func(*vultr.Instance) (bool, error), o vultr.WaitOptions) (*vultr.Instance, error) {
-	ready := &vultr.Instance{ID: id, Status: "active", PowerStatus: "running", ServerStatus: "ok", MainIP: "192.0.2.10"}
+	ready := &vultr.Instance{ID: id, Status: "active", PowerStatus: "running", ServerStatus: "ok", MainIP: "192.0.2.10", Disk: 55}
 	name := "WaitReady"
 	if ok, _ := cond(ready); !ok {
 		name = "WaitStopped"
@@ -142,6 +144,9 @@ func (f *fakeCloud) CreateSnapshot(ctx context.Context, id, desc string, known f
 }
 
 func (f *fakeCloud) WaitSnapshot(ctx context.Context, id string, o vultr.WaitOptions) (*vultr.Snapshot, error) {
+	f.mu.Lock()
+	f.snapshotWait = o
+	f.mu.Unlock()
 	if err := f.rec(ctx, "WaitSnapshot"); err != nil {
 		return nil, err
 	}
@@ -477,6 +482,35 @@ func TestIPv6OnlyPlanNeedsARoute(t *testing.T) {
 		}
 		if tt.wantFail && slices.Contains(cloud.calls, "CreateSSHKey") {
 			t.Errorf("%s: something was created before the pre-flight failed", tt.name)
+		}
+	}
+}
+
+// The snapshot wait fits the disk: unset, it is vultr.SnapshotTimeout of
+// the instance's disk, polled by its size; set shorter than Vultr takes for
+// that disk, it is a warning.
+func TestSnapshotWaitFitsTheDisk(t *testing.T) {
+	t.Parallel()
+	for _, set := range []time.Duration{0, time.Minute, 2 * time.Hour} {
+		cloud := newCloud()
+		o := options(cloud, &fakeComm{cloud: cloud}, &recTracker{})
+		ui := &warnUI{}
+		o.UI = ui
+		s := testSpec()
+		s.Builds[0].Vultr.SnapshotTimeout = set
+		if _, err := Run(context.Background(), s, o); err != nil {
+			t.Fatal(err)
+		}
+		want := set
+		if set == 0 {
+			want = vultr.SnapshotTimeout(55)
+		}
+		if got := cloud.snapshotWait; got.Timeout != want || got.DiskGB != 55 {
+			t.Errorf("snapshot_timeout %s: the wait was %s for %d GB, want %s for 55 GB", set, got.Timeout, got.DiskGB, want)
+		}
+		warned := strings.Contains(strings.Join(ui.warns, "\n"), "55 GB disk")
+		if warned != (set == time.Minute) {
+			t.Errorf("snapshot_timeout %s: warned %v, want a warning only when it is shorter than Vultr takes", set, warned)
 		}
 	}
 }

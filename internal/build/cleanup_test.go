@@ -186,11 +186,11 @@ func (u *warnUI) Warn(_ string, msg string, _ spec.Pos) {
 
 // An instance whose snapshot is still pending when the wait ends is kept,
 // and said so with the command that deletes it: deleting it may leave the
-// snapshot incomplete (Packer deletes it). A cancelled build deletes it,
-// with a warning.
+// snapshot incomplete (Packer deletes it). A build that was stopped
+// (cancelled, or out of its time) deletes it, with a warning that says why.
 func TestCleanupKeepsTheInstanceOfAPendingSnapshot(t *testing.T) {
 	t.Parallel()
-	for _, cancelled := range []bool{false, true} {
+	for _, stop := range []string{"", "cancel", "timeout"} {
 		cloud := newCloud()
 		cloud.snapshotStatus = "pending"
 		tr := &recTracker{}
@@ -198,7 +198,10 @@ func TestCleanupKeepsTheInstanceOfAPendingSnapshot(t *testing.T) {
 		ui := &warnUI{}
 		o.UI = ui
 		ctx, cancel := context.WithCancel(context.Background())
-		if cancelled {
+		switch stop {
+		case "":
+			cloud.failAt = "WaitSnapshot"
+		case "cancel":
 			cloud.block = "WaitSnapshot"
 			go func() {
 				for !slices.Contains(cloud.callsSoFar(), "WaitSnapshot") {
@@ -206,24 +209,28 @@ func TestCleanupKeepsTheInstanceOfAPendingSnapshot(t *testing.T) {
 				}
 				cancel()
 			}()
-		} else {
-			cloud.failAt = "WaitSnapshot"
+		case "timeout":
+			cloud.block = "WaitSnapshot"
+			ctx, cancel = context.WithTimeout(context.Background(), 200*time.Millisecond)
 		}
 		_, err := Run(ctx, testSpec(), o)
 		cancel()
 		var pending *SnapshotPendingError
+		warned := strings.Join(ui.warns, "\n")
 		switch {
-		case !cancelled && !errors.As(err, &pending):
-			t.Errorf("not cancelled: err = %v, want a SnapshotPendingError", err)
-		case !cancelled && !strings.Contains(err.Error(), "vultr-image-action cleanup -instance "+pending.InstanceID):
+		case stop == "" && !errors.As(err, &pending):
+			t.Errorf("not stopped: err = %v, want a SnapshotPendingError", err)
+		case stop == "" && !strings.Contains(err.Error(), "vultr-image-action cleanup -instance "+pending.InstanceID):
 			t.Errorf("the error does not say how to delete the kept instance: %v", err)
-		case !cancelled && (len(cloud.instances) != 1 || !slices.Contains(tr.log, "=instance:"+pending.InstanceID)):
-			t.Errorf("not cancelled: instances %v, tracker %v; want the instance kept, and marked kept for the post step", cloud.instances, tr.log)
-		case cancelled && (len(cloud.instances) != 0 || len(ui.warns) == 0 || !strings.Contains(strings.Join(ui.warns, "\n"), "may be incomplete")):
+		case stop == "" && (len(cloud.instances) != 1 || !slices.Contains(tr.log, "=instance:"+pending.InstanceID)):
+			t.Errorf("not stopped: instances %v, tracker %v; want the instance kept, and marked kept for the post step", cloud.instances, tr.log)
+		case stop == "cancel" && (len(cloud.instances) != 0 || !strings.Contains(warned, "was cancelled") || !strings.Contains(warned, "may be incomplete")):
 			t.Errorf("cancelled: instances %v, warnings %q; want the instance deleted, with a warning", cloud.instances, ui.warns)
+		case stop == "timeout" && (len(cloud.instances) != 0 || !strings.Contains(warned, "ran out of time")):
+			t.Errorf("out of time: instances %v, warnings %q; want the instance deleted, with a warning that says so", cloud.instances, ui.warns)
 		}
 		if len(cloud.keys) != 0 {
-			t.Errorf("cancelled=%v: the key was left", cancelled)
+			t.Errorf("stop=%q: the key was left", stop)
 		}
 	}
 }

@@ -185,6 +185,7 @@ func stepCreateInstance(ctx context.Context, st *state, undo *cleanups, o Option
 		Label:      v.InstanceLabel,
 		Hostname:   v.Hostname,
 		Tags:       append(append([]string{}, v.Tags...), leftovers.ToolTag),
+		ListTag:    leftovers.ToolTag,
 		RunTag:     st.runTag,
 		SSHKeyIDs:  append([]string{}, v.SSHKeyIDs...),
 		ScriptID:   v.ScriptID,
@@ -210,9 +211,9 @@ func stepCreateInstance(ctx context.Context, st *state, undo *cleanups, o Option
 	}
 	st.instance = inst
 	o.Tracker.Track(leftovers.Instance, inst.ID)
-	cancelled := ctx.Err
+	stopped := ctx.Err // why the build stopped, if it did: cancelled, or out of time
 	undo.pushDelete(leftovers.Resource{Kind: leftovers.Instance, ID: inst.ID, Name: v.InstanceLabel}, func(ctx context.Context) error {
-		if err := st.snapshotStillPending(ctx, cancelled() != nil, o); err != nil {
+		if err := st.snapshotStillPending(ctx, stopped(), o); err != nil {
 			return err
 		}
 		if err := st.cloud.DeleteInstance(ctx, inst.ID); err != nil {
@@ -639,6 +640,8 @@ func stepWaitSnapshot(ctx context.Context, st *state, _ *cleanups, o Options) er
 	opts.Timeout = st.b.Vultr.SnapshotTimeout
 	if opts.Timeout == 0 {
 		opts.Timeout = vultr.SnapshotTimeout(st.instance.Disk)
+	} else if need := vultr.SnapshotTime(st.instance.Disk); opts.Timeout < need {
+		o.UI.Warn(st.b.Name, fmt.Sprintf("the snapshot wait is %s, but Vultr takes about %s to snapshot this instance's %d GB disk; if the wait runs out, the instance is kept until the snapshot completes (unset snapshot_timeout and state_timeout for a wait that fits the disk)", opts.Timeout, need.Round(time.Minute), st.instance.Disk), spec.Pos{})
 	}
 	opts.Progress = func(elapsed time.Duration, state string) {
 		o.UI.Message(st.b.Name, fmt.Sprintf("Waiting for snapshot %s: %s (%s)", st.snapshot.ID, state, elapsed.Round(time.Second)))
@@ -668,25 +671,36 @@ type SnapshotPendingError struct {
 }
 
 func (e *SnapshotPendingError) Error() string {
-	return fmt.Sprintf("kept instance %s: its snapshot %s is still pending, and deleting the instance may leave the snapshot incomplete; it is billed until deleted. Once the snapshot is complete (or not wanted), delete it with: %s",
+	return fmt.Sprintf("instance %s kept: its snapshot %s is still pending, and deleting the instance may leave the snapshot incomplete (the instance is billed until deleted; once the snapshot is complete, or not wanted, delete it with: %s)",
 		e.InstanceID, e.SnapshotID, leftovers.CleanupCommand([]leftovers.Resource{{Kind: leftovers.Instance, ID: e.InstanceID}}))
 }
 
 // snapshotStillPending is asked before cleanup deletes the instance. While
-// the build's snapshot is pending, the instance is kept (and so left alone
-// by the action's post step) unless the build was cancelled: then it is
-// deleted, with a warning that the snapshot may be incomplete.
-func (st *state) snapshotStillPending(ctx context.Context, cancelled bool, o Options) error {
+// the build's snapshot is pending, or when its state cannot be read, the
+// instance is kept (and so left alone by the action's post step), unless
+// the build was stopped (cancelled, or out of the time the timeout input
+// gave it): then it is deleted, with a warning that the snapshot may be
+// incomplete.
+func (st *state) snapshotStillPending(ctx context.Context, stopped error, o Options) error {
 	if st.snapshot == nil || st.snapshot.Status == "complete" {
 		return nil
 	}
 	snap, err := st.cloud.GetSnapshot(ctx, st.snapshot.ID)
-	if err != nil || snap.Status != "pending" {
-		return nil // gone, failed or complete: nothing to protect
-	}
-	if cancelled {
-		o.UI.Warn(st.b.Name, fmt.Sprintf("the build was cancelled while snapshot %s was pending; deleting instance %s anyway, so the snapshot may be incomplete", snap.ID, st.instance.ID), spec.Pos{})
+	switch {
+	case errors.Is(err, vultr.ErrNotFound):
+		return nil // gone: nothing to protect
+	case err == nil && snap.Status != "pending":
+		return nil // failed or complete
+	case stopped != nil:
+		why := "was cancelled"
+		if errors.Is(stopped, context.DeadlineExceeded) {
+			why = "ran out of time"
+		}
+		o.UI.Warn(st.b.Name, fmt.Sprintf("the build %s while snapshot %s was pending; deleting instance %s anyway, so the snapshot may be incomplete", why, st.snapshot.ID, st.instance.ID), spec.Pos{})
 		return nil
+	case err != nil:
+		o.Tracker.Keep(leftovers.Instance, st.instance.ID)
+		return fmt.Errorf("instance %s kept: the state of its snapshot %s cannot be read, and deleting the instance may leave the snapshot incomplete: %w", st.instance.ID, st.snapshot.ID, err)
 	}
 	o.Tracker.Keep(leftovers.Instance, st.instance.ID)
 	return &SnapshotPendingError{InstanceID: st.instance.ID, SnapshotID: snap.ID}

@@ -281,7 +281,7 @@ func (d *decoder) vultr(o *object, b *spec.Build, s *spec.Spec, opts Options) {
 	// vultr.SnapshotTimeout); Packer's 10m fails every plan of 55 GB or more.
 	v.StateTimeout = 10 * time.Minute
 	stateSet := false
-	if t, ok := o.dur("state_timeout"); ok {
+	if t, ok := o.dur("state_timeout"); ok && t > 0 { // 0 means the default, as in Packer
 		v.StateTimeout, stateSet = t, true
 	}
 	v.BootTimeout, v.ShutdownTimeout = v.StateTimeout, v.StateTimeout

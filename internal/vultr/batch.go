@@ -20,6 +20,7 @@ type batch[T any] struct {
 	at       time.Time     // when the last list call started
 	items    map[string]T  // its answer, by ID
 	complete bool          // it held every item (one page)
+	off      bool          // a list came back incomplete: read directly from now on
 	inflight chan struct{} // closed when the call in progress ends
 	list     func(ctx context.Context) (map[string]T, bool, error)
 }
@@ -43,7 +44,7 @@ func (b *batch[T]) get(ctx context.Context, id string, notBefore time.Time) (ite
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for {
-		if b.waits < 2 || b.list == nil {
+		if b.waits < 2 || b.list == nil || b.off {
 			return item, false, nil
 		}
 		fresh := !b.at.Before(notBefore)
@@ -70,10 +71,12 @@ func (b *batch[T]) get(ctx context.Context, id string, notBefore time.Time) (ite
 			items, complete, lerr := b.list(ctx)
 			b.mu.Lock()
 			b.items, b.complete = items, complete && lerr == nil
+			b.off = b.off || lerr == nil && !complete
 			close(b.inflight)
 			b.inflight = nil
 			if lerr != nil {
-				return item, false, lerr
+				// The caller's own read may still work; only its own end stops it.
+				return item, false, ctx.Err()
 			}
 		}
 	}
@@ -96,8 +99,8 @@ func (b *batch[T]) read(ctx context.Context, c *Client, id string, notBefore tim
 	return item, err
 }
 
-// instanceBatch lists the instances carrying the tag of the ones this
-// Client created (the tool's), one page.
+// instanceBatch lists the instances carrying the tool's tag (given by
+// CreateInstanceRequest.ListTag), one page.
 func (c *Client) instanceBatch() *batch[govultr.Instance] {
 	c.batchOnce.Do(c.initBatches)
 	return c.instances
@@ -147,21 +150,19 @@ func onePage(meta *govultr.Meta) bool {
 	return meta == nil || meta.Links == nil || meta.Links.Next == ""
 }
 
-// listTag is the first tag of the instances this Client created: the
-// tool's, so a batched list holds only the tool's instances.
+// listTag is the tag every instance of the tool carries, so a batched
+// list holds only the tool's instances; "" until one was created.
 func (c *Client) listTag() string {
 	c.tagMu.Lock()
 	defer c.tagMu.Unlock()
 	return c.tag
 }
 
-func (c *Client) rememberTag(tags []string) {
-	if len(tags) == 0 {
+func (c *Client) rememberTag(tag string) {
+	if tag == "" {
 		return
 	}
 	c.tagMu.Lock()
 	defer c.tagMu.Unlock()
-	if c.tag == "" {
-		c.tag = tags[0]
-	}
+	c.tag = tag
 }

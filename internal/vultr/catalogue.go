@@ -12,7 +12,11 @@ import (
 // Client and shared by every build of a run (a region matrix asks for the
 // plan list once). A list that failed to load is asked again next time.
 type catalogue struct {
-	mu         sync.Mutex
+	mu sync.Mutex // guards the fields below, never held across a call
+	// loading holds one slot per list being read: a build that needs a list
+	// another is reading waits for it (or for its own end), and builds that
+	// need different lists read them at once.
+	loading    map[string]chan struct{}
 	regions    map[string]govultr.Region
 	plans      map[string]govultr.Plan
 	os         map[int]govultr.OS
@@ -27,27 +31,68 @@ type catalogue struct {
 // manage instances.
 func (c *Client) checkKey(ctx context.Context) error {
 	ct := &c.cat
-	ct.mu.Lock()
-	defer ct.mu.Unlock()
-	if ct.keyOK {
+	if cached(ct, func() bool { return ct.keyOK }) {
 		return nil
 	}
-	err := c.retry(ctx, func(ctx context.Context) error {
+	release, err := ct.slot(ctx, "key")
+	if err != nil {
+		return err
+	}
+	defer release()
+	if cached(ct, func() bool { return ct.keyOK }) {
+		return nil
+	}
+	err = c.retry(ctx, func(ctx context.Context) error {
 		_, _, _, err := c.gv.Instance.List(ctx, &govultr.ListOptions{PerPage: 1})
 		return err
 	})
+	ct.mu.Lock()
 	ct.keyOK = err == nil
+	ct.mu.Unlock()
 	return err
 }
 
-// catalogueList reads a public list once into *dst, by key. The
-// catalogue's mutex serialises loads, so parallel builds wait for one read
-// instead of making their own.
+// slot takes the loading slot of one list, or gives up when ctx ends.
+func (ct *catalogue) slot(ctx context.Context, name string) (release func(), err error) {
+	ct.mu.Lock()
+	if ct.loading == nil {
+		ct.loading = map[string]chan struct{}{}
+	}
+	ch, ok := ct.loading[name]
+	if !ok {
+		ch = make(chan struct{}, 1)
+		ct.loading[name] = ch
+	}
+	ct.mu.Unlock()
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// cached reads one field under the catalogue's mutex.
+func cached[T any](ct *catalogue, read func() T) T {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	return read()
+}
+
+// catalogueList reads a public list once into *dst, by key. Parallel
+// builds wait for one read instead of making their own.
 func catalogueList[K comparable, V any](ctx context.Context, c *Client, dst *map[K]V, what string, page func(context.Context, *govultr.ListOptions) ([]V, *govultr.Meta, error), key func(V) K) (map[K]V, error) {
-	c.cat.mu.Lock()
-	defer c.cat.mu.Unlock()
-	if *dst != nil {
-		return *dst, nil
+	ct := &c.cat
+	if m := cached(ct, func() map[K]V { return *dst }); m != nil {
+		return m, nil
+	}
+	release, err := ct.slot(ctx, what)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if m := cached(ct, func() map[K]V { return *dst }); m != nil {
+		return m, nil // read while this build waited
 	}
 	all, err := list(ctx, c, govultr.ListOptions{}, page)
 	if err != nil {
@@ -57,7 +102,9 @@ func catalogueList[K comparable, V any](ctx context.Context, c *Client, dst *map
 	for _, v := range all {
 		m[key(v)] = v
 	}
+	ct.mu.Lock()
 	*dst = m
+	ct.mu.Unlock()
 	return m, nil
 }
 
@@ -90,12 +137,19 @@ func (c *Client) publicISOs(ctx context.Context) (map[string]govultr.PublicISO, 
 }
 
 // availablePlans is the plans a region offers (the API answers 400 or 404
-// for a region it does not know).
+// for a region it does not know), read once per region.
 func (c *Client) availablePlans(ctx context.Context, region string) ([]string, error) {
 	ct := &c.cat
-	ct.mu.Lock()
-	defer ct.mu.Unlock()
-	if plans, ok := ct.available[region]; ok {
+	read := func() ([]string, bool) { plans, ok := ct.available[region]; return plans, ok }
+	if plans, ok := cachedPair(ct, read); ok {
+		return plans, nil
+	}
+	release, err := ct.slot(ctx, "availability "+region)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if plans, ok := cachedPair(ct, read); ok {
 		return plans, nil
 	}
 	var pa *govultr.PlanAvailability
@@ -106,9 +160,17 @@ func (c *Client) availablePlans(ctx context.Context, region string) ([]string, e
 	}); err != nil {
 		return nil, err
 	}
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
 	if ct.available == nil {
 		ct.available = map[string][]string{}
 	}
 	ct.available[region] = pa.AvailablePlans
 	return pa.AvailablePlans, nil
+}
+
+func cachedPair[T any](ct *catalogue, read func() (T, bool)) (T, bool) {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	return read()
 }

@@ -29,7 +29,7 @@ func newTest(t *testing.T, d vultremu.Delays) (*Client, *vultremu.Server) {
 }
 
 func req(tag string) CreateInstanceRequest {
-	return CreateInstanceRequest{Region: "ewr", Plan: "vc2-1c-1gb", OSID: 167, Label: "x", RunTag: tag, Tags: []string{"vultr-image-action"}}
+	return CreateInstanceRequest{Region: "ewr", Plan: "vc2-1c-1gb", OSID: 167, Label: "x", RunTag: tag, Tags: []string{"vultr-image-action"}, ListTag: "vultr-image-action"}
 }
 
 func TestCreateThatErrorsButCreatedMakesExactlyOne(t *testing.T) {
@@ -385,6 +385,12 @@ func TestResolveISO(t *testing.T) {
 		{"6a8e2b7d-91c4-4f0a-b3d5-7e2c9f1a4b62", "public ISO Alpine Linux 3.20 x86_64 virt", ""},
 		{uploading, "", "is pending, not complete"},
 		{"11111111-2222-4333-8444-555555555555", "", "neither the account's nor a public one"},
+	}
+	// A key that may not read the account's ISOs: the pre-flight warns and
+	// lets the create decide.
+	srv.Inject(vultremu.Fault{Kind: vultremu.FaultStatus, Method: "GET", Path: "^/v2/iso/", Status: 403, Count: 1})
+	if r, err := c.Resolve(ctx, build(own)); err != nil || r.ISOID != own || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "403") {
+		t.Errorf("a 403 on a private ISO: %+v %v, want its ID passed on with a warning", r, err)
 	}
 	for _, tt := range tests {
 		r, err := c.Resolve(ctx, build(tt.id))

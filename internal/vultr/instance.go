@@ -82,7 +82,10 @@ type CreateInstanceRequest struct {
 	Tags                       []string
 	// RunTag is unique to this build; it is added to Tags and is how a
 	// create whose answer was lost is found.
-	RunTag     string
+	RunTag string
+	// ListTag is a tag every instance of this tool carries: when several
+	// builds wait at once, their polls list the instances by it.
+	ListTag    string
 	SSHKeyIDs  []string
 	ScriptID   string
 	UserData   []byte
@@ -112,7 +115,7 @@ func (c *Client) CreateInstance(ctx context.Context, r CreateInstanceRequest) (*
 	if r.EnableVPC || len(r.VPCIDs) > 0 {
 		req.EnableVPC = govultr.BoolToBoolPtr(true)
 	}
-	c.rememberTag(r.Tags)
+	c.rememberTag(r.ListTag)
 	inst, err := createThenLookUp(ctx, c, "instance", func(actx context.Context) (*Instance, error) {
 		inst, _, err := c.gv.Instance.Create(actx, req)
 		if err != nil {
@@ -199,7 +202,10 @@ func (c *Client) DeleteInstance(ctx context.Context, id string) error {
 			if gone {
 				return nil
 			}
-			return errors.Join(err, gerr)
+			if gerr == nil || !temporary(gerr) || attempt >= c.cfg.MaxAttempts+5 {
+				return errors.Join(err, gerr)
+			}
+			// Cannot tell yet: try the delete again.
 		case errors.As(err, &ae) && ae.Locked():
 			if werr := c.waitInstall(ctx, id); werr != nil {
 				return errors.Join(err, werr)

@@ -313,7 +313,7 @@ func (p *preflight) snapshotByName(ctx context.Context, ref spec.Ref) error {
 }
 
 // isoImage checks an ISO: the account's own (GET /v2/iso/{id}), or one of
-// Vultr's public ISOs (GET /v2/iso-public).
+// Vultr's public ISOs (GET /v2/iso-public, no key needed).
 func (p *preflight) isoImage(ctx context.Context, ref spec.Ref) error {
 	var iso *govultr.ISO
 	err := p.c.retry(ctx, func(ctx context.Context) error {
@@ -325,43 +325,37 @@ func (p *preflight) isoImage(ctx context.Context, ref spec.Ref) error {
 	switch {
 	case err == nil && iso.Status != "complete":
 		p.bad(ref, fmt.Sprintf("ISO %s is %s, not complete", ref.ID, iso.Status), "wait for its upload to complete")
+		return nil
 	case err == nil:
 		p.r.ISOID, p.r.ImageName = iso.ID, "ISO "+iso.FileName
-	case errors.Is(err, ErrNotFound), errors.As(err, &ae) && ae.Status == http.StatusBadRequest, p.authProblem(ref, "ISO "+ref.ID, err):
-		// Not the account's (or not readable): a public ISO needs no key.
-		public, perr := p.c.publicISOs(ctx)
-		if perr != nil {
-			return perr
-		}
-		if pub, ok := public[ref.ID]; ok {
-			p.r.ISOID, p.r.ImageName = pub.ID, "public ISO "+pub.Name+" "+pub.Description
-			p.r.Warnings = dropISOWarning(p.r.Warnings, ref.ID)
-			return nil
-		}
-		if len(p.ds) == 0 || p.ds[len(p.ds)-1].Path != "api_key" {
-			var names []string
-			for _, x := range public {
-				names = append(names, x.ID+" ("+x.Name+")")
-			}
-			sort.Strings(names)
-			p.bad(ref, fmt.Sprintf("ISO %s is neither the account's nor a public one", ref.ID), "public ISOs: "+strings.Join(first(names, 5), ", "))
-		}
-	default:
+		return nil
+	case errors.As(err, &ae) && ae.Status == http.StatusUnauthorized:
+		p.authProblem(ref, "ISO "+ref.ID, err)
+		return nil
+	case !errors.Is(err, ErrNotFound) && !(errors.As(err, &ae) && (ae.Status == http.StatusBadRequest || ae.Status == http.StatusForbidden)):
 		return fmt.Errorf("check ISO %s: %w", ref.ID, err)
 	}
-	return nil
-}
-
-// dropISOWarning removes the could-not-check warning of an ISO that turned
-// out to be public.
-func dropISOWarning(ws []string, id string) []string {
-	var out []string
-	for _, w := range ws {
-		if !strings.Contains(w, "ISO "+id) {
-			out = append(out, w)
-		}
+	// Not the account's, or not readable with this key: a public one?
+	public, perr := p.c.publicISOs(ctx)
+	if perr != nil {
+		return perr
 	}
-	return out
+	if pub, ok := public[ref.ID]; ok {
+		p.r.ISOID, p.r.ImageName = pub.ID, "public ISO "+pub.Name+" "+pub.Description
+		return nil
+	}
+	if p.authProblem(ref, "ISO "+ref.ID, err) {
+		// 403: the key may not read private ISOs; the create will tell.
+		p.r.ISOID, p.r.ImageName = ref.ID, "ISO "+ref.ID
+		return nil
+	}
+	var names []string
+	for _, x := range public {
+		names = append(names, x.ID+" ("+x.Name+")")
+	}
+	sort.Strings(names)
+	p.bad(ref, fmt.Sprintf("ISO %s is neither the account's nor a public one", ref.ID), "public ISOs: "+strings.Join(first(names, 5), ", "))
+	return nil
 }
 
 func planSummary(p govultr.Plan) string {

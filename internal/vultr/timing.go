@@ -8,13 +8,17 @@ import "time"
 // about 20 s per GB of disk (a 25 GB disk's took 7 to 8.5 minutes; a
 // 120 GB one, over 20).
 
+// SnapshotTime is how long Vultr is observed to take to snapshot a disk
+// of diskGB: about 20 s per GB.
+func SnapshotTime(diskGB int) time.Duration { return time.Duration(diskGB) * 20 * time.Second }
+
 // SnapshotTimeout is the default snapshot wait for a disk of diskGB:
 // twice the observed rate, never under 30 minutes (Packer's own
 // acceptance test waits 60), and never beyond 6 hours, the longest a
 // GitHub-hosted job runs. The timeout input, or the job's own limit, ends
 // it sooner.
 func SnapshotTimeout(diskGB int) time.Duration {
-	return min(6*time.Hour, max(30*time.Minute, time.Duration(diskGB)*40*time.Second))
+	return min(6*time.Hour, max(30*time.Minute, 2*SnapshotTime(diskGB)))
 }
 
 // snapshotPollMax is the longest gap between snapshot polls for a disk of
@@ -40,5 +44,5 @@ func (c *Client) scaled(d time.Duration) time.Duration {
 	if c.cfg.TimeScale <= 0 {
 		return d
 	}
-	return time.Duration(float64(d) * c.cfg.TimeScale)
+	return max(time.Millisecond, time.Duration(float64(d)*c.cfg.TimeScale))
 }
