@@ -130,7 +130,10 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 		})()
 	}
 	var dial func(ctx context.Context, network, addr string) (net.Conn, error)
-	ipv6Reachable := remote.IPv6Reachable
+	ipv6Reachable := env.IPv6Reachable
+	if ipv6Reachable == nil {
+		ipv6Reachable = remote.IPv6Reachable
+	}
 	if j.emulator {
 		emu, err := startEmulator(ctx, emulatorOptions{sshd: j.emulatorSSHD, logf: console.Debug})
 		if err != nil {

@@ -34,6 +34,9 @@ type Env struct {
 	// Stop ends when the user insists (a second interrupt): cleanup stops
 	// waiting and says what is left. Nil means never.
 	Stop context.Context
+	// IPv6Reachable reports whether this host can reach IPv6 addresses;
+	// nil means remote.IPv6Reachable, the real probe.
+	IPv6Reachable func() bool
 }
 
 // Exit codes, documented in the README.

@@ -633,3 +633,29 @@ func TestISOBuild(t *testing.T) {
 		t.Errorf("an ISO build registered a temporary key, which an ISO cannot use:\n%s", out)
 	}
 }
+
+// A plan without IPv4, on a host that cannot reach IPv6 (a GitHub-hosted
+// runner): the pre-flight fails against the emulator, naming the plan, and
+// nothing is created.
+func TestIPv6OnlyPlanWithoutARouteCreatesNothing(t *testing.T) {
+	t.Parallel()
+	srv := vultremu.New(vultremu.Options{APIKey: "CLI-TEST-KEY-V6-0001"})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() { hs.Close(); srv.Close() })
+	tmpl := filepath.Join(t.TempDir(), "v6.json")
+	os.WriteFile(tmpl, []byte(`{"builders":[{"type":"vultr","region_id":"ewr","plan_id":"vc2-1c-0.5gb-v6","os_id":"2284","ssh_username":"root","snapshot_description":"v6"}]}`), 0o644)
+	te := newEnv([]string{"build", tmpl}, map[string]string{"VULTR_API_KEY": "CLI-TEST-KEY-V6-0001", "VULTR_API_URL": hs.URL})
+	te.IPv6Reachable = func() bool { return false }
+	err := Run(context.Background(), te.Env)
+	if code := ExitCode(err); code != ExitUsage {
+		t.Errorf("exit %d (%v), want %d: nothing was created", code, err, ExitUsage)
+	}
+	if out := te.stdout.String() + te.stderr.String(); !strings.Contains(out, "plan vc2-1c-0.5gb-v6 has no IPv4 address, and this host cannot reach IPv6") {
+		t.Errorf("the output does not name the problem:\n%s", out)
+	}
+	for _, r := range srv.Requests() {
+		if r.Method == "POST" {
+			t.Errorf("%s %s was sent before the pre-flight failed", r.Method, r.Path)
+		}
+	}
+}
