@@ -375,7 +375,7 @@ func TestFaultInjection(t *testing.T) {
 				}
 				if s.Status == "complete" && c.signal == 0 && outputs["snapshot-id"] != s.ID && !strings.Contains(all, s.ID) {
 					failures.Add(1)
-					t.Errorf("snapshot %s was made but not reported", s.ID)
+					t.Errorf("snapshot %s was made but not reported:\n%s", s.ID, tail(all))
 				}
 			}
 			switch {

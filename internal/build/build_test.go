@@ -267,7 +267,7 @@ func options(cloud *fakeCloud, comm *fakeComm, tr Tracker) Options {
 // failed script is removed from the machine before they start.
 func TestEveryFailureCleansUp(t *testing.T) {
 	t.Parallel()
-	full := "Resolve,CreateSSHKey,CreateInstance,WaitReady,Connect,Run:uname,Run:chmod,Run:rm,Run:shutdown,WaitStopped,CreateSnapshot,WaitSnapshot,DeleteInstance,DeleteSSHKey"
+	full := "Resolve,CreateSSHKey,CreateInstance,WaitReady,Connect,Run:uname,DeleteSSHKey,Run:chmod,Run:rm,Run:shutdown,WaitStopped,CreateSnapshot,WaitSnapshot,DeleteInstance"
 	tests := []struct {
 		failAt string
 		want   string
@@ -278,11 +278,11 @@ func TestEveryFailureCleansUp(t *testing.T) {
 		{"CreateInstance", "Resolve,CreateSSHKey,CreateInstance,DeleteSSHKey"},
 		{"WaitReady", "Resolve,CreateSSHKey,CreateInstance,WaitReady,DeleteInstance,DeleteSSHKey"},
 		{"Connect", "Resolve,CreateSSHKey,CreateInstance,WaitReady,Connect,DeleteInstance,DeleteSSHKey"},
-		{"Run:chmod", "Resolve,CreateSSHKey,CreateInstance,WaitReady,Connect,Run:uname,Run:chmod,Run:rm,DeleteInstance,DeleteSSHKey"},
-		{"WaitStopped", "Resolve,CreateSSHKey,CreateInstance,WaitReady,Connect,Run:uname,Run:chmod,Run:rm,Run:shutdown,WaitStopped,DeleteInstance,DeleteSSHKey"},
-		{"CreateSnapshot", "Resolve,CreateSSHKey,CreateInstance,WaitReady,Connect,Run:uname,Run:chmod,Run:rm,Run:shutdown,WaitStopped,CreateSnapshot,DeleteInstance,DeleteSSHKey"},
+		{"Run:chmod", "Resolve,CreateSSHKey,CreateInstance,WaitReady,Connect,Run:uname,DeleteSSHKey,Run:chmod,Run:rm,DeleteInstance"},
+		{"WaitStopped", "Resolve,CreateSSHKey,CreateInstance,WaitReady,Connect,Run:uname,DeleteSSHKey,Run:chmod,Run:rm,Run:shutdown,WaitStopped,DeleteInstance"},
+		{"CreateSnapshot", "Resolve,CreateSSHKey,CreateInstance,WaitReady,Connect,Run:uname,DeleteSSHKey,Run:chmod,Run:rm,Run:shutdown,WaitStopped,CreateSnapshot,DeleteInstance"},
 		// The snapshot is asked about before its instance is deleted.
-		{"WaitSnapshot", "Resolve,CreateSSHKey,CreateInstance,WaitReady,Connect,Run:uname,Run:chmod,Run:rm,Run:shutdown,WaitStopped,CreateSnapshot,WaitSnapshot,DeleteInstance,DeleteSSHKey,GetSnapshot"},
+		{"WaitSnapshot", "Resolve,CreateSSHKey,CreateInstance,WaitReady,Connect,Run:uname,DeleteSSHKey,Run:chmod,Run:rm,Run:shutdown,WaitStopped,CreateSnapshot,WaitSnapshot,DeleteInstance,GetSnapshot"},
 	}
 	for _, tt := range tests {
 		cloud := newCloud()

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/leftovers"
@@ -26,6 +27,10 @@ type state struct {
 
 	key      *keyPair
 	sshKeyID string
+	// keyMu guards keyGone: the key is deleted once, by the step after
+	// the connection or else by cleanup.
+	keyMu   sync.Mutex
+	keyGone bool
 
 	instance *vultr.Instance
 	password string // the instance's root password, from the create response
@@ -58,6 +63,7 @@ func runOne(ctx context.Context, s *spec.Spec, b *spec.Build, p prepared, run *r
 			{"create instance", stepCreateInstance, false},
 			{"wait for instance", stepWaitInstance, false},
 			{"connect over SSH", stepConnect, false},
+			{"delete temporary SSH key from the account", stepDeleteSSHKey, false},
 			{"provision", stepProvision, false},
 			{"remove temporary key from authorized_keys", stepClearAuthorizedKeys, !b.SSH.ClearAuthorizedKeys},
 			{"shut down", stepShutdown, false},
@@ -159,14 +165,37 @@ func stepCreateSSHKey(ctx context.Context, st *state, undo *cleanups, o Options)
 	st.sshKeyID = k.ID
 	o.Tracker.Track(leftovers.SSHKey, k.ID)
 	undo.pushDelete(leftovers.Resource{Kind: leftovers.SSHKey, ID: k.ID, Name: name}, func(ctx context.Context) error {
-		if err := st.cloud.DeleteSSHKey(ctx, k.ID); err != nil {
-			return err
-		}
-		o.Tracker.Untrack(leftovers.SSHKey, k.ID)
-		o.UI.Message(st.b.Name, "Deleted temporary SSH key "+k.ID)
-		return nil
+		return st.deleteSSHKey(ctx, o)
 	})
 	o.UI.Message(st.b.Name, "Created temporary SSH key "+k.ID)
+	return nil
+}
+
+// deleteSSHKey deletes the temporary key from the account, once.
+func (st *state) deleteSSHKey(ctx context.Context, o Options) error {
+	st.keyMu.Lock()
+	defer st.keyMu.Unlock()
+	if st.keyGone || st.sshKeyID == "" {
+		return nil
+	}
+	if err := st.cloud.DeleteSSHKey(ctx, st.sshKeyID); err != nil {
+		return err
+	}
+	st.keyGone = true
+	o.Tracker.Untrack(leftovers.SSHKey, st.sshKeyID)
+	o.UI.Message(st.b.Name, "Deleted temporary SSH key "+st.sshKeyID)
+	return nil
+}
+
+// stepDeleteSSHKey deletes the temporary key from the account as soon as
+// the machine has let it in: the machine keeps it in authorized_keys (a
+// reconnect still works), and the account no longer needs it. The delete
+// then costs no time at the end, where parallel builds queue for the
+// API. A failure is left to cleanup.
+func stepDeleteSSHKey(ctx context.Context, st *state, _ *cleanups, o Options) error {
+	if err := st.deleteSSHKey(ctx, o); err != nil {
+		o.UI.Message(st.b.Name, fmt.Sprintf("Could not delete the temporary SSH key yet (%v); cleanup will", err))
+	}
 	return nil
 }
 
@@ -272,17 +301,21 @@ func deleteKeysNamed(ctx context.Context, st *state, name string, o Options) err
 	return errors.Join(errs...)
 }
 
-// keep is on-error=abort: the failed build's instance and key stay for
-// debugging, and the post step is told to leave them alone.
+// keep is on-error=abort: the failed build's instance (and its temporary
+// key, if it is still in the account: the machine had not let it in yet)
+// stay for debugging, and the post step is told to leave them alone.
 func keep(st *state, r *Result, o Options) {
-	r.KeptInstance, r.KeptSSHKey = st.instance.ID, st.sshKeyID
+	r.KeptInstance = st.instance.ID
 	o.Tracker.Keep(leftovers.Instance, st.instance.ID)
 	kept := []leftovers.Resource{{Kind: leftovers.Instance, ID: st.instance.ID}}
-	if st.sshKeyID != "" {
+	st.keyMu.Lock()
+	if st.sshKeyID != "" && !st.keyGone {
+		r.KeptSSHKey = st.sshKeyID
 		o.Tracker.Keep(leftovers.SSHKey, st.sshKeyID)
 		kept = append(kept, leftovers.Resource{Kind: leftovers.SSHKey, ID: st.sshKeyID})
 	}
-	o.UI.Error(st.b.Name, fmt.Sprintf("on-error=abort: keeping instance %s (at %s) and its SSH key for debugging. It is billed until you delete it: %s", st.instance.ID, st.host, leftovers.CleanupCommand(kept)), spec.Pos{}, "Instance kept")
+	st.keyMu.Unlock()
+	o.UI.Error(st.b.Name, fmt.Sprintf("on-error=abort: keeping instance %s (at %s) for debugging. It is billed until you delete it: %s", st.instance.ID, st.host, leftovers.CleanupCommand(kept)), spec.Pos{}, "Instance kept")
 }
 
 // stepWaitInstance waits until the instance is active, running and its

@@ -87,8 +87,11 @@ func TestLostSnapshotAnswer(t *testing.T) {
 		seed    []vultremu.Snapshot
 		known   bool // the seeded one is a sibling of this run
 		wantErr bool
+		// done makes the lost snapshot complete at once (a small disk's).
+		done bool
 	}{
 		{name: "alone: adopted"},
+		{name: "alone and already complete: adopted, not made twice", done: true},
 		{name: "another run's pending snapshot: fail, do not guess", seed: []vultremu.Snapshot{{Description: "app", Status: "pending", DateCreated: now}}, wantErr: true},
 		{name: "a sibling of this run: excluded, adopted", seed: []vultremu.Snapshot{{Description: "app", Status: "pending", DateCreated: now}}, known: true},
 		{name: "an old complete one: not a candidate", seed: []vultremu.Snapshot{{Description: "app", Status: "complete", DateCreated: "2020-01-01T00:00:00+00:00"}}},
@@ -96,7 +99,11 @@ func TestLostSnapshotAnswer(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c, srv := newTest(t, vultremu.Delays{SnapshotPending: time.Hour})
+			pending := time.Hour
+			if tt.done {
+				pending = 0
+			}
+			c, srv := newTest(t, vultremu.Delays{SnapshotPending: pending})
 			ctx := context.Background()
 			inst, err := c.CreateInstance(ctx, req("vultr-image-action-run:1a2b3c4d:web"))
 			if err != nil {
@@ -124,6 +131,9 @@ func TestLostSnapshotAnswer(t *testing.T) {
 			}
 			if seeded[snap.ID] {
 				t.Errorf("adopted %s, which existed before this create", snap.ID)
+			}
+			if n := len(srv.Snapshots()) - len(tt.seed); n != 1 {
+				t.Errorf("%d snapshots made, want 1", n)
 			}
 		})
 	}

@@ -26,8 +26,9 @@ const clockSkew = time.Minute
 
 // CreateSnapshot starts a snapshot of an instance. Snapshots carry no tags,
 // so after an ambiguous answer it adopts a snapshot only when exactly one
-// can be this build's: pending, with this description, created since the
-// call began, and not known to this run already (known reports the IDs of
+// can be this build's: pending or already complete (a small disk's can be),
+// with this description, created since the call began, and not known to
+// this run already (known reports the IDs of
 // snapshots that other builds of the run made). With none it sends again;
 // with more than one it fails without sending again: no duplicate, and no
 // sibling's snapshot reported as this build's artifact.
@@ -46,11 +47,11 @@ func (c *Client) CreateSnapshot(ctx context.Context, instanceID, description str
 		}
 		var found []Snapshot
 		for _, sn := range list {
-			if sn.Status == "pending" && !sn.DateCreated.IsZero() && !sn.DateCreated.Before(started) && (known == nil || !known(sn.ID)) {
+			if (sn.Status == "pending" || sn.Status == "complete") && !sn.DateCreated.IsZero() && !sn.DateCreated.Before(started) && (known == nil || !known(sn.ID)) {
 				found = append(found, sn)
 			}
 		}
-		return one(found, fmt.Sprintf("pending snapshots described %q", description))
+		return one(found, fmt.Sprintf("new snapshots described %q", description))
 	})
 }
 
