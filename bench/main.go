@@ -65,6 +65,7 @@ func run() error {
 	flag.BoolVar(&c.smoke, "smoke", false, "a quick run that checks the harness works (no file written)")
 	flag.IntVar(&c.runs, "runs", 5, "runs per figure (medians)")
 	flag.StringVar(&c.out, "out", "docs/performance.md", "where to write the results")
+	trace := flag.Int("trace", 0, "instead of the figures, run this many parallel builds once and print every API request's time")
 	flag.Parse()
 	c.delays = vultremu.Delays{InstancePending: 1 * time.Second, InstanceBooting: 2 * time.Second, SnapshotPending: 3 * time.Second}
 	c.scale = []int{1, 4, 16, 64}
@@ -84,6 +85,9 @@ func run() error {
 	bin := filepath.Join(dir, "vultr-image-action")
 	if out, err := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, ".").CombinedOutput(); err != nil {
 		return fmt.Errorf("build: %v\n%s", err, out)
+	}
+	if *trace > 0 {
+		return traceBuilds(bin, c.delays, *trace)
 	}
 	var rep report
 	rep.add("Environment", "", fmt.Sprintf("%d cores; Go %s; emulator delays: pending %s, booting %s, snapshot %s", numCPU(), goVersion(), c.delays.InstancePending, c.delays.InstanceBooting, c.delays.SnapshotPending))
@@ -235,11 +239,27 @@ func run() error {
 }
 
 type measure struct {
+	log               []vultremu.Request
 	wall, overhead    time.Duration
 	requests          int
 	peakRate, avgRate float64
 	reactions         []float64
 	maxRSSMB          float64
+}
+
+// traceBuilds runs n parallel builds once and prints each request's time
+// from the first, its method, path and status: where a parallel run's
+// time goes.
+func traceBuilds(bin string, d vultremu.Delays, n int) error {
+	m, err := buildOnce(bin, d, 0, n)
+	if err != nil {
+		return err
+	}
+	for _, r := range m.log {
+		fmt.Printf("%7.3f %-6s %-60s %d\n", r.Time.Sub(m.log[0].Time).Seconds(), r.Method, r.Path, r.Status)
+	}
+	fmt.Printf("wall %.2f s, %d requests\n", m.wall.Seconds(), len(m.log))
+	return nil
 }
 
 // buildOnce runs the binary on a template of n builds against a fresh
@@ -279,6 +299,7 @@ func buildOnce(bin string, d vultremu.Delays, scale float64, n int) (measure, er
 	}
 	m.overhead = m.wall - d.InstancePending - d.InstanceBooting - d.SnapshotPending
 	rs := srv.Requests()
+	m.log = rs
 	m.requests = len(rs) / n
 	if len(rs) > 0 {
 		span := rs[len(rs)-1].Time.Sub(rs[0].Time).Seconds()

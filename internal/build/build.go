@@ -285,10 +285,13 @@ type runState struct {
 	mu    sync.Mutex
 	made  map[string]bool
 	gates map[string]*sync.Mutex
+	// keys is each account's current temporary SSH key (see sharedKey).
+	keys   map[Cloud]*sharedKey
+	keySeq int
 }
 
 func newRunState() *runState {
-	return &runState{made: map[string]bool{}, gates: map[string]*sync.Mutex{}}
+	return &runState{made: map[string]bool{}, gates: map[string]*sync.Mutex{}, keys: map[Cloud]*sharedKey{}}
 }
 
 // madeHere reports whether this run made snapshot id.

@@ -514,3 +514,53 @@ func TestSnapshotWaitFitsTheDisk(t *testing.T) {
 		}
 	}
 }
+
+// A run's builds share one temporary key per account: created once, and
+// deleted once, after the last build that holds it has connected. Builds
+// that run one after another (-parallel-builds 1) each get a new one.
+func TestBuildsShareTheRunsTemporaryKey(t *testing.T) {
+	t.Parallel()
+	for _, parallel := range []int{0, 1} {
+		cloud := newCloud()
+		o := options(cloud, &fakeComm{cloud: cloud}, &recTracker{})
+		o.ParallelBuilds = parallel
+		s := testSpec()
+		for _, name := range []string{"b", "c"} {
+			b := s.Builds[0]
+			b.Name = name
+			s.Builds = append(s.Builds, b)
+		}
+		if _, err := Run(context.Background(), s, o); err != nil {
+			t.Fatal(err)
+		}
+		calls := cloud.callsSoFar()
+		count := func(name string) int {
+			n := 0
+			for _, c := range calls {
+				if c == name {
+					n++
+				}
+			}
+			return n
+		}
+		want := map[int]int{0: 1, 1: 3}[parallel]
+		if got := count("CreateSSHKey"); got != want {
+			t.Errorf("parallel %d: %d key creates, want %d", parallel, got, want)
+		}
+		if got := count("DeleteSSHKey"); got != want {
+			t.Errorf("parallel %d: %d key deletes, want %d", parallel, got, want)
+		}
+		lastConnect := 0
+		for i, c := range calls {
+			if c == "Connect" {
+				lastConnect = i
+			}
+		}
+		if parallel == 0 && slices.Index(calls, "DeleteSSHKey") < lastConnect {
+			t.Errorf("the shared key was deleted before every build had connected: %v", calls)
+		}
+		if len(cloud.keys) != 0 {
+			t.Errorf("parallel %d: keys left %v", parallel, cloud.keys)
+		}
+	}
+}

@@ -1,16 +1,22 @@
 package build
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/leftovers"
+	"github.com/vultr-image-action/vultr-image-action/internal/vultr"
 )
 
-// keyPair is a temporary SSH key for one build. The private half never
+// keyPair is a temporary SSH key. The private half never
 // leaves the process: it is used in memory and registered as a secret.
 type keyPair struct {
 	signer        ssh.Signer
@@ -37,4 +43,111 @@ func newKeyPair(comment string) (*keyPair, error) {
 	}
 	authorized := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub))) + " " + comment
 	return &keyPair{signer: signer, authorizedKey: authorized, privatePEM: string(pem.EncodeToMemory(block))}, nil
+}
+
+// sharedKey is a run's temporary SSH key in one account. Every build with
+// that account's API key boots with it: one create and one delete for the
+// run, where parallel builds would otherwise queue for the API with one
+// each. It leaves the account when the last build holding it lets go (once
+// SSH has let it in, or at cleanup); a build that starts after that gets a
+// new one.
+type sharedKey struct {
+	name    string
+	created chan struct{} // closed when the create has ended
+	// Set by the create, before created is closed.
+	pair      *keyPair
+	id        string
+	err       error
+	ambiguous bool // the create may have happened: look for it by name
+
+	mu      sync.Mutex
+	holders int
+	gone    bool // deleted, or its create failed: not to be handed out
+	kept    bool // on-error=abort kept it
+}
+
+// holdSSHKey hands out the account's current shared key and counts the
+// caller in; create is true when the caller must create it.
+func (r *runState) holdSSHKey(account Cloud, runID string) (k *sharedKey, create bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if k = r.keys[account]; k != nil {
+		k.mu.Lock()
+		usable := !k.gone
+		if usable {
+			k.holders++
+		}
+		k.mu.Unlock()
+		if usable {
+			return k, false
+		}
+	}
+	r.keySeq++
+	k = &sharedKey{name: leftovers.KeyName(runID, r.keySeq), created: make(chan struct{}), holders: 1}
+	r.keys[account] = k
+	return k, true
+}
+
+// create makes the key in the account, once, for every holder.
+func (k *sharedKey) create(ctx context.Context, account Cloud, o Options) {
+	defer close(k.created)
+	pair, err := newKeyPair(k.name)
+	if err != nil {
+		k.err = err
+		return
+	}
+	o.Secrets.Add(pair.privatePEM)
+	created, err := account.CreateSSHKey(ctx, k.name, pair.authorizedKey)
+	var amb *vultr.AmbiguousCreateError
+	k.ambiguous = errors.As(err, &amb)
+	if err != nil {
+		k.err = fmt.Errorf("create ssh key %s: %w", k.name, err)
+		k.mu.Lock()
+		k.gone = true
+		k.mu.Unlock()
+		return
+	}
+	k.pair, k.id = pair, created.ID
+	o.Tracker.Track(leftovers.SSHKey, created.ID)
+}
+
+// wait waits for the create, or for ctx.
+func (k *sharedKey) wait(ctx context.Context) error {
+	select {
+	case <-k.created:
+		return k.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// release counts one holder out; the last one deletes the key (by name,
+// when its create had no clear answer). A failed delete keeps the holder
+// counted, so that its cleanup tries again.
+func (k *sharedKey) release(ctx context.Context, st *state, o Options) error {
+	select {
+	case <-k.created:
+	case <-ctx.Done():
+		return fmt.Errorf("wait for the create of ssh key %s: %w", k.name, ctx.Err())
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.holders--
+	if k.holders > 0 || k.kept || k.id == "" && !k.ambiguous {
+		return nil
+	}
+	if k.id == "" {
+		return deleteKeysNamed(ctx, st, k.name, o)
+	}
+	if k.gone {
+		return nil
+	}
+	if err := st.cloud.DeleteSSHKey(ctx, k.id); err != nil {
+		k.holders++
+		return err
+	}
+	k.gone = true
+	o.Tracker.Untrack(leftovers.SSHKey, k.id)
+	o.UI.Message(st.b.Name, "Deleted temporary SSH key "+k.id)
+	return nil
 }

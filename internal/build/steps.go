@@ -27,10 +27,12 @@ type state struct {
 
 	key      *keyPair
 	sshKeyID string
-	// keyMu guards keyGone: the key is deleted once, by the step after
-	// the connection or else by cleanup.
-	keyMu   sync.Mutex
-	keyGone bool
+	// sharedKey is the run's key this build holds; keyMu guards
+	// keyReleased: the build lets go of it once, by the step after the
+	// connection or else by cleanup.
+	sharedKey   *sharedKey
+	keyMu       sync.Mutex
+	keyReleased bool
 
 	instance *vultr.Instance
 	password string // the instance's root password, from the create response
@@ -138,52 +140,50 @@ func (r *Result) phase(ctx context.Context, o Options, name string, fn func(cont
 	return nil
 }
 
-// stepCreateSSHKey registers a temporary ed25519 key, unless the image
-// brings its own credentials (snapshots and ISOs, as in Packer).
+// stepCreateSSHKey gets the run's temporary ed25519 key in this account
+// (see sharedKey): the first build creates it, the others wait for it.
+// None for an image that brings its own credentials (snapshots and ISOs,
+// as in Packer).
 func stepCreateSSHKey(ctx context.Context, st *state, undo *cleanups, o Options) error {
 	if k := st.b.Vultr.Image.Kind; k == spec.ImageSnapshot || k == spec.ImageISO {
 		o.UI.Message(st.b.Name, "Image brings its own credentials; no temporary key")
 		return nil
 	}
-	name := leftovers.KeyName(o.RunID, st.b.Name)
-	key, err := newKeyPair(name)
+	k, create := st.run.holdSSHKey(st.cloud, o.RunID)
+	if create {
+		k.create(ctx, st.cloud, o)
+	}
+	err := k.wait(ctx)
+	st.sharedKey = k
+	res := leftovers.Resource{Kind: leftovers.SSHKey, Run: o.RunID, Name: k.name}
+	if err == nil {
+		res.ID = k.id
+	}
+	undo.pushDelete(res, func(ctx context.Context) error { return st.releaseSSHKey(ctx, o) })
 	if err != nil {
 		return err
 	}
-	o.Secrets.Add(key.privatePEM)
-	st.key = key
-	k, err := st.cloud.CreateSSHKey(ctx, name, key.authorizedKey)
-	var amb *vultr.AmbiguousCreateError
-	if errors.As(err, &amb) {
-		undo.pushDelete(leftovers.Resource{Kind: leftovers.SSHKey, Run: o.RunID, Name: name}, func(ctx context.Context) error {
-			return deleteKeysNamed(ctx, st, name, o)
-		})
+	st.key, st.sshKeyID = k.pair, k.id
+	if create {
+		o.UI.Message(st.b.Name, "Created temporary SSH key "+k.id)
+	} else {
+		o.UI.Message(st.b.Name, "Using the run's temporary SSH key "+k.id)
 	}
-	if err != nil {
-		return fmt.Errorf("create ssh key %s: %w", name, err)
-	}
-	st.sshKeyID = k.ID
-	o.Tracker.Track(leftovers.SSHKey, k.ID)
-	undo.pushDelete(leftovers.Resource{Kind: leftovers.SSHKey, ID: k.ID, Name: name}, func(ctx context.Context) error {
-		return st.deleteSSHKey(ctx, o)
-	})
-	o.UI.Message(st.b.Name, "Created temporary SSH key "+k.ID)
 	return nil
 }
 
-// deleteSSHKey deletes the temporary key from the account, once.
-func (st *state) deleteSSHKey(ctx context.Context, o Options) error {
+// releaseSSHKey lets go of the run's key, once per build: the last build to
+// let go deletes it.
+func (st *state) releaseSSHKey(ctx context.Context, o Options) error {
 	st.keyMu.Lock()
 	defer st.keyMu.Unlock()
-	if st.keyGone || st.sshKeyID == "" {
+	if st.keyReleased || st.sharedKey == nil {
 		return nil
 	}
-	if err := st.cloud.DeleteSSHKey(ctx, st.sshKeyID); err != nil {
+	if err := st.sharedKey.release(ctx, st, o); err != nil {
 		return err
 	}
-	st.keyGone = true
-	o.Tracker.Untrack(leftovers.SSHKey, st.sshKeyID)
-	o.UI.Message(st.b.Name, "Deleted temporary SSH key "+st.sshKeyID)
+	st.keyReleased = true
 	return nil
 }
 
@@ -193,7 +193,7 @@ func (st *state) deleteSSHKey(ctx context.Context, o Options) error {
 // then costs no time at the end, where parallel builds queue for the
 // API. A failure is left to cleanup.
 func stepDeleteSSHKey(ctx context.Context, st *state, _ *cleanups, o Options) error {
-	if err := st.deleteSSHKey(ctx, o); err != nil {
+	if err := st.releaseSSHKey(ctx, o); err != nil {
 		o.UI.Message(st.b.Name, fmt.Sprintf("Could not delete the temporary SSH key yet (%v); cleanup will", err))
 	}
 	return nil
@@ -309,10 +309,13 @@ func keep(st *state, r *Result, o Options) {
 	o.Tracker.Keep(leftovers.Instance, st.instance.ID)
 	kept := []leftovers.Resource{{Kind: leftovers.Instance, ID: st.instance.ID}}
 	st.keyMu.Lock()
-	if st.sshKeyID != "" && !st.keyGone {
-		r.KeptSSHKey = st.sshKeyID
-		o.Tracker.Keep(leftovers.SSHKey, st.sshKeyID)
-		kept = append(kept, leftovers.Resource{Kind: leftovers.SSHKey, ID: st.sshKeyID})
+	if k := st.sharedKey; k != nil && k.id != "" && !st.keyReleased {
+		k.mu.Lock()
+		k.kept = true
+		k.mu.Unlock()
+		r.KeptSSHKey = k.id
+		o.Tracker.Keep(leftovers.SSHKey, k.id)
+		kept = append(kept, leftovers.Resource{Kind: leftovers.SSHKey, ID: k.id})
 	}
 	st.keyMu.Unlock()
 	o.UI.Error(st.b.Name, fmt.Sprintf("on-error=abort: keeping instance %s (at %s) for debugging. It is billed until you delete it: %s", st.instance.ID, st.host, leftovers.CleanupCommand(kept)), spec.Pos{}, "Instance kept")

@@ -1,6 +1,6 @@
 // Package leftovers is the one home of what this tool leaves in an account
 // and how it is found again: the naming scheme of its temporary resources
-// (the tool tag, a run tag per build, a key name per build), finding one
+// (the tool tag, a run tag per build, a key name per run), finding one
 // run's resources, finding old ones to sweep, and deleting them.
 //
 // Everything here checks tags and names on the client. Vultr does not
@@ -26,7 +26,8 @@ import (
 )
 
 // The naming scheme. Every instance a build creates carries ToolTag and
-// RunTag(run, build); every temporary key is named KeyName(run, build).
+// RunTag(run, build); every temporary key is named KeyName(run, n): a
+// run's builds share one key per account.
 const (
 	ToolTag      = "vultr-image-action"
 	runTagPrefix = "vultr-image-action-run:"
@@ -49,8 +50,8 @@ func ValidRunID(id string) bool { return runIDRE.MatchString(id) }
 // RunTag is the tag that names one build of one run.
 func RunTag(runID, build string) string { return runTagPrefix + runID + ":" + build }
 
-// KeyName is the name of one build's temporary SSH key.
-func KeyName(runID, build string) string { return keyPrefix + runID + "-" + build }
+// KeyName is the name of a run's n-th temporary SSH key in one account.
+func KeyName(runID string, n int) string { return fmt.Sprintf("%s%s-key%d", keyPrefix, runID, n) }
 
 // InstanceRun returns the run an instance belongs to, when it carries both
 // the tool tag and a well-formed run tag.

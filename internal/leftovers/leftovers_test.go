@@ -54,8 +54,8 @@ func TestSchemeRoundTrips(t *testing.T) {
 		if got, ok := InstanceRun(in); !ok || got != run {
 			t.Errorf("InstanceRun(%v) = %q, %v; want %q", in.Tags, got, ok, run)
 		}
-		if got, ok := KeyRun(vultr.SSHKey{Name: KeyName(run, "web-1")}); !ok || got != run {
-			t.Errorf("KeyRun(%q) = %q, %v; want %q", KeyName(run, "web-1"), got, ok, run)
+		if got, ok := KeyRun(vultr.SSHKey{Name: KeyName(run, 1)}); !ok || got != run {
+			t.Errorf("KeyRun(%q) = %q, %v; want %q", KeyName(run, 1), got, ok, run)
 		}
 	}
 	if id := NewRunID(env{"GITHUB_RUN_ID": "1; rm -rf /"}.get); !ValidRunID(id) || strings.Contains(id, ";") {
@@ -82,8 +82,8 @@ func TestFindOldActsOnlyOnTheWholeScheme(t *testing.T) {
 			{ID: "production", Tags: []string{"production"}, DateCreated: old},
 		},
 		keys: []vultr.SSHKey{
-			{ID: "key-ours", Name: KeyName("gh12-1-1a2b3c4d", "web"), DateCreated: old},
-			{ID: "key-no-date", Name: KeyName("1a2b3c4d", "web")},
+			{ID: "key-ours", Name: KeyName("gh12-1-1a2b3c4d", 1), DateCreated: old},
+			{ID: "key-no-date", Name: KeyName("1a2b3c4d", 1)},
 			{ID: "key-deploy", Name: "vultr-image-action-deploy", DateCreated: old},
 			{ID: "key-alice", Name: "alice", DateCreated: old},
 		},
@@ -133,7 +133,7 @@ func TestVerifyRefusesForeignResources(t *testing.T) {
 	t.Parallel()
 	f := &fakeCloud{
 		instances: []vultr.Instance{{ID: "prod", Tags: []string{"production"}}, {ID: "ours", Tags: []string{ToolTag, RunTag("1a2b3c4d", "web")}}},
-		keys:      []vultr.SSHKey{{ID: "k1", Name: "alice"}, {ID: "k2", Name: KeyName("1a2b3c4d", "web")}},
+		keys:      []vultr.SSHKey{{ID: "k1", Name: "alice"}, {ID: "k2", Name: KeyName("1a2b3c4d", 1)}},
 	}
 	tests := []struct {
 		kind    Kind
