@@ -147,13 +147,20 @@ func run() error {
 	}
 
 	// 6. Scale.
+	// Medians of c.runs runs (64 builds: one run): one run of one build
+	// varies by a second on this machine, as much as the figure measured.
 	var single float64
 	for _, n := range c.scale {
-		m, err := buildOnce(bin, c.delays, 0, n)
-		if err != nil {
-			return err
+		var walls []float64
+		var m measure
+		for i := 0; i < c.runs && (i == 0 || n <= 16); i++ {
+			var err error
+			if m, err = buildOnce(bin, c.delays, 0, n); err != nil {
+				return err
+			}
+			walls = append(walls, m.wall.Seconds())
 		}
-		total := m.wall.Seconds()
+		total := median(walls)
 		if n == 1 {
 			single = total
 		}
