@@ -524,6 +524,19 @@ func TestBuildsShareTheRunsTemporaryKey(t *testing.T) {
 		cloud := newCloud()
 		o := options(cloud, &fakeComm{cloud: cloud}, &recTracker{})
 		o.ParallelBuilds = parallel
+		if parallel == 0 {
+			// As on a real cloud, every build has created its instance
+			// before the first one connects.
+			connect := o.Connect
+			o.Connect = func(ctx context.Context, cfg remote.Config) (Comm, error) {
+				for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+					if n := strings.Count(strings.Join(cloud.callsSoFar(), ","), "CreateInstance"); n == 3 {
+						break
+					}
+				}
+				return connect(ctx, cfg)
+			}
+		}
 		s := testSpec()
 		for _, name := range []string{"b", "c"} {
 			b := s.Builds[0]
