@@ -19,7 +19,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
@@ -379,5 +378,3 @@ func checkJSONReachesBuilds(t *testing.T, c corpusCase, s *spec.Spec) {
 		t.Error("the template has no provisioners: the check reads nothing")
 	}
 }
-
-var _ = hcl.Pos{}
