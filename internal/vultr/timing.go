@@ -35,7 +35,7 @@ const (
 	instancePollMax = 5 * time.Second
 	lockPollMax     = 10 * time.Second
 	firstPoll       = 250 * time.Millisecond
-	pollFloor       = time.Second
+	pollFloor       = 500 * time.Millisecond
 )
 
 // scaled multiplies d by the client's TimeScale (tests run the cloud's

@@ -14,9 +14,9 @@ type WaitOptions struct {
 	Timeout time.Duration
 	// First is the first poll's delay (default 250ms); polls then back off
 	// by about 1.5x each time, with jitter, up to an eighth of the time
-	// waited so far (but at least Floor, default 1s), and never beyond Max
+	// waited so far (but at least Floor, default 0.5s), and never beyond Max
 	// (5s for instances; for snapshots, from the disk's size: see
-	// snapshotPollMax). A short wait is seen within a second; a long one
+	// snapshotPollMax). A short wait is seen within half a second; a long one
 	// costs few requests, and is seen late by an eighth at most.
 	First, Floor, Max time.Duration
 	// DiskGB is the instance's disk, which sets a snapshot's poll schedule.
