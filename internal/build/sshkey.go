@@ -132,22 +132,23 @@ func (k *sharedKey) release(ctx context.Context, st *state, o Options) error {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.holders--
-	if k.holders > 0 || k.kept || k.id == "" && !k.ambiguous {
+	if k.holders--; k.holders > 0 || k.kept {
 		return nil
 	}
-	if k.id == "" {
-		return deleteKeysNamed(ctx, st, k.name, o)
+	var err error
+	switch {
+	case k.id != "":
+		if err = st.cloud.DeleteSSHKey(ctx, k.id); err == nil {
+			o.Tracker.Untrack(leftovers.SSHKey, k.id)
+			o.UI.Message(st.b.Name, "Deleted temporary SSH key "+k.id)
+		}
+	case k.ambiguous:
+		err = deleteKeysNamed(ctx, st, k.name, o)
 	}
-	if k.gone {
-		return nil
-	}
-	if err := st.cloud.DeleteSSHKey(ctx, k.id); err != nil {
+	if err != nil {
 		k.holders++
 		return err
 	}
 	k.gone = true
-	o.Tracker.Untrack(leftovers.SSHKey, k.id)
-	o.UI.Message(st.b.Name, "Deleted temporary SSH key "+k.id)
 	return nil
 }

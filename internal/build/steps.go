@@ -25,8 +25,7 @@ type state struct {
 	resolved *vultr.Resolved
 	runTag   string
 
-	key      *keyPair
-	sshKeyID string
+	key *keyPair
 	// sharedKey is the run's key this build holds; keyMu guards
 	// keyReleased: the build lets go of it once, by the step after the
 	// connection or else by cleanup.
@@ -163,7 +162,7 @@ func stepCreateSSHKey(ctx context.Context, st *state, undo *cleanups, o Options)
 	if err != nil {
 		return err
 	}
-	st.key, st.sshKeyID = k.pair, k.id
+	st.key = k.pair
 	if create {
 		o.UI.Message(st.b.Name, "Created temporary SSH key "+k.id)
 	} else {
@@ -223,8 +222,8 @@ func stepCreateInstance(ctx context.Context, st *state, undo *cleanups, o Option
 		EnableVPC:  v.EnableVPC,
 		VPCIDs:     v.VPCIDs,
 	}
-	if st.sshKeyID != "" {
-		req.SSHKeyIDs = append(req.SSHKeyIDs, st.sshKeyID)
+	if st.key != nil {
+		req.SSHKeyIDs = append(req.SSHKeyIDs, st.sharedKey.id)
 	}
 	inst, err := st.cloud.CreateInstance(ctx, req)
 	var amb *vultr.AmbiguousCreateError

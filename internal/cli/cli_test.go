@@ -487,16 +487,7 @@ func TestIPv6OnlyPlanBuildsOverV6(t *testing.T) {
 	t.Parallel()
 	tmpl := filepath.Join(t.TempDir(), "v6.json")
 	os.WriteFile(tmpl, []byte(`{"builders":[{"type":"vultr","region_id":"ewr","plan_id":"vc2-1c-0.5gb-v6","os_id":"2284","ssh_username":"root","snapshot_description":"v6"}]}`), 0o644)
-	te := newEnv([]string{"build", "-emulator", tmpl}, map[string]string{})
-	te.Getwd = func() (string, error) { return t.TempDir(), nil }
-	err := Run(context.Background(), te.Env)
-	if errors.Is(err, machine.ErrNoSandbox) {
-		t.Skip(err)
-	}
-	out := te.stdout.String()
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	out := buildOnEmulator(t, tmpl)
 	if !regexp.MustCompile(`is active at 2001:db8:`).MatchString(out) || !strings.Contains(out, "--> vultr: Vultr Snapshot: v6 (") {
 		t.Errorf("the build did not go over IPv6:\n%s", out)
 	}
@@ -518,14 +509,8 @@ func TestSeedUpgradedToHCL2Builds(t *testing.T) {
 	if err := Run(context.Background(), te.Env); err != nil || te.stdout.String() != "The configuration is valid.\n" {
 		t.Fatalf("validate the HCL2 seed: %v %q", err, te.stdout.String())
 	}
-	te = newEnv([]string{"build", "-emulator", out}, map[string]string{})
-	te.Getwd = func() (string, error) { return t.TempDir(), nil }
-	err := Run(context.Background(), te.Env)
-	if errors.Is(err, machine.ErrNoSandbox) {
-		t.Skip(err)
-	}
-	if err != nil || !strings.Contains(te.stdout.String(), "--> vultr: Vultr Snapshot: My Awesome App (") {
-		t.Fatalf("build the HCL2 seed: %v\n%s", err, te.stdout.String())
+	if built := buildOnEmulator(t, out); !strings.Contains(built, "--> vultr: Vultr Snapshot: My Awesome App (") {
+		t.Fatalf("build the HCL2 seed:\n%s", built)
 	}
 }
 
@@ -614,16 +599,7 @@ func TestISOBuild(t *testing.T) {
 	tmpl := filepath.Join(t.TempDir(), "iso.json")
 	os.WriteFile(tmpl, []byte(`{"builders":[{"type":"vultr","region_id":"ewr","plan_id":"vc2-1c-1gb","iso_id":"0f1d4a4c-5a6b-4c3e-9b21-3c1f7a2e8d01","ssh_username":"root","ssh_password":"live-debian","snapshot_description":"from iso"}],
   "provisioners":[{"type":"shell","inline":["echo installed > /root/iso.txt"]}]}`), 0o644)
-	te := newEnv([]string{"build", "-emulator", tmpl}, map[string]string{})
-	te.Getwd = func() (string, error) { return t.TempDir(), nil }
-	err := Run(context.Background(), te.Env)
-	if errors.Is(err, machine.ErrNoSandbox) {
-		t.Skip(err)
-	}
-	out := te.stdout.String()
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	out := buildOnEmulator(t, tmpl)
 	for _, want := range []string{"public ISO Debian 12", "--> vultr: Vultr Snapshot: from iso ("} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
@@ -658,4 +634,20 @@ func TestIPv6OnlyPlanWithoutARouteCreatesNothing(t *testing.T) {
 			t.Errorf("%s %s was sent before the pre-flight failed", r.Method, r.Path)
 		}
 	}
+}
+
+// buildOnEmulator runs build -emulator with args and returns its output;
+// it skips where machines cannot be sandboxed and fails on a failed build.
+func buildOnEmulator(t *testing.T, args ...string) string {
+	t.Helper()
+	te := newEnv(append([]string{"build", "-emulator"}, args...), map[string]string{})
+	te.Getwd = func() (string, error) { return t.TempDir(), nil }
+	err := Run(context.Background(), te.Env)
+	if errors.Is(err, machine.ErrNoSandbox) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatalf("%v\n%s", err, te.stdout.String())
+	}
+	return te.stdout.String()
 }

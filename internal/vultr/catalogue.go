@@ -31,24 +31,12 @@ type catalogue struct {
 // manage instances.
 func (c *Client) checkKey(ctx context.Context) error {
 	ct := &c.cat
-	if cached(ct, func() bool { return ct.keyOK }) {
-		return nil
-	}
-	release, err := ct.slot(ctx, "key")
-	if err != nil {
-		return err
-	}
-	defer release()
-	if cached(ct, func() bool { return ct.keyOK }) {
-		return nil
-	}
-	err = c.retry(ctx, func(ctx context.Context) error {
-		_, _, _, err := c.gv.Instance.List(ctx, &govultr.ListOptions{PerPage: 1})
-		return err
-	})
-	ct.mu.Lock()
-	ct.keyOK = err == nil
-	ct.mu.Unlock()
+	_, err := loadOnce(ctx, ct, "key", func() (bool, bool) { return true, ct.keyOK }, func() (bool, error) {
+		return true, c.retry(ctx, func(ctx context.Context) error {
+			_, _, _, err := c.gv.Instance.List(ctx, &govultr.ListOptions{PerPage: 1})
+			return err
+		})
+	}, func(bool) { ct.keyOK = true })
 	return err
 }
 
@@ -72,42 +60,53 @@ func (ct *catalogue) slot(ctx context.Context, name string) (release func(), err
 	}
 }
 
-// cached reads one field under the catalogue's mutex.
-func cached[T any](ct *catalogue, read func() T) T {
-	ct.mu.Lock()
-	defer ct.mu.Unlock()
-	return read()
-}
-
-// catalogueList reads a public list once into *dst, by key. Parallel
-// builds wait for one read instead of making their own.
-func catalogueList[K comparable, V any](ctx context.Context, c *Client, dst *map[K]V, what string, page func(context.Context, *govultr.ListOptions) ([]V, *govultr.Meta, error), key func(V) K) (map[K]V, error) {
-	ct := &c.cat
-	if m := cached(ct, func() map[K]V { return *dst }); m != nil {
-		return m, nil
+// loadOnce returns what cached holds, or loads and stores it: one load at
+// a time per name, so builds that need the same value wait for one read
+// (or for their own end) instead of making their own. cached and store run
+// under the catalogue's mutex; load does not. A failed load is tried again
+// by the next caller.
+func loadOnce[T any](ctx context.Context, ct *catalogue, name string, cached func() (T, bool), load func() (T, error), store func(T)) (T, error) {
+	get := func() (T, bool) {
+		ct.mu.Lock()
+		defer ct.mu.Unlock()
+		return cached()
 	}
-	release, err := ct.slot(ctx, what)
+	if v, ok := get(); ok {
+		return v, nil
+	}
+	release, err := ct.slot(ctx, name)
 	if err != nil {
-		return nil, err
+		var zero T
+		return zero, err
 	}
 	defer release()
-	if m := cached(ct, func() map[K]V { return *dst }); m != nil {
-		return m, nil // read while this build waited
+	if v, ok := get(); ok {
+		return v, nil // loaded while this caller waited
 	}
-	all, err := list(ctx, c, govultr.ListOptions{}, page)
+	v, err := load()
 	if err != nil {
-		return nil, fmt.Errorf("read the Vultr %s list: %w", what, err)
-	}
-	m := make(map[K]V, len(all))
-	for _, v := range all {
-		m[key(v)] = v
+		return v, err
 	}
 	ct.mu.Lock()
-	*dst = m
+	store(v)
 	ct.mu.Unlock()
-	return m, nil
+	return v, nil
 }
 
+// catalogueList reads a public list once into *dst, by key.
+func catalogueList[K comparable, V any](ctx context.Context, c *Client, dst *map[K]V, what string, page func(context.Context, *govultr.ListOptions) ([]V, *govultr.Meta, error), key func(V) K) (map[K]V, error) {
+	return loadOnce(ctx, &c.cat, what, func() (map[K]V, bool) { return *dst, *dst != nil }, func() (map[K]V, error) {
+		all, err := list(ctx, c, govultr.ListOptions{}, page)
+		if err != nil {
+			return nil, fmt.Errorf("read the Vultr %s list: %w", what, err)
+		}
+		m := make(map[K]V, len(all))
+		for _, v := range all {
+			m[key(v)] = v
+		}
+		return m, nil
+	}, func(m map[K]V) { *dst = m })
+}
 func (c *Client) regions(ctx context.Context) (map[string]govultr.Region, error) {
 	return catalogueList(ctx, c, &c.cat.regions, "regions", func(ctx context.Context, o *govultr.ListOptions) ([]govultr.Region, *govultr.Meta, error) {
 		items, meta, _, err := c.gv.Region.List(ctx, o)
@@ -140,37 +139,24 @@ func (c *Client) publicISOs(ctx context.Context) (map[string]govultr.PublicISO, 
 // for a region it does not know), read once per region.
 func (c *Client) availablePlans(ctx context.Context, region string) ([]string, error) {
 	ct := &c.cat
-	read := func() ([]string, bool) { plans, ok := ct.available[region]; return plans, ok }
-	if plans, ok := cachedPair(ct, read); ok {
-		return plans, nil
-	}
-	release, err := ct.slot(ctx, "availability "+region)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	if plans, ok := cachedPair(ct, read); ok {
-		return plans, nil
-	}
-	var pa *govultr.PlanAvailability
-	if err := c.retry(ctx, func(ctx context.Context) error {
-		var err error
-		pa, _, err = c.gv.Region.Availability(ctx, region, "all")
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	ct.mu.Lock()
-	defer ct.mu.Unlock()
-	if ct.available == nil {
-		ct.available = map[string][]string{}
-	}
-	ct.available[region] = pa.AvailablePlans
-	return pa.AvailablePlans, nil
-}
-
-func cachedPair[T any](ct *catalogue, read func() (T, bool)) (T, bool) {
-	ct.mu.Lock()
-	defer ct.mu.Unlock()
-	return read()
+	return loadOnce(ctx, ct, "availability "+region, func() ([]string, bool) {
+		plans, ok := ct.available[region]
+		return plans, ok
+	}, func() ([]string, error) {
+		var pa *govultr.PlanAvailability
+		err := c.retry(ctx, func(ctx context.Context) error {
+			var err error
+			pa, _, err = c.gv.Region.Availability(ctx, region, "all")
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return pa.AvailablePlans, nil
+	}, func(plans []string) {
+		if ct.available == nil {
+			ct.available = map[string][]string{}
+		}
+		ct.available[region] = plans
+	})
 }

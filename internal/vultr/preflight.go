@@ -50,6 +50,7 @@ func (c *Client) Resolve(ctx context.Context, v spec.Vultr) (*Resolved, error) {
 	if len(p.ds) > 0 {
 		return nil, p.ds
 	}
+	p.r.IPv6Only = strings.HasSuffix(p.r.Plan, "-v6")
 	return p.r, nil
 }
 
@@ -75,13 +76,18 @@ func (p *preflight) authProblem(ref spec.Ref, what string, err error) bool {
 	case !errors.As(err, &ae):
 		return false
 	case ae.Status == http.StatusUnauthorized:
-		p.ds = append(p.ds, spec.Diagnostic{Path: "api_key", Summary: fmt.Sprintf("the API key was rejected (%d %s)", ae.Status, ae.Message), Detail: hintUnauthorized})
+		p.ds = append(p.ds, keyRejected(ae))
 		return true
 	case ae.Status == http.StatusForbidden:
 		p.r.Warnings = append(p.r.Warnings, fmt.Sprintf("%s: could not check %s (403 %s: the API key lacks a permission for it); the create will tell", ref.Key, what, ae.Message))
 		return true
 	}
 	return false
+}
+
+// keyRejected is the diagnostic for a 401.
+func keyRejected(ae *APIError) spec.Diagnostic {
+	return spec.Diagnostic{Path: "api_key", Summary: fmt.Sprintf("the API key was rejected (%d %s)", ae.Status, ae.Message), Detail: hintUnauthorized}
 }
 
 // key checks the API key once per Client: a one-item instance list, which
@@ -94,7 +100,7 @@ func (p *preflight) key(ctx context.Context, _ spec.Vultr) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &ae) && ae.Status == http.StatusUnauthorized:
-		p.ds = append(p.ds, spec.Diagnostic{Path: "api_key", Summary: fmt.Sprintf("the API key was rejected (%d %s)", ae.Status, ae.Message), Detail: hintUnauthorized})
+		p.ds = append(p.ds, keyRejected(ae))
 	case errors.As(err, &ae) && ae.Status == http.StatusForbidden:
 		p.ds = append(p.ds, spec.Diagnostic{Path: "api_key", Summary: fmt.Sprintf("the API key may not manage instances (%d %s)", ae.Status, ae.Message), Detail: hintForbidden})
 	default:
@@ -158,7 +164,6 @@ func (p *preflight) region(ctx context.Context, v spec.Vultr) error {
 // plan checks the plan: an ID the region offers needs no list; otherwise
 // the plans list says whether it exists at all.
 func (p *preflight) plan(ctx context.Context, v spec.Vultr) error {
-	defer func() { p.r.IPv6Only = strings.HasSuffix(p.r.Plan, "-v6") }()
 	if v.Plan.ID != "" && p.availOK && contains(p.avail, v.Plan.ID) {
 		p.r.Plan = v.Plan.ID
 		return nil
@@ -285,11 +290,13 @@ func (p *preflight) snapshotImage(ctx context.Context, ref spec.Ref) error {
 
 func (p *preflight) snapshotByName(ctx context.Context, ref spec.Ref) error {
 	all, err := p.c.ListSnapshots(ctx, ref.Name)
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusForbidden {
+		// Without the list the name cannot become an ID: nothing to create from.
+		p.bad(ref, fmt.Sprintf("cannot find snapshot %q: the API key may not list snapshots (403 %s)", ref.Name, ae.Message), "use snapshot_id, or give the key the snapshot permission")
+		return nil
+	}
 	if p.authProblem(ref, fmt.Sprintf("snapshot %q", ref.Name), err) {
-		if len(p.r.Warnings) > 0 {
-			// Without the list the name cannot become an ID: nothing to create from.
-			p.bad(ref, fmt.Sprintf("cannot find snapshot %q: the API key may not list snapshots", ref.Name), "use snapshot_id, or give the key the snapshot permission")
-		}
 		return nil
 	}
 	if err != nil {

@@ -83,8 +83,6 @@ func wait[T any](ctx context.Context, o WaitOptions, what string, get func(ctx c
 			lastProgress = time.Now()
 			o.Progress(time.Since(start), state)
 		}
-		// Back off by about 1.5x with jitter: early changes are seen within a
-		// quarter of a second, long waits cost few requests.
 		delay = nextPoll(delay, time.Since(start), o)
 	}
 }
