@@ -146,8 +146,10 @@ func (c *Client) initBatches() {
 	}}
 }
 
+// onePage reports whether a list answer held the whole list. One without
+// "meta" is not a list answer of the API: not complete.
 func onePage(meta *govultr.Meta) bool {
-	return meta == nil || meta.Links == nil || meta.Links.Next == ""
+	return meta != nil && (meta.Links == nil || meta.Links.Next == "")
 }
 
 // listTag is the tag every instance of the tool carries, so a batched

@@ -147,6 +147,9 @@ func (c *Client) availablePlans(ctx context.Context, region string) ([]string, e
 		err := c.retry(ctx, func(ctx context.Context) error {
 			var err error
 			pa, _, err = c.gv.Region.Availability(ctx, region, "all")
+			if err == nil && pa == nil {
+				err = badAnswer("no available_plans in the answer")
+			}
 			return err
 		})
 		if err != nil {

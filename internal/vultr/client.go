@@ -13,13 +13,17 @@ import (
 	"fmt"
 	"io"
 	"math/rand"
+	"mime"
 	"net/http"
+	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/vultr/govultr/v3"
+	"golang.org/x/time/rate"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/ctxtime"
 )
@@ -51,6 +55,9 @@ type Config struct {
 	// bounds the look-up after an ambiguous create (default 60s), on a
 	// budget of its own.
 	CreateTimeout, LookupTimeout time.Duration
+	// RateLimitWait bounds how long one call keeps trying while Vultr
+	// answers 429 (default 5 minutes); then it fails with *RateLimitError.
+	RateLimitWait time.Duration
 	// TimeScale multiplies every poll interval (0 means 1). Only tests and
 	// the bench set it (VIA_TEST_TIME_SCALE), to run the cloud's real
 	// timeline in seconds against the emulator's scaled clock.
@@ -60,10 +67,10 @@ type Config struct {
 // Client talks to the Vultr API. It is safe for concurrent use; parallel
 // builds share one Client and so its rate limit.
 type Client struct {
-	gv      *govultr.Client
-	cfg     Config
-	limiter *limiter
-	cat     catalogue
+	gv   *govultr.Client
+	cfg  Config
+	gate gate // the shared pause after a 429 (ratelimit.go)
+	cat  catalogue
 
 	// Batched polls of concurrent waits (batch.go).
 	batchOnce sync.Once
@@ -103,13 +110,16 @@ func New(cfg Config) (*Client, error) {
 	if base == nil {
 		base = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: max(60*time.Second, cfg.CreateTimeout)}
 	}
-	c := &Client{cfg: cfg, limiter: newLimiter(cfg.RateLimit, 1)}
+	if cfg.RateLimitWait <= 0 {
+		cfg.RateLimitWait = rateLimitWait
+	}
+	c := &Client{cfg: cfg}
 	hc := *base
 	next := hc.Transport
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	hc.Transport = &transport{next: next, key: cfg.APIKey, limiter: c.limiter, logf: cfg.Logf}
+	hc.Transport = &transport{next: next, key: cfg.APIKey, limiter: rate.NewLimiter(rate.Limit(cfg.RateLimit), 1), gate: &c.gate, logf: cfg.Logf}
 	gv := govultr.NewClient(&hc)
 	if err := gv.SetBaseURL(strings.TrimSuffix(cfg.BaseURL, "/")); err != nil {
 		return nil, fmt.Errorf("base URL %q: %w", cfg.BaseURL, err)
@@ -182,6 +192,9 @@ type callInfo struct {
 	status     int
 	message    string
 	retryAfter time.Duration
+	// bad says what was wrong with a 2xx answer that should have carried
+	// JSON and did not ("an empty body"); "" when it was fine.
+	bad string
 }
 
 type callKey struct{}
@@ -189,74 +202,181 @@ type callKey struct{}
 type transport struct {
 	next    http.RoundTripper
 	key     string
-	limiter *limiter
+	limiter *rate.Limiter
+	gate    *gate
 	logf    func(string, ...any)
 }
 
 func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if l, ok := r.Context().Value(limiterKey{}).(*limiter); ok {
-		if err := l.wait(r.Context()); err != nil {
+	if l, ok := r.Context().Value(limiterKey{}).(*rate.Limiter); ok {
+		if err := l.Wait(r.Context()); err != nil {
 			return nil, err
 		}
 	}
-	if err := t.limiter.wait(r.Context()); err != nil {
+	if err := t.limiter.Wait(r.Context()); err != nil {
+		return nil, err
+	}
+	if err := t.gate.wait(r.Context()); err != nil {
 		return nil, err
 	}
 	r = r.Clone(r.Context())
 	r.Header.Set("Authorization", "Bearer "+t.key)
 	start := time.Now()
 	res, err := t.next.RoundTrip(r)
-	info, _ := r.Context().Value(callKey{}).(*callInfo)
 	if err != nil {
 		t.logf("%s %s: %v (%s)", r.Method, r.URL.Path, err, time.Since(start).Round(time.Millisecond))
 		return nil, err
 	}
 	t.logf("%s %s -> %d (%s)", r.Method, r.URL.Path, res.StatusCode, time.Since(start).Round(time.Millisecond))
-	if info != nil {
-		info.mu.Lock()
-		info.method, info.path, info.status = r.Method, r.URL.Path, res.StatusCode
-		if res.StatusCode >= 300 {
-			body, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
-			_ = res.Body.Close()
-			res.Body = io.NopCloser(bytes.NewReader(body))
-			var e struct {
-				Error   string `json:"error"`
-				Message string `json:"message"`
-			}
-			if json.Unmarshal(body, &e) == nil {
-				info.message = e.Error
-				if info.message == "" {
-					info.message = e.Message
-				}
-			}
-			if s, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && s >= 0 {
-				info.retryAfter = time.Duration(s) * time.Second
-			}
-		}
-		info.mu.Unlock()
+	body, rerr := io.ReadAll(io.LimitReader(res.Body, maxBody+1))
+	_ = res.Body.Close()
+	if rerr != nil {
+		return nil, rerr
+	}
+	res.Body, res.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	retryAfter := parseRetryAfter(res.Header.Get("Retry-After"), time.Now())
+	switch {
+	case res.StatusCode == http.StatusTooManyRequests:
+		t.gate.refused(retryAfter)
+	case res.StatusCode < 300:
+		t.gate.ok()
+	}
+	info, _ := r.Context().Value(callKey{}).(*callInfo)
+	if info == nil {
+		return res, nil
+	}
+	info.mu.Lock()
+	defer info.mu.Unlock()
+	info.method, info.path, info.status, info.retryAfter = r.Method, r.URL.Path, res.StatusCode, retryAfter
+	if res.StatusCode >= 300 {
+		info.message = errorMessage(body)
+		return res, nil
+	}
+	// govultr decodes a body only when Content-Type is exactly
+	// "application/json"; a gateway's "application/json; charset=utf-8"
+	// (or a vendor type ending in +json) is the same JSON.
+	if jsonMediaType(res.Header.Get("Content-Type")) || json.Valid(body) {
+		res.Header.Set("Content-Type", "application/json")
+	}
+	if expectsBody(r, res.StatusCode) {
+		info.bad = badBody(body)
 	}
 	return res, nil
 }
+
+// maxBody bounds how much of one answer is read (a page of 500 instances
+// is about 1 MB).
+const maxBody = 32 << 20
+
+// errorMessage is an error answer's "error" (or "message") field.
+func errorMessage(body []byte) string {
+	var e struct {
+		Error   string `json:"error"`
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(body, &e) != nil {
+		return ""
+	}
+	if e.Error != "" {
+		return e.Error
+	}
+	return e.Message
+}
+
+// jsonMediaType reports whether a Content-Type names JSON, with or without
+// parameters.
+func jsonMediaType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+// noBodyActions are the instance actions Vultr answers with 204.
+var noBodyActions = []string{"halt", "reboot", "start"}
+
+// expectsBody reports whether a 2xx answer to r must carry a JSON object:
+// reads and creates do; deletes and power actions answer 204.
+func expectsBody(r *http.Request, status int) bool {
+	if status == http.StatusNoContent || status == http.StatusResetContent {
+		return false
+	}
+	switch r.Method {
+	case http.MethodGet:
+		return true
+	case http.MethodPost:
+		return !slices.Contains(noBodyActions, path.Base(r.URL.Path))
+	}
+	return false
+}
+
+// badBody says what is wrong with a body that should be a JSON object.
+func badBody(body []byte) string {
+	switch b := bytes.TrimSpace(body); {
+	case len(b) == 0:
+		return "an empty body"
+	case len(body) > maxBody:
+		return "a body over 32 MiB"
+	case !json.Valid(b) || b[0] != '{':
+		return "a body that is not a JSON object"
+	}
+	return ""
+}
+
+// parseRetryAfter reads Retry-After: seconds, or an HTTP date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// BadAnswerError is a 2xx answer that should have carried a JSON object
+// and did not, or whose object lacked what every answer of its kind has
+// (an ID). Whether the call took effect is unknown: reads are tried again,
+// and a create looks before it sends again.
+type BadAnswerError struct {
+	Method, Path string
+	Status       int
+	What         string // "an empty body", "no instance in the answer"
+}
+
+func (e *BadAnswerError) Error() string {
+	return fmt.Sprintf("%s %s: %d with %s, not an answer of the Vultr API (is a proxy or gateway in the way? see HTTPS_PROXY and VULTR_API_URL)", e.Method, e.Path, e.Status, e.What)
+}
+
+// badAnswer is what an adapter returns for a decoded answer that lacks
+// its object; call fills in the request.
+func badAnswer(what string) error { return &BadAnswerError{What: what} }
 
 // lockedText is the only signal Vultr gives for a locked instance: the
 // error text of a 500 (vultr/ansible-collection-vultr#113). It is compared
 // here, once, where the answer is decoded, and nowhere else.
 const lockedText = "currently locked"
 
-// call runs one API call and turns its failure into *APIError (or a
-// transport error).
+// call runs one API call and turns its failure into *APIError,
+// *BadAnswerError (or a transport error).
 func (c *Client) call(ctx context.Context, fn func(ctx context.Context) error) error {
 	info := &callInfo{}
 	err := fn(context.WithValue(ctx, callKey{}, info))
-	if err == nil {
-		return nil
-	}
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
 	info.mu.Lock()
 	defer info.mu.Unlock()
-	if info.status >= 300 {
+	var bad *BadAnswerError
+	switch {
+	case info.bad != "" && info.status < 300:
+		return &BadAnswerError{Method: info.method, Path: info.path, Status: info.status, What: info.bad}
+	case errors.As(err, &bad):
+		bad.Method, bad.Path, bad.Status = info.method, info.path, info.status
+		return bad
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case info.status >= 300:
 		return &APIError{Status: info.status, Message: info.message, Method: info.method, Path: info.path, RetryAfter: info.retryAfter,
 			locked: info.status == http.StatusInternalServerError && strings.Contains(strings.ToLower(info.message), lockedText)}
 	}
@@ -273,21 +393,29 @@ func (e *NetError) Unwrap() error { return e.Err }
 func temporary(err error) bool {
 	var ae *APIError
 	var ne *NetError
+	var be *BadAnswerError
 	switch {
 	case errors.As(err, &ae):
 		return ae.Temporary()
-	case errors.As(err, &ne):
+	case errors.As(err, &ne), errors.As(err, &be):
 		return true
 	}
 	return false
 }
 
 // retry runs an idempotent call until it succeeds, fails for good, or the
-// attempts or the context run out.
+// attempts or the context run out. A 429 is not an attempt: it waits (see
+// rateBudget) and tries again.
 func (c *Client) retry(ctx context.Context, fn func(ctx context.Context) error) error {
-	var err error
+	var rl rateBudget
 	for attempt := 1; ; attempt++ {
-		err = c.call(ctx, fn)
+		err := c.call(ctx, fn)
+		if again, rerr := rl.refused(ctx, c, err); again {
+			attempt--
+			continue
+		} else if rerr != nil {
+			return rerr
+		}
 		if err == nil || !temporary(err) || attempt >= c.cfg.MaxAttempts {
 			return err
 		}
@@ -320,36 +448,5 @@ type limiterKey struct{}
 // with bursts of burst, on top of the client's overall limit: one build's
 // share.
 func WithRateLimit(ctx context.Context, perSecond float64, burst int) context.Context {
-	return context.WithValue(ctx, limiterKey{}, newLimiter(perSecond, burst))
-}
-
-// limiter allows at most rate requests per second on average, with bursts
-// of up to burst (the generic cell rate algorithm).
-type limiter struct {
-	mu       sync.Mutex
-	interval time.Duration
-	burst    int
-	tat      time.Time // theoretical arrival time of the next request
-}
-
-// newLimiter allows rate requests per second with bursts of burst: no
-// one-second window ever holds more than rate+burst-1 requests.
-func newLimiter(rate float64, burst int) *limiter {
-	return &limiter{interval: time.Duration(float64(time.Second) / rate), burst: max(burst, 1)}
-}
-
-func (l *limiter) wait(ctx context.Context) error {
-	l.mu.Lock()
-	now := time.Now()
-	tat := l.tat
-	if tat.Before(now) {
-		tat = now
-	}
-	allowAt := tat.Add(-time.Duration(l.burst-1) * l.interval)
-	l.tat = tat.Add(l.interval)
-	l.mu.Unlock()
-	if d := allowAt.Sub(now); d > 0 {
-		return sleep(ctx, d)
-	}
-	return nil
+	return context.WithValue(ctx, limiterKey{}, rate.NewLimiter(rate.Limit(perSecond), max(burst, 1)))
 }

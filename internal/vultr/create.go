@@ -43,17 +43,21 @@ func (e *AmbiguousCreateError) Error() string {
 func (e *AmbiguousCreateError) Unwrap() error { return e.Err }
 
 // createThenLookUp sends a create, and after an answer that leaves it
-// unclear whether the create happened (5xx, 429, no answer) looks for the
-// result before it sends again: never two. Each request and each look-up
+// unclear whether the create happened (5xx, a bad answer, no answer) looks
+// for the result before it sends again: never two. A 429 is not unclear:
+// it waits and sends again. ambiguous reports whether any answer was
+// unclear: even when a later try succeeded, an earlier one may still
+// appear (the caller looks again at cleanup). Each request and each look-up
 // has its own deadline, and none ends with the build's cancellation. When
 // the attempts run out with the question still open, the error is an
 // *AmbiguousCreateError.
-func createThenLookUp[T any](ctx context.Context, c *Client, what string, create, lookUp func(context.Context) (*T, error)) (*T, error) {
+func createThenLookUp[T any](ctx context.Context, c *Client, what string, create, lookUp func(context.Context) (*T, error)) (_ *T, ambiguous bool, _ error) {
 	// Nothing is sent for a build that is already cancelled; once sent, a
 	// create runs to its answer.
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
+	var rl rateBudget
 	for attempt := 1; ; attempt++ {
 		var out *T
 		actx, cancel := c.createCtx(ctx)
@@ -64,15 +68,31 @@ func createThenLookUp[T any](ctx context.Context, c *Client, what string, create
 		})
 		cancel()
 		if err == nil {
-			return out, nil
+			if out == nil {
+				// A create's answer always names what it made.
+				err = &BadAnswerError{What: "no " + what + " in the answer"}
+			} else {
+				return out, unclear(attempt), nil
+			}
+		}
+		// 429: refused before any effect. Wait (shared with the run's
+		// other builds) and send again, on the build's time.
+		if again, rerr := rl.refused(ctx, c, err); again {
+			attempt--
+			continue
+		} else if rerr != nil {
+			if attempt > 1 {
+				return nil, true, &AmbiguousCreateError{What: what, Err: rerr}
+			}
+			return nil, false, rerr
 		}
 		if !temporary(err) && !errors.Is(err, context.DeadlineExceeded) {
 			if attempt > 1 {
 				// An earlier attempt may have created it (this failure may
 				// even be because of it: a quota, a name in use).
-				return nil, &AmbiguousCreateError{What: what, Err: err}
+				return nil, true, &AmbiguousCreateError{What: what, Err: err}
 			}
-			return nil, err
+			return nil, false, err
 		}
 		// The create may have happened. Look before anything else.
 		lctx, lcancel := c.lookupCtx(ctx)
@@ -81,16 +101,16 @@ func createThenLookUp[T any](ctx context.Context, c *Client, what string, create
 		switch {
 		case lerr == nil && found != nil:
 			c.cfg.Logf("create %s: the API answered %v, but the look-up found what it made: using it", what, err)
-			return found, nil
+			return found, true, nil
 		case lerr != nil:
 			// Unknown whether it exists: sending again could make two.
-			return nil, &AmbiguousCreateError{What: what, Err: errors.Join(err, lerr)}
+			return nil, true, &AmbiguousCreateError{What: what, Err: errors.Join(err, lerr)}
 		}
 		if attempt >= c.cfg.MaxAttempts || ctx.Err() != nil {
-			return nil, &AmbiguousCreateError{What: what, Err: errors.Join(err, ctx.Err())}
+			return nil, true, &AmbiguousCreateError{What: what, Err: errors.Join(err, ctx.Err())}
 		}
 		if werr := sleep(ctx, c.backoff(attempt, err)); werr != nil {
-			return nil, &AmbiguousCreateError{What: what, Err: errors.Join(err, werr)}
+			return nil, true, &AmbiguousCreateError{What: what, Err: errors.Join(err, werr)}
 		}
 	}
 }
@@ -109,3 +129,7 @@ func one[T any](found []T, what string) (*T, error) {
 	}
 	return nil, fmt.Errorf("%d %s: %w", len(found), what, ErrAmbiguousMatch)
 }
+
+// unclear reports whether a create that succeeded on this attempt had
+// unclear answers before it: attempts after the first follow one.
+func unclear(attempt int) bool { return attempt > 1 }

@@ -22,11 +22,24 @@ type Instance struct {
 	DateCreated                       time.Time
 	OSID, AppID                       int
 	Disk                              int // GB
+	// Unclear is set on a created instance when an earlier try of the
+	// create had no clear answer: that try may still appear, with the same
+	// run tag, so cleanup must look for the tag too.
+	Unclear bool
 }
 
 func parseTime(s string) time.Time {
 	t, _ := time.Parse(time.RFC3339, s)
 	return t
+}
+
+// checkInstance converts an answer's instance, which must be there and
+// have an ID.
+func checkInstance(i *govultr.Instance) (*Instance, error) {
+	if i == nil || i.ID == "" {
+		return nil, badAnswer("no instance in the answer")
+	}
+	return fromInstance(i), nil
 }
 
 func fromInstance(i *govultr.Instance) *Instance {
@@ -116,16 +129,19 @@ func (c *Client) CreateInstance(ctx context.Context, r CreateInstanceRequest) (*
 		req.EnableVPC = govultr.BoolToBoolPtr(true)
 	}
 	c.rememberTag(r.ListTag)
-	inst, err := createThenLookUp(ctx, c, "instance", func(actx context.Context) (*Instance, error) {
+	inst, unclear, err := createThenLookUp(ctx, c, "instance", func(actx context.Context) (*Instance, error) {
 		inst, _, err := c.gv.Instance.Create(actx, req)
 		if err != nil {
 			return nil, err
 		}
-		return fromInstance(inst), nil
+		return checkInstance(inst)
 	}, func(lctx context.Context) (*Instance, error) { return findByTag(lctx, c, r.RunTag) })
 	var amb *AmbiguousCreateError
 	if errors.As(err, &amb) {
 		amb.RunTag = r.RunTag
+	}
+	if inst != nil {
+		inst.Unclear = unclear
 	}
 	return inst, err
 }
@@ -164,16 +180,16 @@ func (c *Client) ListInstances(ctx context.Context, f ListFilter) ([]Instance, e
 
 // GetInstance reads an instance.
 func (c *Client) GetInstance(ctx context.Context, id string) (*Instance, error) {
-	var inst *govultr.Instance
+	var inst *Instance
 	err := c.retry(ctx, func(ctx context.Context) error {
-		var err error
-		inst, _, err = c.gv.Instance.Get(ctx, id)
+		got, _, err := c.gv.Instance.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		inst, err = checkInstance(got)
 		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	return fromInstance(inst), nil
+	return inst, err
 }
 
 // HaltInstance powers an instance off (not a clean shutdown).
@@ -189,8 +205,15 @@ func (c *Client) HaltInstance(ctx context.Context, id string) error {
 // polling the instance, then tries again, until ctx ends.
 func (c *Client) DeleteInstance(ctx context.Context, id string) error {
 	var last error // the last answer, kept to explain a deadline
+	var rl rateBudget
 	for attempt := 1; ; attempt++ {
 		err := c.call(ctx, func(ctx context.Context) error { return c.gv.Instance.Delete(ctx, id) })
+		if again, rerr := rl.refused(ctx, c, err); again {
+			attempt--
+			continue
+		} else if rerr != nil {
+			return rerr
+		}
 		var ae *APIError
 		switch {
 		case err == nil, errors.Is(err, ErrNotFound):
@@ -249,6 +272,9 @@ func (c *Client) WaitInstance(ctx context.Context, id string, cond func(*Instanc
 	return wait(ctx, c.scaledWait(o, instancePollMax), "instance "+id, func(ctx context.Context, notBefore time.Time) (*Instance, string, bool, error) {
 		inst, err := b.read(ctx, c, id, notBefore, func(ctx context.Context) (*govultr.Instance, error) {
 			got, _, err := c.gv.Instance.Get(ctx, id)
+			if err == nil && (got == nil || got.ID == "") {
+				err = badAnswer("no instance in the answer")
+			}
 			return got, err
 		})
 		if err != nil {

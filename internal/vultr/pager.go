@@ -17,6 +17,11 @@ func list[T any](ctx context.Context, c *Client, o govultr.ListOptions, page fun
 		if err := c.retry(ctx, func(ctx context.Context) error {
 			var err error
 			items, meta, err = page(ctx, &o)
+			if err == nil && meta == nil {
+				// Every list answer of the API has "meta"; one without is
+				// not a list, and reading it as empty would hide things.
+				err = badAnswer(`no "meta" in a list answer`)
+			}
 			return err
 		}); err != nil {
 			return nil, err

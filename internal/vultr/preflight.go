@@ -326,6 +326,9 @@ func (p *preflight) isoImage(ctx context.Context, ref spec.Ref) error {
 	err := p.c.retry(ctx, func(ctx context.Context) error {
 		var err error
 		iso, _, err = p.c.gv.ISO.Get(ctx, ref.ID)
+		if err == nil && (iso == nil || iso.ID == "") {
+			err = badAnswer("no iso in the answer")
+		}
 		return err
 	})
 	var ae *APIError

@@ -16,6 +16,15 @@ type Snapshot struct {
 	DateCreated             time.Time
 }
 
+// checkSnapshot converts an answer's snapshot, which must be there and
+// have an ID.
+func checkSnapshot(s *govultr.Snapshot) (*Snapshot, error) {
+	if s == nil || s.ID == "" {
+		return nil, badAnswer("no snapshot in the answer")
+	}
+	return fromSnapshot(s), nil
+}
+
 func fromSnapshot(s *govultr.Snapshot) *Snapshot {
 	return &Snapshot{ID: s.ID, Description: s.Description, Status: s.Status, Size: int64(s.Size), DateCreated: parseTime(s.DateCreated)}
 }
@@ -34,12 +43,12 @@ const clockSkew = time.Minute
 // sibling's snapshot reported as this build's artifact.
 func (c *Client) CreateSnapshot(ctx context.Context, instanceID, description string, known func(id string) bool) (*Snapshot, error) {
 	started := time.Now().Truncate(time.Second).Add(-clockSkew)
-	return createThenLookUp(ctx, c, "snapshot", func(actx context.Context) (*Snapshot, error) {
+	snap, _, err := createThenLookUp(ctx, c, "snapshot", func(actx context.Context) (*Snapshot, error) {
 		s, _, err := c.gv.Snapshot.Create(actx, &govultr.SnapshotReq{InstanceID: instanceID, Description: description})
 		if err != nil {
 			return nil, err
 		}
-		return fromSnapshot(s), nil
+		return checkSnapshot(s)
 	}, func(lctx context.Context) (*Snapshot, error) {
 		list, err := c.ListSnapshots(lctx, description)
 		if err != nil {
@@ -53,20 +62,21 @@ func (c *Client) CreateSnapshot(ctx context.Context, instanceID, description str
 		}
 		return one(found, fmt.Sprintf("new snapshots described %q", description))
 	})
+	return snap, err
 }
 
 // GetSnapshot reads a snapshot.
 func (c *Client) GetSnapshot(ctx context.Context, id string) (*Snapshot, error) {
-	var s *govultr.Snapshot
+	var s *Snapshot
 	err := c.retry(ctx, func(ctx context.Context) error {
-		var err error
-		s, _, err = c.gv.Snapshot.Get(ctx, id)
+		got, _, err := c.gv.Snapshot.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		s, err = checkSnapshot(got)
 		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	return fromSnapshot(s), nil
+	return s, err
 }
 
 // ListSnapshots lists snapshots with this description ("" for all).
@@ -104,6 +114,9 @@ func (c *Client) WaitSnapshot(ctx context.Context, id string, o WaitOptions) (*S
 	return wait(ctx, c.scaledWait(o, snapshotPollMax(o.DiskGB)), "snapshot "+id, func(ctx context.Context, notBefore time.Time) (*Snapshot, string, bool, error) {
 		s, err := b.read(ctx, c, id, notBefore, func(ctx context.Context) (*govultr.Snapshot, error) {
 			got, _, err := c.gv.Snapshot.Get(ctx, id)
+			if err == nil && (got == nil || got.ID == "") {
+				err = badAnswer("no snapshot in the answer")
+			}
 			return got, err
 		})
 		if err != nil {

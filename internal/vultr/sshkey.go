@@ -12,15 +12,21 @@ import (
 type SSHKey struct {
 	ID, Name    string
 	DateCreated time.Time
+	// Unclear is set on a created key when an earlier try of the create
+	// had no clear answer: that try may still appear, with the same name.
+	Unclear bool
 }
 
 // CreateSSHKey registers a public key. Key names are unique per run, so a
 // create whose answer was lost is found by name instead of re-sent.
 func (c *Client) CreateSSHKey(ctx context.Context, name, publicKey string) (*SSHKey, error) {
-	return createThenLookUp(ctx, c, "ssh key", func(actx context.Context) (*SSHKey, error) {
+	key, unclear, err := createThenLookUp(ctx, c, "ssh key", func(actx context.Context) (*SSHKey, error) {
 		k, _, err := c.gv.SSHKey.Create(actx, &govultr.SSHKeyReq{Name: name, SSHKey: publicKey})
 		if err != nil {
 			return nil, err
+		}
+		if k == nil || k.ID == "" {
+			return nil, badAnswer("no ssh key in the answer")
 		}
 		return &SSHKey{ID: k.ID, Name: k.Name, DateCreated: parseTime(k.DateCreated)}, nil
 	}, func(lctx context.Context) (*SSHKey, error) {
@@ -36,6 +42,10 @@ func (c *Client) CreateSSHKey(ctx context.Context, name, publicKey string) (*SSH
 		}
 		return one(found, "ssh keys named "+name)
 	})
+	if key != nil {
+		key.Unclear = unclear
+	}
+	return key, err
 }
 
 // DeleteSSHKey deletes a key; one already gone counts as deleted.

@@ -22,8 +22,19 @@ const (
 	FaultDelay FaultKind = "delay"
 	// FaultCreateThenError creates the instance (or, with a Path matching
 	// /v2/snapshots, the snapshot), then answers Status (500 by default):
-	// the create happened, the client cannot tell.
+	// the create happened, the client cannot tell. With a Delay, a created
+	// instance stays out of lists and GETs for that long (eventual
+	// consistency): a look-up right after finds nothing, and the instance
+	// appears later.
 	FaultCreateThenError FaultKind = "create-then-error"
+	// FaultMediaType answers with ContentType (default "application/json;
+	// charset=utf-8") instead of "application/json", as gateways, proxies
+	// and API-compatible endpoints do.
+	FaultMediaType FaultKind = "media-type"
+	// FaultEmptyBody handles the request, then answers its 2xx status with
+	// an empty body (a gateway that drops bodies): what was asked for
+	// happened, and the answer does not say what it made.
+	FaultEmptyBody FaultKind = "empty-body"
 	// FaultDeleteThenError deletes the instance, then answers 500: the
 	// client tries again and meets the 400 Vultr answers for a deleted
 	// instance.
@@ -59,6 +70,7 @@ type Fault struct {
 	Delay       time.Duration `json:"delay,omitempty"`
 	Count       int           `json:"count,omitempty"`
 	Probability float64       `json:"probability,omitempty"`
+	ContentType string        `json:"content_type,omitempty"` // FaultMediaType
 
 	re    *regexp.Regexp
 	fired int
@@ -97,7 +109,9 @@ func (s *Server) matchFault(r *http.Request) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, f := range s.faults {
-		if f.Kind != FaultStatus && f.Kind != FaultDelay && f.Kind != FaultSlowAnswer {
+		switch f.Kind {
+		case FaultStatus, FaultDelay, FaultSlowAnswer, FaultMediaType, FaultEmptyBody:
+		default:
 			continue
 		}
 		if f.Method != "" && f.Method != r.Method {
@@ -117,6 +131,28 @@ func (s *Server) matchFault(r *http.Request) *Fault {
 // handle serves the request (for faults that let it happen).
 func (s *Server) applyFault(ctx context.Context, w http.ResponseWriter, r *http.Request, f *Fault, handle func(http.ResponseWriter, *http.Request)) bool {
 	switch f.Kind {
+	case FaultMediaType, FaultEmptyBody:
+		rec := httptest.NewRecorder()
+		handle(rec, r)
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		body := rec.Body.Bytes()
+		switch {
+		case f.Kind == FaultMediaType && rec.Header().Get("Content-Type") == "application/json":
+			ct := f.ContentType
+			if ct == "" {
+				ct = "application/json; charset=utf-8"
+			}
+			w.Header().Set("Content-Type", ct)
+		case f.Kind == FaultEmptyBody && rec.Code/100 == 2:
+			body = nil
+			w.Header().Del("Content-Type")
+			w.Header().Set("Content-Length", "0")
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(body)
+		return true
 	case FaultSlowAnswer:
 		rec := httptest.NewRecorder()
 		handle(rec, r.WithContext(context.WithoutCancel(ctx)))
@@ -173,10 +209,11 @@ func (s *Server) kindFiresLocked(kind FaultKind) *Fault {
 	return nil
 }
 
-// createFault reports whether a create that happened answers an error, and
-// with which status. path is the create's URL path (instances or
-// snapshots); a fault without a Path fires on instance creates only.
-func (s *Server) createFault(path string) (status int, ok bool) {
+// createFault reports whether a create that happened answers an error,
+// with which status, and how long the instance stays hidden. path is the
+// create's URL path (instances or snapshots); a fault without a Path fires
+// on instance creates only.
+func (s *Server) createFault(path string) (status int, hide time.Duration, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, f := range s.faults {
@@ -188,12 +225,12 @@ func (s *Server) createFault(path string) (status int, ok bool) {
 		}
 		if s.fire(f) {
 			if f.Status == 0 {
-				return http.StatusInternalServerError, true
+				return http.StatusInternalServerError, f.Delay, true
 			}
-			return f.Status, true
+			return f.Status, f.Delay, true
 		}
 	}
-	return 0, false
+	return 0, 0, false
 }
 
 // lockFault is called with s.mu held.

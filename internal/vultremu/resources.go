@@ -158,7 +158,13 @@ type instance struct {
 	machine  Machine
 	spec     MachineSpec
 	booted   bool
+	// hiddenUntil keeps a created instance out of lists and GETs for a
+	// while (FaultCreateThenError with a Delay).
+	hiddenUntil time.Time
 }
+
+// hidden reports whether in is not yet visible to reads; s.mu held.
+func (in *instance) hidden() bool { return time.Now().Before(in.hiddenUntil) }
 
 // SSHKey is the API's SSH key object.
 type SSHKey struct {
@@ -260,7 +266,7 @@ func (s *Server) instances(w http.ResponseWriter, r *http.Request, id, action st
 		s.mu.Lock()
 		in, ok := s.insts[id]
 		var out Instance
-		if ok {
+		if ok = ok && !in.hidden(); ok {
 			out = in.Instance
 		}
 		s.mu.Unlock()
@@ -289,8 +295,16 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, msg)
 		return
 	}
-	// A fault may make a create that succeeded answer 500.
-	if status, ok := s.createFault(r.URL.Path); ok {
+	// A fault may make a create that succeeded answer 500 (and keep the
+	// instance out of reads for a while).
+	if status, hide, ok := s.createFault(r.URL.Path); ok {
+		if hide > 0 {
+			s.mu.Lock()
+			if in := s.insts[out.ID]; in != nil {
+				in.hiddenUntil = time.Now().Add(hide)
+			}
+			s.mu.Unlock()
+		}
 		writeError(w, status, "Internal server error.")
 		return
 	}
@@ -555,7 +569,7 @@ func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) {
 	var items []Instance
 	for _, id := range s.order {
 		in, ok := s.insts[id]
-		if !ok {
+		if !ok || in.hidden() {
 			continue
 		}
 		if t := q.Get("tag"); t != "" && !s.tagMatches(in.Tags, t) {
@@ -750,7 +764,7 @@ func (s *Server) createSnapshot(w http.ResponseWriter, r *http.Request) {
 			s.changed(id, "status", "complete")
 		})
 	}()
-	if status, ok := s.createFault(r.URL.Path); ok {
+	if status, _, ok := s.createFault(r.URL.Path); ok {
 		writeError(w, status, "Internal server error.")
 		return
 	}
