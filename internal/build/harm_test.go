@@ -2,6 +2,7 @@ package build
 
 import (
 	"context"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -174,4 +175,57 @@ func (a *ambiguousCloud) CreateInstance(ctx context.Context, r vultr.CreateInsta
 func (a *ambiguousCloud) ListInstances(ctx context.Context, f vultr.ListFilter) ([]vultr.Instance, error) {
 	_ = a.rec(ctx, "ListInstances")
 	return []vultr.Instance{{ID: "late-1", Tags: []string{leftovers.ToolTag, f.Tag}}}, nil
+}
+
+// A create that succeeded after an unclear try may have made a second
+// instance that appears later with the build's run tag: cleanup looks for
+// the tag and deletes it, but never the build's own instance, which has
+// its own cleanup (and may be kept while its snapshot is pending).
+func TestLateDuplicateIsDeletedAtCleanup(t *testing.T) {
+	t.Parallel()
+	for _, pending := range []bool{false, true} {
+		cloud := &lateCloud{fakeCloud: newCloud()}
+		if pending {
+			cloud.snapshotStatus, cloud.failAt = "pending", "WaitSnapshot"
+		}
+		o := options(cloud.fakeCloud, &fakeComm{cloud: cloud.fakeCloud}, nil)
+		o.Cloud = func(string) (Cloud, error) { return cloud, nil }
+		_, _ = Run(context.Background(), testSpec(), o)
+		cloud.mu.Lock()
+		deleted := cloud.deleted
+		cloud.mu.Unlock()
+		want := "inst-1,late-1"
+		if pending {
+			want = "late-1" // the build's own instance is kept for its snapshot
+		}
+		if got := strings.Join(deleted, ","); got != want {
+			t.Errorf("snapshot pending %v: deleted %s, want %s", pending, got, want)
+		}
+	}
+}
+
+type lateCloud struct {
+	*fakeCloud
+	deleted []string
+}
+
+func (l *lateCloud) CreateInstance(ctx context.Context, r vultr.CreateInstanceRequest) (*vultr.Instance, error) {
+	inst, err := l.fakeCloud.CreateInstance(ctx, r)
+	if inst != nil {
+		inst.Unclear = true
+	}
+	return inst, err
+}
+
+func (l *lateCloud) ListInstances(ctx context.Context, f vultr.ListFilter) ([]vultr.Instance, error) {
+	_ = l.rec(ctx, "ListInstances")
+	return []vultr.Instance{{ID: "inst-1", Tags: []string{leftovers.ToolTag, f.Tag}}, {ID: "late-1", Tags: []string{leftovers.ToolTag, f.Tag}}}, nil
+}
+
+func (l *lateCloud) DeleteInstance(ctx context.Context, id string) error {
+	l.mu.Lock()
+	l.deleted = append(l.deleted, id)
+	sort.Strings(l.deleted)
+	l.mu.Unlock()
+	return l.fakeCloud.DeleteInstance(ctx, id)
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
@@ -58,7 +59,7 @@ type sharedKey struct {
 	pair      *keyPair
 	id        string
 	err       error
-	ambiguous bool // the create may have happened: look for it by name
+	ambiguous bool // a try of the create had no clear answer: look for the name too
 
 	mu      sync.Mutex
 	holders int
@@ -99,7 +100,7 @@ func (k *sharedKey) create(ctx context.Context, account Cloud, o Options) {
 	o.Secrets.Add(pair.privatePEM)
 	created, err := account.CreateSSHKey(ctx, k.name, pair.authorizedKey)
 	var amb *vultr.AmbiguousCreateError
-	k.ambiguous = errors.As(err, &amb)
+	k.ambiguous = errors.As(err, &amb) || created != nil && created.Unclear
 	if err != nil {
 		k.err = fmt.Errorf("create ssh key %s: %w", k.name, err)
 		k.mu.Lock()
@@ -121,9 +122,15 @@ func (k *sharedKey) wait(ctx context.Context) error {
 	}
 }
 
+// keyDeleteBudget bounds one delete of the shared key: a slow API must not
+// hold up the build that lets go of it for longer.
+const keyDeleteBudget = 30 * time.Second
+
 // release counts one holder out; the last one deletes the key (by name,
-// when its create had no clear answer). A failed delete keeps the holder
-// counted, so that its cleanup tries again.
+// when its create had no clear answer, or when a later try of it
+// succeeded after an unclear one). The delete runs outside the key's lock,
+// on a budget of its own: no other build waits on it. A failed delete
+// keeps the holder counted, so that its cleanup tries again.
 func (k *sharedKey) release(ctx context.Context, st *state, o Options) error {
 	select {
 	case <-k.created:
@@ -131,24 +138,29 @@ func (k *sharedKey) release(ctx context.Context, st *state, o Options) error {
 		return fmt.Errorf("wait for the create of ssh key %s: %w", k.name, ctx.Err())
 	}
 	k.mu.Lock()
-	defer k.mu.Unlock()
 	if k.holders--; k.holders > 0 || k.kept {
+		k.mu.Unlock()
 		return nil
 	}
+	k.gone = true // from now on, a new build gets a new key
+	k.mu.Unlock()
+
+	dctx, cancel := context.WithTimeout(ctx, keyDeleteBudget)
+	defer cancel()
 	var err error
-	switch {
-	case k.id != "":
-		if err = st.cloud.DeleteSSHKey(ctx, k.id); err == nil {
+	if k.id != "" {
+		if err = st.cloud.DeleteSSHKey(dctx, k.id); err == nil {
 			o.Tracker.Untrack(leftovers.SSHKey, k.id)
 			o.UI.Message(st.b.Name, "Deleted temporary SSH key "+k.id)
 		}
-	case k.ambiguous:
-		err = deleteKeysNamed(ctx, st, k.name, o)
+	}
+	if err == nil && k.ambiguous {
+		err = deleteKeysNamed(dctx, st, k.name, k.id, o)
 	}
 	if err != nil {
+		k.mu.Lock()
 		k.holders++
-		return err
+		k.mu.Unlock()
 	}
-	k.gone = true
-	return nil
+	return err
 }

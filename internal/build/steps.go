@@ -227,9 +227,11 @@ func stepCreateInstance(ctx context.Context, st *state, undo *cleanups, o Option
 	}
 	inst, err := st.cloud.CreateInstance(ctx, req)
 	var amb *vultr.AmbiguousCreateError
-	if errors.As(err, &amb) {
-		// It may exist, or appear later: look for the run tag again at
-		// cleanup, on a budget of its own, and delete what carries it.
+	if errors.As(err, &amb) || inst != nil && inst.Unclear {
+		// A try may have made one that appears later, even when another
+		// succeeded: look for the run tag again at cleanup, on a budget of
+		// its own, and delete what carries it (but this build's own
+		// instance, which has its own cleanup and may be kept).
 		undo.pushDelete(leftovers.Resource{Kind: leftovers.Instance, Run: o.RunID, Name: st.runTag}, func(ctx context.Context) error {
 			return deleteTagged(ctx, st, o)
 		})
@@ -268,6 +270,9 @@ func deleteTagged(ctx context.Context, st *state, o Options) error {
 	}
 	var errs []error
 	for _, in := range found {
+		if st.instance != nil && in.ID == st.instance.ID {
+			continue
+		}
 		o.Tracker.Track(leftovers.Instance, in.ID)
 		if err := st.cloud.DeleteInstance(ctx, in.ID); err != nil {
 			errs = append(errs, fmt.Errorf("delete instance %s: %w", in.ID, err))
@@ -280,15 +285,15 @@ func deleteTagged(ctx context.Context, st *state, o Options) error {
 }
 
 // deleteKeysNamed deletes the keys named name (a create whose answer was
-// lost).
-func deleteKeysNamed(ctx context.Context, st *state, name string, o Options) error {
+// lost), but the one with ID done, already deleted.
+func deleteKeysNamed(ctx context.Context, st *state, name, done string, o Options) error {
 	keys, err := st.cloud.ListSSHKeys(ctx)
 	if err != nil {
 		return fmt.Errorf("look for ssh keys named %s: %w", name, err)
 	}
 	var errs []error
 	for _, k := range keys {
-		if k.Name != name {
+		if k.Name != name || k.ID == done {
 			continue
 		}
 		if err := st.cloud.DeleteSSHKey(ctx, k.ID); err != nil {

@@ -288,10 +288,12 @@ func (d *decoder) vultr(o *object, b *spec.Build, s *spec.Spec, opts Options) {
 	if stateSet {
 		v.SnapshotTimeout = v.StateTimeout
 	}
-	if t, ok := o.dur("boot_timeout"); ok {
+	// Zero means the default for every wait, as for state_timeout: a wait
+	// without end is never what "0s" asks for.
+	if t, ok := o.dur("boot_timeout"); ok && t > 0 {
 		v.BootTimeout = t
 	}
-	if t, ok := o.dur("shutdown_timeout"); ok {
+	if t, ok := o.dur("shutdown_timeout"); ok && t > 0 {
 		v.ShutdownTimeout = t
 	}
 	if t, ok := o.dur("snapshot_timeout"); ok {

@@ -3,6 +3,7 @@ package template
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"github.com/vultr-image-action/vultr-image-action/internal/golden"
 	"os"
 	"path/filepath"
@@ -209,6 +210,23 @@ func TestCompareVersions(t *testing.T) {
 	for _, tt := range tests {
 		if got := CompareVersions(tt.a, tt.b); got != tt.want {
 			t.Errorf("CompareVersions(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
+// A zero timeout means the default, for every wait: "0s" never waits
+// forever.
+func TestZeroTimeoutsMeanTheDefault(t *testing.T) {
+	t.Parallel()
+	for _, key := range []string{"state_timeout", "boot_timeout", "shutdown_timeout", "snapshot_timeout"} {
+		src := fmt.Sprintf(`{"builders": [{"type": "vultr", "api_key": "k", "region_id": "ewr", "plan_id": "vc2-1c-1gb", "os_id": 2284, "ssh_username": "root", %q: "0s"}]}`, key)
+		s, err := Parse("t.json", []byte(src), goldenOptions())
+		if err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
+		v := s.Builds[0].Vultr
+		if v.BootTimeout != 10*time.Minute || v.ShutdownTimeout != 10*time.Minute || v.SnapshotTimeout != 0 {
+			t.Errorf("%s = 0s: boot %s, shutdown %s, snapshot %s; want 10m, 10m and 0 (the disk's default)", key, v.BootTimeout, v.ShutdownTimeout, v.SnapshotTimeout)
 		}
 	}
 }
