@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -25,12 +24,9 @@ func main() {
 	// waiting and says what is left.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	insist, stopInsist := secondSignal()
-	err := run(ctx, insist)
+	err := run(ctx, insist) // every error is shown by cli.Run
 	stopInsist()
 	stop()
-	if err != nil && !cli.Reported(err) {
-		fmt.Fprintln(os.Stderr, "Error:", err)
-	}
 	os.Exit(cli.ExitCode(err))
 }
 

@@ -291,7 +291,7 @@ func writeActionResults(act *ghaction.Action, s *spec.Spec, results []*build.Res
 	}
 	artifacts, _ := json.Marshal(artifactsJSON(results, red))
 	set("artifacts", string(artifacts))
-	errs = append(errs, act.AddStepSummary(red.String(summaryMarkdown(results))))
+	errs = append(errs, act.AddStepSummary(red.String(summaryMarkdown(results, red.String))))
 	return errors.Join(errs...)
 }
 

@@ -154,6 +154,7 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 		j.workDir, _ = env.Getwd()
 	}
 	topts := jobTemplateOptions(j, getenv, runUUID)
+	topts.secret = red.Add
 	s, err := loadJobTemplate(j, topts, red)
 	if err == nil {
 		markVaryingDescriptions(j.template, topts, s)
@@ -165,7 +166,7 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 	}
 	if err != nil {
 		reportTemplateError(console, err)
-		return nil, &reportedError{err: &UsageError{Err: err}}
+		return nil, &reportedError{err: &UsageError{Err: red.Error(err)}}
 	}
 	warnLocalPrograms(console, s, exec.LookPath)
 	warnRetention(console, s)

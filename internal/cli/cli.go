@@ -123,8 +123,29 @@ With no command inside GitHub Actions, it runs as the action.
 `
 
 // Run runs the command line in env.Args. It returns nil on success; the
-// error's kind decides the exit code (see ExitCode).
+// error's kind decides the exit code (see ExitCode). Every error has been
+// shown by then.
+//
+// In GitHub Actions, standard output and error become one stream through
+// a ghaction.Guard: text from outside (a machine's output, a remote
+// error, a template's names) can then issue no workflow command, and the
+// tool's own commands stay in order with it.
 func Run(ctx context.Context, env Env) error {
+	if ghaction.InActions(env.Getenv) {
+		g := ghaction.NewGuard(env.Stdout)
+		env.Stdout, env.Stderr = g.Text(), g.Text()
+		defer func() { _ = g.Close() }()
+	}
+	err := dispatch(ctx, env)
+	if err != nil && !Reported(err) && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(env.Stderr, "Error:", err)
+		err = &reportedError{err: err}
+	}
+	return err
+}
+
+// dispatch runs the command env.Args names.
+func dispatch(ctx context.Context, env Env) error {
 	args := env.Args
 	if len(args) == 0 {
 		args = []string{"vultr-image-action"}

@@ -174,7 +174,7 @@ func TestSummaryMarkdownGolden(t *testing.T) {
 		{Name: "worker", Status: build.Failed, Region: "ord", Plan: "vc2-1c-1gb", Start: t0, End: t0.Add(10 * time.Second), Err: errors.New("wait for snapshot: timed out"),
 			Phases: []build.Phase{{Name: "wait for snapshot", Start: t0, End: t0.Add(10 * time.Second), Err: errors.New("timed out")}}},
 	}
-	got := summaryMarkdown(results)
+	got := summaryMarkdown(results, func(s string) string { return s })
 	golden := "testdata/summary.golden.md"
 	if *update {
 		os.MkdirAll("testdata", 0o755)
@@ -186,6 +186,25 @@ func TestSummaryMarkdownGolden(t *testing.T) {
 	}
 	if got != string(want) {
 		t.Errorf("summary:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// A secret is redacted before the summary escapes it: one holding "|" (a
+// table's column mark) or ":" (Mermaid's) is masked whole, and no escaped
+// piece of it shows.
+func TestSummaryRedactsBeforeEscaping(t *testing.T) {
+	t.Parallel()
+	for _, secret := range []string{"pa|ss:word#1", "xx|yy", "ab\nbc|cd"} {
+		red := redact.New(secret)
+		t0 := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+		results := []*build.Result{{Name: "b-" + secret, Status: build.Failed, Image: secret, Start: t0, End: t0.Add(time.Second), Err: errors.New("remote said " + secret),
+			Phases: []build.Phase{{Name: "provision " + secret, Start: t0, End: t0.Add(time.Second)}}}}
+		got := red.String(summaryMarkdown(results, red.String))
+		for _, piece := range []string{secret, markdownCell(secret), mermaidText(secret), "pa\\|ss", "x\\|y"} {
+			if strings.Contains(got, piece) {
+				t.Errorf("secret %q shows as %q in the summary:\n%s", secret, piece, got)
+			}
+		}
 	}
 }
 
@@ -650,4 +669,74 @@ func buildOnEmulator(t *testing.T, args ...string) string {
 		t.Fatalf("%v\n%s", err, te.stdout.String())
 	}
 	return te.stdout.String()
+}
+
+// A sensitive value that reaches a failing function while the template
+// loads is masked in every command's report of it, on the command line and
+// in the action's annotations: it is registered the moment it is read.
+func TestSecretsInLoadErrorsAreMasked(t *testing.T) {
+	t.Parallel()
+	const secret = "not-base64-s3cr3t!value"
+	dir := t.TempDir()
+	hcl := `variable "db_password" {
+  type      = string
+  sensitive = true
+}
+variable "vault_json" {
+  type      = map(string)
+  sensitive = true
+  default   = {}
+}
+locals {
+  decoded = base64decode(var.db_password)
+}
+source "vultr" "x" {
+  api_key   = "k-123456"
+  region_id = "ewr"
+  plan_id   = "vc2-1c-1gb"
+  os_id     = 2284
+  ssh_username = "root"
+  snapshot_description = local.decoded
+}
+build { sources = ["source.vultr.x"] }
+`
+	tmpl := filepath.Join(dir, "t.pkr.hcl")
+	if err := os.WriteFile(tmpl, []byte(hcl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	varFile := filepath.Join(dir, "s.pkrvars.hcl")
+	if err := os.WriteFile(varFile, []byte(`db_password = "`+secret+`"`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{"validate -var", []string{"validate", "-var", "db_password=" + secret, tmpl}, map[string]string{}},
+		{"validate var file", []string{"validate", "-var-file", varFile, tmpl}, map[string]string{}},
+		{"build", []string{"build", "-var", "db_password=" + secret, tmpl}, map[string]string{"VULTR_API_KEY": "k-123456"}},
+		{"inspect", []string{"inspect", "-var", "db_password=" + secret, tmpl}, map[string]string{}},
+		{"build in Actions", []string{"build", "-var-file", varFile, tmpl}, map[string]string{"GITHUB_ACTIONS": "true", "VULTR_API_KEY": "k-123456"}},
+		{"PKR_VAR_", []string{"validate", tmpl}, map[string]string{"PKR_VAR_db_password": secret}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			te := newEnv(tc.args, tc.env)
+			err := Run(context.Background(), te.Env)
+			if ExitCode(err) != ExitUsage {
+				t.Fatalf("exit %d (%v), want 2", ExitCode(err), err)
+			}
+			out := te.stdout.String() + te.stderr.String()
+			if !strings.Contains(out, "base64") {
+				t.Fatalf("the load error is not shown:\n%s", out)
+			}
+			if strings.Contains(strings.ReplaceAll(out, "::add-mask::"+secret+"\n", ""), secret) {
+				t.Errorf("the secret shows:\n%s", out)
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("the returned error holds the secret: %v", err)
+			}
+		})
+	}
 }

@@ -114,7 +114,9 @@ func postAPIKeys(env Env, in actionInputs, sess *session) ([]string, error) {
 	if in.job.template != "" {
 		j := in.job
 		j.apiKey = in.apiKey
-		s, lerr := loadJobTemplate(j, jobTemplateOptions(j, jobGetenv(env, j), newUUID()), sess.red)
+		o := jobTemplateOptions(j, jobGetenv(env, j), newUUID())
+		o.secret = sess.red.Add
+		s, lerr := loadJobTemplate(j, o, sess.red)
 		if lerr != nil {
 			err = fmt.Errorf("cannot derive the builds' API keys from %s (%v); cleaning up with the api-key input only", j.template, lerr)
 		} else {

@@ -10,8 +10,12 @@ import (
 
 // summaryMarkdown renders the job summary: one table row per build, the
 // duration of each phase, and a timeline (a Mermaid Gantt chart, which
-// GitHub renders in job summaries).
-func summaryMarkdown(results []*build.Result) string {
+// GitHub renders in job summaries). Every text is redacted before it is
+// escaped: escaping first would split a secret that holds "|" or ":" and
+// hide it from the redactor.
+func summaryMarkdown(results []*build.Result, redact func(string) string) string {
+	cell := func(s string) string { return markdownCell(redact(s)) }
+	mermaidText := func(s string) string { return mermaidText(redact(s)) }
 	var b strings.Builder
 	b.WriteString("### Vultr image build\n\n")
 	if len(results) == 0 {
@@ -79,12 +83,12 @@ func code(s string) string {
 	return "`" + s + "`"
 }
 
-func cell(s string) string {
+func markdownCell(s string) string {
 	if s == "" {
 		return "–"
 	}
 	s = strings.ReplaceAll(s, "|", "\\|")
-	return strings.ReplaceAll(s, "\n", " ")
+	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
 }
 
 func mermaidText(s string) string {

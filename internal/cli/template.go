@@ -28,6 +28,9 @@ type templateOptions struct {
 	// fetches remembers what services answered, so that a second
 	// rendering (markVaryingDescriptions) asks them nothing.
 	fetches *template.Fetches
+	// secret is told each secret value the moment loading finds it (the
+	// run's redactor's Add), so a failed load's diagnostics are masked.
+	secret func(...string)
 }
 
 // loadTemplate reads a Packer template: JSON, or HCL2 (a .pkr.hcl file or a
@@ -44,6 +47,9 @@ func loadTemplate(path string, o templateOptions) (*spec.Spec, error) {
 		SyntaxOnly: o.syntaxOnly,
 		Cwd:        o.cwd,
 		Fetches:    o.fetches,
+	}
+	if o.secret != nil {
+		opts.Secret = func(v string) { o.secret(v) }
 	}
 	return template.Load(path, opts)
 }

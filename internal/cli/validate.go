@@ -66,6 +66,7 @@ func runValidate(env Env, path string, j job, syntaxOnly bool, act *ghaction.Act
 	opts := templateOptions{
 		vars: j.vars, varFiles: j.varFiles, only: j.only, except: j.except,
 		getenv: getenv, now: time.Now(), runUUID: newUUID(), syntaxOnly: syntaxOnly, cwd: cwd, fetches: &template.Fetches{},
+		secret: red.Add,
 	}
 	s, err := loadTemplate(path, opts)
 	if s != nil {
@@ -76,7 +77,7 @@ func runValidate(env Env, path string, j job, syntaxOnly bool, act *ghaction.Act
 	}
 	if err != nil {
 		reportTemplateError(console, err)
-		return &reportedError{err: &UsageError{Err: err}}
+		return &reportedError{err: &UsageError{Err: red.Error(err)}}
 	}
 	warnLocalPrograms(console, s, exec.LookPath)
 	if !syntaxOnly {
@@ -112,10 +113,10 @@ func cmdInspect(_ context.Context, env Env, args []string) error {
 	}
 	red := newSession(env, nil, "").red
 	cwd, _ := env.Getwd()
-	s, err := loadTemplate(fs.Arg(0), templateOptions{vars: vars, varFiles: varFiles, getenv: getenv, now: time.Now(), runUUID: newUUID(), cwd: cwd})
+	s, err := loadTemplate(fs.Arg(0), templateOptions{vars: vars, varFiles: varFiles, getenv: getenv, now: time.Now(), runUUID: newUUID(), cwd: cwd, secret: red.Add})
 	if err != nil {
 		reportTemplateError(ui.New(ui.Options{Out: env.Stderr, Redactor: red}), err)
-		return &reportedError{err: &UsageError{Err: err}}
+		return &reportedError{err: &UsageError{Err: red.Error(err)}}
 	}
 	red.Add(s.Secrets...)
 	fmt.Fprint(env.Stdout, inspectText(s, red))

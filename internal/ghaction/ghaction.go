@@ -27,8 +27,12 @@ type Action struct {
 }
 
 // New returns an Action writing workflow commands to w and reading inputs,
-// file-command paths and state from getenv.
+// file-command paths and state from getenv. When w is a Guard's text
+// writer, the commands go through the Guard's command writer.
 func New(w io.Writer, getenv func(string) string) *Action {
+	if t, ok := w.(interface{ commands() io.Writer }); ok {
+		w = t.commands()
+	}
 	return &Action{
 		a:      githubactions.New(githubactions.WithWriter(w), githubactions.WithGetenv(getenv)),
 		getenv: getenv,

@@ -79,7 +79,7 @@ func evaluatePath(path string, opts template.Options) (*evaluated, error) {
 	if diags.HasErrors() {
 		return nil, toDiagnostics(diags, p)
 	}
-	l := &loader{opts: opts, parser: p, dir: dirOf(path)}
+	l := &loader{opts: opts, parser: p, dir: dirOf(path), secrets: secretSink{notify: opts.Secret}}
 	root, vars, ds := l.evaluate(bodies, append(autoVars, opts.VarFiles...))
 	diags = append(diags, ds...)
 	if diags.HasErrors() {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/template"
@@ -25,16 +26,37 @@ import (
 // serviceClient reads services; its transport honours HTTPS_PROXY.
 var serviceClient = &http.Client{Timeout: 30 * time.Second}
 
-// secretSink collects values that must be masked.
+// secretSink collects values that must be masked, and passes each on to
+// notify (template.Options.Secret) the moment it is known.
 type secretSink struct {
-	mu   sync.Mutex
-	vals []string
+	mu     sync.Mutex
+	vals   []string
+	notify func(string)
 }
 
 func (s *secretSink) add(v string) {
+	if v == "" {
+		return
+	}
 	s.mu.Lock()
 	s.vals = append(s.vals, v)
 	s.mu.Unlock()
+	if s.notify != nil {
+		s.notify(v)
+	}
+}
+
+// addValue adds every string (and number, and bool) that v holds: a
+// sensitive variable may be a list, a map or an object.
+func (s *secretSink) addValue(v cty.Value) {
+	_ = cty.Walk(v, func(_ cty.Path, leaf cty.Value) (bool, error) {
+		if leaf.IsKnown() && !leaf.IsNull() && leaf.Type().IsPrimitiveType() {
+			if str, err := convert.Convert(leaf, cty.String); err == nil {
+				s.add(str.AsString())
+			}
+		}
+		return true, nil
+	})
 }
 
 func (s *secretSink) all() []string {

@@ -70,6 +70,11 @@ func (l *loader) variables(top *topBlocks, varFiles []string) (*hcl.EvalContext,
 			continue
 		}
 		varObj[name] = v.value
+		if v.sensitive {
+			// Known now: mask it in every diagnostic from here on, a
+			// failed function's message included.
+			l.secrets.addValue(v.value)
+		}
 		sv, _ := convert.Convert(v.value, cty.String)
 		str := ""
 		if sv.IsKnown() && !sv.IsNull() {

@@ -116,9 +116,7 @@ func (d *decoder) vultr(o *object, b *spec.Build, s *spec.Spec, opts Options) {
 		d.errorAt(pos, join(o.path, "api_key"), "no API key", `set "api_key" (e.g. "{{user `+"`vultr_api_key`"+`}}") or the VULTR_API_KEY environment variable`)
 	}
 	v.APIKey = key
-	if key != "" {
-		s.Secrets = append(s.Secrets, key)
-	}
+	d.secret(s, key)
 
 	// Region: exactly one of region_id, region_code, region_name.
 	if set := o.exclusive("region_id", "region_code", "region_name"); len(set) == 0 {
@@ -381,9 +379,7 @@ func (d *decoder) ssh(o *object, b *spec.Build, s *spec.Spec) {
 	}
 	c.PrivateKeyFile, _, _ = o.str("ssh_private_key_file")
 	c.Password, _, _ = o.str("ssh_password")
-	if c.Password != "" {
-		s.Secrets = append(s.Secrets, c.Password)
-	}
+	d.secret(s, c.Password)
 	c.AgentAuth, _ = o.boolv("ssh_agent_auth")
 	c.PauseBeforeConnecting, _ = o.dur("pause_before_connecting")
 	c.KeepAliveInterval = 5 * time.Second
@@ -416,9 +412,7 @@ func (d *decoder) ssh(o *object, b *spec.Build, s *spec.Spec) {
 			bh.Username = c.Username
 		}
 		bh.Password, _, _ = o.str("ssh_bastion_password")
-		if bh.Password != "" {
-			s.Secrets = append(s.Secrets, bh.Password)
-		}
+		d.secret(s, bh.Password)
 		bh.PrivateKeyFile, _, _ = o.str("ssh_bastion_private_key_file")
 		c.Bastion = bh
 	} else {

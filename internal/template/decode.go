@@ -17,6 +17,20 @@ type decoder struct {
 	in    *interp
 	// foreign are other clouds' builds: named in filters, never built.
 	foreign []spec.Build
+	// onSecret is Options.Secret.
+	onSecret func(string)
+}
+
+// secret records a value that must never be shown, and tells
+// Options.Secret at once.
+func (d *decoder) secret(s *spec.Spec, v string) {
+	if v == "" {
+		return
+	}
+	s.Secrets = append(s.Secrets, v)
+	if d.onSecret != nil {
+		d.onSecret(v)
+	}
 }
 
 func (d *decoder) errorAt(pos spec.Pos, path, summary, detail string) {

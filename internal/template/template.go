@@ -43,6 +43,12 @@ type Options struct {
 	ReadFile func(string) ([]byte, error)
 	// Stat checks provisioner sources exist; default os.Stat.
 	Stat func(string) (os.FileInfo, error)
+	// Secret is told each value that must never be shown (a sensitive
+	// variable, an API key, a password, a value read from a secret store)
+	// the moment it is known: before anything, a diagnostic of a failed
+	// load included, could quote it. Nil: the values only reach
+	// spec.Spec.Secrets.
+	Secret func(string)
 }
 
 func (o *Options) defaults() {
@@ -120,7 +126,7 @@ func FromNode(file string, root *Node, opts Options, vars []spec.Variable) (*spe
 }
 
 func fromNode(file string, root *Node, diags spec.Diagnostics, opts Options, preset []spec.Variable) (*spec.Spec, error) {
-	d := &decoder{diags: diags, in: &interp{getenv: opts.Getenv, now: opts.Now, runUUID: opts.RunUUID, dir: filepath.Dir(file), cwd: opts.Cwd, vars: map[string]string{}}}
+	d := &decoder{diags: diags, onSecret: opts.Secret, in: &interp{getenv: opts.Getenv, now: opts.Now, runUUID: opts.RunUUID, dir: filepath.Dir(file), cwd: opts.Cwd, vars: map[string]string{}}}
 	s := &spec.Spec{Path: file, Dir: filepath.Dir(file)}
 	top := d.object(root, "")
 	if top == nil {
@@ -158,8 +164,8 @@ func fromNode(file string, root *Node, diags spec.Diagnostics, opts Options, pre
 		for _, v := range preset {
 			d.in.vars[v.Name] = v.Value
 			s.Variables = append(s.Variables, v)
-			if v.Sensitive && v.Value != "" {
-				s.Secrets = append(s.Secrets, v.Value)
+			if v.Sensitive {
+				d.secret(s, v.Value)
 			}
 		}
 	} else {
@@ -346,8 +352,8 @@ func (d *decoder) variables(s *spec.Spec, variables, sensitive *Member, opts Opt
 		}
 		d.in.vars[dc.name] = val
 		s.Variables = append(s.Variables, spec.Variable{Name: dc.name, Value: val, Sensitive: sens[dc.name], Pos: dc.pos})
-		if sens[dc.name] && val != "" {
-			s.Secrets = append(s.Secrets, val)
+		if sens[dc.name] {
+			d.secret(s, val)
 		}
 	}
 	d.in.allowEnv = false

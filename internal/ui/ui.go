@@ -6,6 +6,7 @@
 package ui
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
@@ -127,7 +128,7 @@ func (c *Console) Message(build, msg string) {
 		c.machine(build, "ui", "message", "    "+build+": "+msg)
 		return
 	}
-	for _, line := range strings.Split(strings.TrimRight(msg, "\n"), "\n") {
+	for _, line := range splitLines(strings.TrimRight(msg, "\r\n")) {
 		c.write("    " + build + ": " + line + "\n")
 	}
 }
@@ -287,13 +288,14 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	defer w.mu.Unlock()
 	w.buf = append(w.buf, p...)
 	for {
-		i := strings.IndexByte(string(w.buf), '\n')
-		if i < 0 {
+		line, rest, ok := cutLine(w.buf)
+		if !ok {
 			break
 		}
-		line := strings.TrimRight(string(w.buf[:i]), "\r")
-		w.buf = w.buf[i+1:]
-		w.c.Message(w.build, line)
+		w.buf = rest
+		if line != nil {
+			w.c.Message(w.build, string(line))
+		}
 	}
 	// Bound memory on output without newlines. The line is cut where no
 	// secret straddles the cut, so each part is masked whole (the runner's
@@ -306,16 +308,43 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// cutLine takes the first line off buf, ended as the runner ends lines: at
+// "\n", "\r\n" or a lone "\r" (a progress bar's redraw), so that no
+// text after a "\r" ever starts a line of the log. A "\r" at the end of
+// buf waits for what follows. line is nil for the empty redraw of a
+// repeated "\r".
+func cutLine(buf []byte) (line, rest []byte, ok bool) {
+	i := bytes.IndexAny(buf, "\r\n")
+	switch {
+	case i < 0:
+		return nil, buf, false
+	case buf[i] == '\n':
+		return buf[:i:i], buf[i+1:], true
+	case i+1 == len(buf):
+		return nil, buf, false
+	case buf[i+1] == '\n':
+		return buf[:i:i], buf[i+2:], true
+	case i == 0:
+		return nil, buf[1:], true
+	}
+	return buf[:i:i], buf[i+1:], true
+}
+
 // maxLine is how much of a line without a newline is held before part of
 // it is shown.
 const maxLine = 64 << 10
 
+// splitLines splits s where the runner ends lines: "\n", "\r\n", "\r".
+func splitLines(s string) []string {
+	return strings.Split(strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n"), "\n")
+}
+
 func (w *lineWriter) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if len(w.buf) > 0 {
-		w.c.Message(w.build, string(w.buf))
-		w.buf = nil
+	if b := bytes.TrimRight(w.buf, "\r"); len(b) > 0 {
+		w.c.Message(w.build, string(b))
 	}
+	w.buf = nil
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/ghaction"
+	"github.com/vultr-image-action/vultr-image-action/internal/ghaction/runnerlog"
 	"github.com/vultr-image-action/vultr-image-action/internal/redact"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 )
@@ -167,5 +168,45 @@ func TestLongOutputLinesKeepSecretsWhole(t *testing.T) {
 		if want := strings.Repeat("a", offset) + redact.Mask + strings.Repeat("z", 5000); shown != want {
 			t.Fatalf("offset %d: the line's parts do not add up to the masked line", offset)
 		}
+	}
+}
+
+// A machine's output is cut into lines where the runner cuts them ("\r"
+// too): no text after a "\r" starts a line of the log, and in Actions the
+// runner runs none of it as a workflow command.
+func TestMachineOutputIssuesNoCommand(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	c := New(Options{Out: &out})
+	w := c.Output("b")
+	fmt.Fprint(w, "progress 10%\rprogress\r::error title=x::y\n")
+	fmt.Fprint(w, "done\r")
+	fmt.Fprint(w, "::add-mask::z\r\n\r\rlast\r")
+	_ = w.Close()
+	want := "    b: progress 10%\n    b: progress\n    b: ::error title=x::y\n    b: done\n    b: ::add-mask::z\n    b: last\n"
+	if got := out.String(); got != want {
+		t.Errorf("output:\n%q\nwant:\n%q", got, want)
+	}
+
+	out.Reset()
+	g := ghaction.NewGuard(&out)
+	act := ghaction.New(g.Text(), func(string) string { return "" })
+	c = New(Options{Out: g.Text(), Action: act, Groups: true})
+	end := c.Phase("b", "provision")
+	w = c.Output("b")
+	fmt.Fprint(w, "x\r::error title=x::y\rdone ##[add-mask]z\n")
+	c.Message("b", "remote said\r::warning::w")
+	_ = w.Close()
+	end()
+	c.Error("b", "remote error\r::notice::n", spec.Pos{}, "t")
+	_ = g.Close()
+	var names []string
+	for _, cmd := range runnerlog.Commands(out.String()) {
+		if cmd.Name != "stop-commands" && cmd.Name != "resume-commands" {
+			names = append(names, cmd.Name)
+		}
+	}
+	if got := strings.Join(names, ","); got != "group,endgroup,error" {
+		t.Errorf("commands: %s, want group,endgroup,error\n%s", got, out.String())
 	}
 }
