@@ -15,6 +15,11 @@ package main
 //	skipped               no artifact: the build was filtered out
 //	secret s3cr3t         no file anywhere in the image holds s3cr3t
 //
+// A `needs` file names programs the build needs on this machine, one a
+// line (ansible-playbook): without one, the template is skipped with a
+// message that names it, except in CI (CI=true), whose .ci/run installs
+// them.
+//
 // The test builds each template with the compiled binary against the
 // emulator, and reads the files from the snapshots' disks.
 
@@ -102,6 +107,7 @@ type corpusRun struct {
 	done      chan struct{}
 	out       []byte
 	err       error
+	missing   string // a program from `needs` that this machine lacks
 }
 
 // corpusParallel bounds the builds that run at once: they wait on the
@@ -122,6 +128,10 @@ func TestCorpus(t *testing.T) {
 	for _, dir := range dirs {
 		r := prepareCorpusRun(t, dir)
 		runs = append(runs, r)
+		if r.missing != "" {
+			close(r.done)
+			continue
+		}
 		go func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
@@ -134,6 +144,12 @@ func TestCorpus(t *testing.T) {
 	for _, r := range runs {
 		t.Run(r.name, func(t *testing.T) {
 			<-r.done
+			if r.missing != "" {
+				if os.Getenv("CI") == "true" {
+					t.Fatalf("needs %s, which .ci/run installs", r.missing)
+				}
+				t.Skipf("needs %s, which this machine lacks (apt-get install ansible-core; .ci/run installs it)", r.missing)
+			}
 			if r.err != nil {
 				t.Fatalf("build %s: %v\n%s", strings.Join(r.args, " "), r.err, r.out)
 			}
@@ -147,6 +163,14 @@ func TestCorpus(t *testing.T) {
 func prepareCorpusRun(t *testing.T, dir string) *corpusRun {
 	t.Helper()
 	r := &corpusRun{name: filepath.Base(dir), done: make(chan struct{})}
+	if b, err := os.ReadFile(filepath.Join(dir, "needs")); err == nil {
+		for _, prog := range strings.Fields(string(b)) {
+			if _, err := exec.LookPath(prog); err != nil {
+				r.missing = prog
+				return r
+			}
+		}
+	}
 	r.e = startEmulator(t, "", fastDelays)
 	r.abs = filepath.Join(t.TempDir(), r.name)
 	if err := os.CopyFS(r.abs, os.DirFS(dir)); err != nil {

@@ -271,6 +271,9 @@ func TestAbortIsHonouredByThePostStep(t *testing.T) {
 	if !strings.Contains(string(out), want) {
 		t.Errorf("the post step does not say how to delete the kept instance (%q):\n%s", want, out)
 	}
+	if why := "on-error=abort kept it for debugging"; !strings.Contains(string(out), why) {
+		t.Errorf("the post step does not say why the instance was kept (%q):\n%s", why, out)
+	}
 	cleanup := exec.Command(binary, strings.Fields(want)[1:]...)
 	cleanup.Env = []string{"VULTR_API_KEY=" + e.key, "VULTR_API_URL=" + e.url, "PATH=" + os.Getenv("PATH")}
 	if b, err := cleanup.CombinedOutput(); err != nil {

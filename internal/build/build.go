@@ -67,7 +67,9 @@ type Secrets interface {
 type Tracker interface {
 	Track(kind leftovers.Kind, id string)
 	Untrack(kind leftovers.Kind, id string)
-	Keep(kind leftovers.Kind, id string)
+	// Keep records a resource kept on purpose, and why: the post step
+	// leaves it alone and says why.
+	Keep(kind leftovers.Kind, id, why string)
 }
 
 // Options configures a run of builds.
@@ -165,6 +167,10 @@ type Result struct {
 	// KeptInstance and KeptSSHKey are set when on-error=abort kept a failed
 	// build's instance and key.
 	KeptInstance, KeptSSHKey string
+	// Kept lists what the build kept on purpose, each with its Why
+	// (on-error=abort, a snapshot still pending): no advice to clean up
+	// may delete them.
+	Kept []leftovers.Resource
 	// Left lists temporary resources that cleanup could not delete.
 	Left []leftovers.Resource
 }
@@ -275,7 +281,7 @@ type nopTracker struct{}
 
 func (nopTracker) Track(leftovers.Kind, string)   {}
 func (nopTracker) Untrack(leftovers.Kind, string) {}
-func (nopTracker) Keep(leftovers.Kind, string)    {}
+func (nopTracker) Keep(leftovers.Kind, string, string) {}
 
 // runState is what the builds of one run share: the snapshots the run has
 // made (retention never deletes them, and a lost snapshot-create answer

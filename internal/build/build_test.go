@@ -229,7 +229,7 @@ type recTracker struct {
 
 func (r *recTracker) Track(k leftovers.Kind, id string)   { r.add("+" + string(k) + ":" + id) }
 func (r *recTracker) Untrack(k leftovers.Kind, id string) { r.add("-" + string(k) + ":" + id) }
-func (r *recTracker) Keep(k leftovers.Kind, id string)    { r.add("=" + string(k) + ":" + id) }
+func (r *recTracker) Keep(k leftovers.Kind, id, _ string) { r.add("=" + string(k) + ":" + id) }
 
 func (r *recTracker) add(s string) {
 	r.mu.Lock()

@@ -38,18 +38,32 @@ type state struct {
 	host     string
 	comm     Comm
 	pin      *remote.Pin
+	// bastionPin is the bastion's host key, pinned at the first
+	// connection: reconnects and the ansible provisioner check it.
+	bastionPin *remote.Pin
 
 	snapshot *vultr.Snapshot
 
 	// decision is what -on-error decided for this failed build.
 	decision string
+
+	keptMu sync.Mutex
+	kept   []leftovers.Resource // kept on purpose, with why
+}
+
+// markKept records a resource kept on purpose, and tells the tracker why.
+func (st *state) markKept(o Options, r leftovers.Resource) {
+	o.Tracker.Keep(r.Kind, r.ID, r.Why)
+	st.keptMu.Lock()
+	st.kept = append(st.kept, r)
+	st.keptMu.Unlock()
 }
 
 // runOne runs one build, top to bottom. Each step that creates something
 // pushes its undo onto the cleanup stack the moment the thing has an ID.
 func runOne(ctx context.Context, s *spec.Spec, b *spec.Build, p prepared, run *runState, r *Result, o Options) {
 	rv := p.resolved
-	st := &state{b: b, run: run, cloud: p.cloud, resolved: rv, runTag: leftovers.RunTag(o.RunID, b.Name), pin: &remote.Pin{}}
+	st := &state{b: b, run: run, cloud: p.cloud, resolved: rv, runTag: leftovers.RunTag(o.RunID, b.Name), pin: &remote.Pin{}, bastionPin: &remote.Pin{}}
 	r.Region, r.Plan, r.Image = rv.Region, rv.Plan, rv.ImageName
 	r.Start = o.Now()
 	var undo cleanups
@@ -99,6 +113,9 @@ func runOne(ctx context.Context, s *spec.Spec, b *spec.Build, p prepared, run *r
 		r.Left = res.left
 		return res.err
 	})
+	st.keptMu.Lock()
+	r.Kept = st.kept
+	st.keptMu.Unlock()
 
 	// After a successful build: post-processors, then retention when it is
 	// asked for. Their failure fails the build but never hides the
@@ -309,17 +326,18 @@ func deleteKeysNamed(ctx context.Context, st *state, name, done string, o Option
 // key, if it is still in the account: the machine had not let it in yet)
 // stay for debugging, and the post step is told to leave them alone.
 func keep(st *state, r *Result, o Options) {
+	const why = "on-error=abort kept it for debugging"
 	r.KeptInstance = st.instance.ID
-	o.Tracker.Keep(leftovers.Instance, st.instance.ID)
-	kept := []leftovers.Resource{{Kind: leftovers.Instance, ID: st.instance.ID}}
+	kept := []leftovers.Resource{{Kind: leftovers.Instance, ID: st.instance.ID, Why: why}}
+	st.markKept(o, kept[0])
 	st.keyMu.Lock()
 	if k := st.sharedKey; k != nil && k.id != "" && !st.keyReleased {
 		k.mu.Lock()
 		k.kept = true
 		k.mu.Unlock()
 		r.KeptSSHKey = k.id
-		o.Tracker.Keep(leftovers.SSHKey, k.id)
-		kept = append(kept, leftovers.Resource{Kind: leftovers.SSHKey, ID: k.id})
+		kept = append(kept, leftovers.Resource{Kind: leftovers.SSHKey, ID: k.id, Why: why})
+		st.markKept(o, kept[1])
 	}
 	st.keyMu.Unlock()
 	o.UI.Error(st.b.Name, fmt.Sprintf("on-error=abort: keeping instance %s (at %s) for debugging. It is billed until you delete it: %s", st.instance.ID, st.host, leftovers.CleanupCommand(kept)), spec.Pos{}, "Instance kept")
@@ -438,7 +456,7 @@ func connect(ctx context.Context, st *state, o Options) (Comm, error) {
 			User:           bh.Username,
 			Password:       bh.Password,
 			PrivateKeyFile: bh.PrivateKeyFile,
-			HostKeyPin:     &remote.Pin{},
+			HostKeyPin:     st.bastionPin,
 			Dial:           o.Dial,
 			Getenv:         o.Getenv,
 			Timeout:        c.Timeout,
@@ -480,7 +498,7 @@ func stepProvision(ctx context.Context, st *state, _ *cleanups, o Options) error
 		WorkDir:      o.WorkDir,
 		Pause:        o.Pause,
 		Machine: provision.MachineAccess{ID: st.instance.ID, Host: st.host, User: st.b.SSH.Username, Port: portOr22(st.b.SSH.Port),
-			KeyFile: st.b.SSH.PrivateKeyFile, HostKey: st.pin.AuthorizedKey()},
+			KeyFile: st.b.SSH.PrivateKeyFile, HostKey: st.pin.AuthorizedKey(), Bastion: st.bastionAccess()},
 		Reconnect: func(ctx context.Context) (provision.Communicator, error) {
 			if st.comm != nil {
 				_ = st.comm.Close()
@@ -517,6 +535,17 @@ func stepProvision(ctx context.Context, st *state, _ *cleanups, o Options) error
 		return fmt.Errorf("not snapshotting a machine that may hold a secret: %w", err)
 	}
 	return nil
+}
+
+// bastionAccess is how the ansible provisioner reaches the machine
+// through the build's bastion; nil without one.
+func (st *state) bastionAccess() *provision.BastionAccess {
+	bh := st.b.SSH.Bastion
+	if bh == nil {
+		return nil
+	}
+	return &provision.BastionAccess{Host: bh.Host, Port: bh.Port, User: bh.Username, KeyFile: bh.PrivateKeyFile,
+		HasPassword: bh.Password != "", HostKey: st.bastionPin.AuthorizedKey()}
 }
 
 // buildVars are Packer's provision-time build variables (build.Host,
@@ -739,9 +768,11 @@ func (st *state) snapshotStillPending(ctx context.Context, stopped error, o Opti
 		o.UI.Warn(st.b.Name, fmt.Sprintf("the build %s while snapshot %s was pending; deleting instance %s anyway, so the snapshot may be incomplete", why, st.snapshot.ID, st.instance.ID), spec.Pos{})
 		return nil
 	case err != nil:
-		o.Tracker.Keep(leftovers.Instance, st.instance.ID)
+		st.markKept(o, leftovers.Resource{Kind: leftovers.Instance, ID: st.instance.ID,
+			Why: fmt.Sprintf("the state of its snapshot %s could not be read, and deleting the instance may leave the snapshot incomplete", st.snapshot.ID)})
 		return fmt.Errorf("instance %s kept: the state of its snapshot %s cannot be read, and deleting the instance may leave the snapshot incomplete: %w", st.instance.ID, st.snapshot.ID, err)
 	}
-	o.Tracker.Keep(leftovers.Instance, st.instance.ID)
+	st.markKept(o, leftovers.Resource{Kind: leftovers.Instance, ID: st.instance.ID,
+		Why: fmt.Sprintf("its snapshot %s was still pending, and deleting the instance may leave the snapshot incomplete", snap.ID)})
 	return &SnapshotPendingError{InstanceID: st.instance.ID, SnapshotID: snap.ID}
 }

@@ -26,6 +26,7 @@ const (
 	stateSSHKeys       = "ssh_keys"
 	stateKeptInstances = "kept_instances"
 	stateKeptSSHKeys   = "kept_ssh_keys"
+	stateKeptWhy       = "kept_why" // JSON: ID -> why it was kept
 	stateAPIURL        = "api_url"
 	stateRunID         = "run_id"
 )
@@ -196,6 +197,7 @@ type stateTracker struct {
 	act *ghaction.Action
 	mu  sync.Mutex
 	ids map[string]map[string]bool // state name -> IDs
+	why map[string]string          // kept ID -> why
 }
 
 func (t *stateTracker) Track(kind leftovers.Kind, id string) {
@@ -206,13 +208,21 @@ func (t *stateTracker) Untrack(kind leftovers.Kind, id string) {
 	t.update(liveState(kind), id, false)
 }
 
-func (t *stateTracker) Keep(kind leftovers.Kind, id string) {
+func (t *stateTracker) Keep(kind leftovers.Kind, id, why string) {
 	t.update(liveState(kind), id, false)
 	name := stateKeptInstances
 	if kind == leftovers.SSHKey {
 		name = stateKeptSSHKeys
 	}
 	t.update(name, id, true)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.why == nil {
+		t.why = map[string]string{}
+	}
+	t.why[id] = why
+	b, _ := json.Marshal(t.why)
+	_ = t.act.SaveState(stateKeptWhy, string(b))
 }
 
 func liveState(kind leftovers.Kind) string {

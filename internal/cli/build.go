@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -403,12 +404,17 @@ func cancelBudget(j job) time.Duration {
 	return 3 * time.Minute
 }
 
-// reportLeft names what cleanup could not delete, and how to delete it.
+// reportLeft names what cleanup could not delete, and how to delete it and
+// nothing else: what a build kept on purpose (and said so) is excepted.
 func reportLeft(console *ui.Console, results []*build.Result, inAction bool) {
-	var left []leftovers.Resource
+	var left, kept []leftovers.Resource
 	for _, r := range results {
 		left = append(left, r.Left...)
+		kept = append(kept, r.Kept...)
 	}
+	left = slices.DeleteFunc(left, func(l leftovers.Resource) bool {
+		return slices.ContainsFunc(kept, func(k leftovers.Resource) bool { return k.Kind == l.Kind && k.ID == l.ID })
+	})
 	if len(left) == 0 {
 		return
 	}
@@ -416,7 +422,7 @@ func reportLeft(console *ui.Console, results []*build.Result, inAction bool) {
 	for i, r := range left {
 		names[i] = r.String()
 	}
-	msg := fmt.Sprintf("Cleanup did not finish; still billed: %s. Delete them with: %s", strings.Join(names, ", "), leftovers.CleanupCommand(left))
+	msg := fmt.Sprintf("Cleanup did not finish; still billed: %s. Delete them with: %s", strings.Join(names, ", "), leftovers.CleanupCommand(left, kept...))
 	if inAction {
 		msg += " (the action's post step tries again)"
 	}

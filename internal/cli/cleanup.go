@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,11 +21,12 @@ import (
 const deleteBudget = 150 * time.Second
 
 func cmdCleanup(ctx context.Context, env Env, args []string) error {
-	fs := newFlagSet(env, "cleanup", "cleanup [-instance ID]... [-ssh-key ID]... [-run RUN-ID]")
-	var instances, keys, runs multiFlag
+	fs := newFlagSet(env, "cleanup", "cleanup [-instance ID]... [-ssh-key ID]... [-run RUN-ID [-keep ID]...]")
+	var instances, keys, runs, keep multiFlag
 	fs.Var(&instances, "instance", "delete this instance `ID` (repeatable); it must carry this tool's tags")
 	fs.Var(&keys, "ssh-key", "delete this SSH key `ID` (repeatable); it must be one of this tool's temporary keys")
 	fs.Var(&runs, "run", "delete every instance and key of this `run-id` (repeatable)")
+	fs.Var(&keep, "keep", "with -run: never delete this instance or key `ID` (repeatable; one the build kept on purpose)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -68,14 +70,21 @@ func cmdCleanup(ctx context.Context, env Env, args []string) error {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("find resources of run %s: %w", run, sess.red.Error(err)))
 		}
-		targets = append(targets, found...)
+		for _, r := range found {
+			if slices.Contains(keep, r.ID) {
+				fmt.Fprintf(env.Stdout, "Keeping %s (-keep)\n", r)
+				continue
+			}
+			targets = append(targets, r)
+		}
 	}
 	errs = append(errs, deleteAll(ctx, env.Stdout, sess.red, cl, leftovers.Dedupe(targets)))
 	return errors.Join(errs...)
 }
 
-// deleteAll deletes resources concurrently and prints each outcome.
-func deleteAll(ctx context.Context, w io.Writer, red *redact.Redactor, cl leftovers.Cloud, rs []leftovers.Resource) error {
+// deleteAll deletes resources concurrently and prints each outcome; the
+// advice for what is left excepts kept.
+func deleteAll(ctx context.Context, w io.Writer, red *redact.Redactor, cl leftovers.Cloud, rs []leftovers.Resource, kept ...leftovers.Resource) error {
 	outcomes := leftovers.Delete(ctx, cl, rs, deleteBudget)
 	for _, o := range outcomes {
 		if o.Err == nil {
@@ -83,7 +92,7 @@ func deleteAll(ctx context.Context, w io.Writer, red *redact.Redactor, cl leftov
 		}
 	}
 	if left := leftovers.Failed(outcomes); len(left) > 0 {
-		return fmt.Errorf("%w; try again later with: %s", red.Error(leftovers.Errors(outcomes)), leftovers.CleanupCommand(left))
+		return fmt.Errorf("%w; try again later with: %s", red.Error(leftovers.Errors(outcomes)), leftovers.CleanupCommand(left, kept...))
 	}
 	return nil
 }

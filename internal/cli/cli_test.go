@@ -375,6 +375,7 @@ func TestCleanupChecksWhatItDeletes(t *testing.T) {
 		return out.Instance.ID
 	}
 	ours := api(`{"region":"ewr","plan":"vc2-1c-1gb","os_id":167,"tags":["vultr-image-action","vultr-image-action-run:1a2b3c4d:web"]}`)
+	keptOne := api(`{"region":"ewr","plan":"vc2-1c-1gb","os_id":167,"tags":["vultr-image-action","vultr-image-action-run:1a2b3c4d:db"]}`)
 	other := api(`{"region":"ewr","plan":"vc2-1c-1gb","os_id":167,"tags":["vultr-image-action","vultr-image-action-run:1a2b3c4dd:web"]}`)
 	prod := api(`{"region":"ewr","plan":"vc2-1c-1gb","os_id":167,"tags":["production"]}`)
 	vars := map[string]string{"VULTR_API_KEY": "CLI-TEST-KEY-123456", "VULTR_API_URL": hs.URL}
@@ -382,7 +383,7 @@ func TestCleanupChecksWhatItDeletes(t *testing.T) {
 	if err := Run(context.Background(), te.Env); err == nil || !strings.Contains(err.Error(), "not created by vultr-image-action") {
 		t.Errorf("cleanup of a foreign instance: err = %v, want a refusal", err)
 	}
-	te = newEnv([]string{"cleanup", "-run", "1a2b3c4d"}, vars)
+	te = newEnv([]string{"cleanup", "-run", "1a2b3c4d", "-keep", keptOne}, vars)
 	if err := Run(context.Background(), te.Env); err != nil {
 		t.Fatal(err)
 	}
@@ -390,8 +391,8 @@ func TestCleanupChecksWhatItDeletes(t *testing.T) {
 	for _, in := range srv.Instances() {
 		left[in.ID] = true
 	}
-	if left[ours] || !left[other] || !left[prod] {
-		t.Errorf("after cleanup -run: ours left %v, other run's left %v, production left %v; want only ours gone", left[ours], left[other], left[prod])
+	if left[ours] || !left[other] || !left[prod] || !left[keptOne] {
+		t.Errorf("after cleanup -run -keep: ours left %v, other run's left %v, production left %v, kept left %v; want only ours gone", left[ours], left[other], left[prod], left[keptOne])
 	}
 	// A second cleanup of the same run finds nothing and succeeds.
 	te = newEnv([]string{"cleanup", "-run", "1a2b3c4d", "-instance", ours}, vars)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"context"
 	"errors"
 	"fmt"
@@ -55,15 +56,15 @@ func runActionPost(ctx context.Context, env Env) error {
 		targets = slices.DeleteFunc(targets, func(r leftovers.Resource) bool { return isKept(kept, r) })
 		found += len(targets)
 		if len(targets) > 0 {
-			errs = append(errs, deleteAll(ctx, env.Stdout, sess.red, cl, targets))
+			errs = append(errs, deleteAll(ctx, env.Stdout, sess.red, cl, targets, kept...))
 		}
 	}
 	if found == 0 && len(kept) == 0 {
 		fmt.Fprintln(env.Stdout, "Nothing to clean up: the build deleted everything it created.")
 	}
-	if len(kept) > 0 {
-		msg := fmt.Sprintf("on-error=abort kept %d resources for debugging; they are billed until deleted. Delete them with: %s (VULTR_API_KEY set to the build's key)", len(kept), leftovers.CleanupCommand(kept))
-		_ = act.Annotate(ghaction.LevelWarning, msg, ghaction.Location{Title: "Instance kept (on-error: abort)"})
+	for _, k := range kept {
+		msg := fmt.Sprintf("%s was kept: %s. It is billed until deleted; delete it with: %s (VULTR_API_KEY set to the build's key)", k, k.Why, leftovers.CleanupCommand([]leftovers.Resource{k}))
+		_ = act.Annotate(ghaction.LevelWarning, msg, ghaction.Location{Title: "Kept on purpose: " + k.String()})
 	}
 	if err := errors.Join(errs...); err != nil {
 		err = sess.red.Error(err)
@@ -78,9 +79,19 @@ func postTargets(act *ghaction.Action) []leftovers.Resource {
 	return stateResources(act, stateInstances, stateSSHKeys)
 }
 
-// keptResources are the resources on-error=abort kept.
+// keptResources are the resources the build kept on purpose, each with
+// why.
 func keptResources(act *ghaction.Action) []leftovers.Resource {
-	return stateResources(act, stateKeptInstances, stateKeptSSHKeys)
+	kept := stateResources(act, stateKeptInstances, stateKeptSSHKeys)
+	var why map[string]string
+	_ = json.Unmarshal([]byte(act.State(stateKeptWhy)), &why)
+	for i := range kept {
+		kept[i].Why = why[kept[i].ID]
+		if kept[i].Why == "" {
+			kept[i].Why = "the build kept it"
+		}
+	}
+	return kept
 }
 
 // stateResources reads the instance and key IDs saved under two state names.

@@ -108,6 +108,9 @@ type Resource struct {
 	Name    string    // label or key name
 	Created time.Time // zero when the API's date could not be read
 	Tags    []string
+	// Why says why a resource was kept on purpose ("its snapshot ... is
+	// still pending"); "" for one to delete.
+	Why string
 }
 
 func (r Resource) String() string {
@@ -299,8 +302,11 @@ func Errors(os []Outcome) error {
 	return errors.Join(errs...)
 }
 
-// CleanupCommand is the command that deletes rs later.
-func CleanupCommand(rs []Resource) string {
+// CleanupCommand is the command that deletes rs later, and nothing else:
+// where it names a whole run (-run), each resource of kept (an instance
+// kept on purpose: its snapshot still pending, or on-error=abort) is
+// excepted with -keep.
+func CleanupCommand(rs []Resource, kept ...Resource) string {
 	if len(rs) == 0 {
 		return ""
 	}
@@ -320,6 +326,13 @@ func CleanupCommand(rs []Resource) string {
 			b.WriteString(" -instance " + r.ID)
 		case r.Kind == SSHKey:
 			b.WriteString(" -ssh-key " + r.ID)
+		}
+	}
+	if len(runs) > 0 {
+		for _, k := range Dedupe(kept) {
+			if k.ID != "" {
+				b.WriteString(" -keep " + k.ID)
+			}
 		}
 	}
 	return b.String()

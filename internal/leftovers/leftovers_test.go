@@ -183,4 +183,14 @@ func TestCleanupCommand(t *testing.T) {
 	if want := "vultr-image-action cleanup -instance i1 -run 1a2b3c4d -ssh-key k1"; got != want {
 		t.Errorf("CleanupCommand = %q, want %q", got, want)
 	}
+	// A run's advice excepts what was kept on purpose; named IDs need no
+	// exception.
+	kept := []Resource{{Kind: Instance, ID: "pending-1", Why: "its snapshot is still pending"}}
+	got = CleanupCommand([]Resource{{Kind: Instance, Run: "1a2b3c4d", Name: RunTag("1a2b3c4d", "web")}}, kept...)
+	if want := "vultr-image-action cleanup -run 1a2b3c4d -keep pending-1"; got != want {
+		t.Errorf("CleanupCommand = %q, want %q", got, want)
+	}
+	if got, want := CleanupCommand([]Resource{{Kind: Instance, ID: "i1"}}, kept...), "vultr-image-action cleanup -instance i1"; got != want {
+		t.Errorf("CleanupCommand = %q, want %q", got, want)
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path"
@@ -32,17 +31,15 @@ func runAnsibleLocal(ctx context.Context, a *spec.AnsibleLocal, env *Env) error 
 	if staging == "" {
 		staging = "/tmp/packer-provisioner-ansible-local/" + randomHex()
 	}
-	if err := env.Comm.Run(ctx, "mkdir -p "+quote(staging), nil, env.Stdout, env.Stderr); err != nil {
+	// Only the SSH user may read what is staged (vars files may hold
+	// secrets). Its removal is registered like a script's: a staging
+	// directory that cannot be removed fails the provisioner, and no image
+	// is made of the machine.
+	if err := env.Comm.Run(ctx, "umask 077 && mkdir -p "+quote(staging)+" && chmod 0700 "+quote(staging), nil, env.Stdout, env.Stderr); err != nil {
 		return fmt.Errorf("create the staging directory %s: %w", staging, err)
 	}
 	if a.CleanStagingDirectory {
-		defer func() {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeBudget)
-			defer cancel()
-			if err := env.Comm.Run(rctx, "rm -rf "+quote(staging), nil, io.Discard, io.Discard); err != nil {
-				env.Logf("Could not remove the staging directory %s: %v", staging, err)
-			}
-		}()
+		env.removeLater(staging)
 	}
 	up := func(what, src, dst string) error {
 		env.Logf("Uploading %s %s", what, src)
@@ -115,8 +112,10 @@ func runAnsibleLocal(ctx context.Context, a *spec.AnsibleLocal, env *Env) error 
 		env.Logf("Executing Ansible: %s", path.Base(pb))
 		cmd := fmt.Sprintf("cd %s && ANSIBLE_FORCE_COLOR=1 PYTHONUNBUFFERED=1 %s %s --extra-vars %s -c local -i %s",
 			quote(staging), a.Command, quote(pb), quote(buildExtraVars(env)), quote(inventory))
-		for _, arg := range a.ExtraArguments {
-			cmd += " " + quote(arg)
+		if len(a.ExtraArguments) > 0 {
+			// As in Packer: the arguments join the shell command as
+			// written, so "--extra-vars \"a=1 b=2\"" is one argument there.
+			cmd += " " + strings.Join(a.ExtraArguments, " ")
 		}
 		if err := env.Comm.Run(ctx, cmd, nil, env.Stdout, env.Stderr); err != nil {
 			if status, ok := exitStatus(err); ok {
@@ -226,11 +225,15 @@ func runAnsible(ctx context.Context, a *spec.Ansible, env *Env) error {
 		}
 	}
 	knownHosts := filepath.Join(dir, "known_hosts")
-	hostPattern := m.Host
-	if m.Port != 22 {
-		hostPattern = "[" + m.Host + "]:" + strconv.Itoa(m.Port)
+	known := knownHostsLine(m.Host, m.Port, m.HostKey)
+	proxy, err := bastionProxy(m.Bastion, knownHosts)
+	if err != nil {
+		return err
 	}
-	if err := os.WriteFile(knownHosts, []byte(hostPattern+" "+m.HostKey+"\n"), 0o600); err != nil {
+	if b := m.Bastion; b != nil {
+		known += knownHostsLine(b.Host, b.Port, b.HostKey)
+	}
+	if err := os.WriteFile(knownHosts, []byte(known), 0o600); err != nil {
 		return err
 	}
 	inventory, err := writeInventory(a, m, dir)
@@ -242,7 +245,7 @@ func runAnsible(ctx context.Context, a *spec.Ansible, env *Env) error {
 	} else {
 		defer os.Remove(inventory)
 	}
-	environ := ansibleEnviron(a, env, knownHosts)
+	environ := ansibleEnviron(a, env, knownHosts, proxy)
 	if a.GalaxyFile != "" {
 		if err := galaxyLocal(ctx, a, env, dir, environ); err != nil {
 			return err
@@ -320,10 +323,55 @@ func writeInventory(a *spec.Ansible, m MachineAccess, dir string) (string, error
 	return f.Name(), nil
 }
 
+// knownHostsLine is a known_hosts line for host:port.
+func knownHostsLine(host string, port int, key string) string {
+	pattern := host
+	if port != 22 && port != 0 {
+		pattern = "[" + host + "]:" + strconv.Itoa(port)
+	}
+	return pattern + " " + key + "\n"
+}
+
+// bastionProxy is the ssh option that reaches the machine through the
+// build's bastion, as the build does: OpenSSH's ProxyCommand, with the
+// bastion's own key (or the agent) and the host key the build pinned.
+// "" without a bastion.
+func bastionProxy(b *BastionAccess, knownHosts string) (string, error) {
+	if b == nil {
+		return "", nil
+	}
+	switch {
+	case b.HostKey == "":
+		return "", errors.New("the ansible provisioner needs the bastion's host key, which is pinned when the build connects through it")
+	case b.KeyFile == "" && !b.AgentAuth:
+		what := "no ssh_bastion_private_key_file"
+		if b.HasPassword {
+			what = "only ssh_bastion_password, which OpenSSH cannot be given"
+		}
+		return "", fmt.Errorf("the ansible provisioner reaches the machine through the bastion %s with OpenSSH, and the template gives %s; set ssh_bastion_private_key_file (or ssh_bastion_agent_auth)", b.Host, what)
+	}
+	port := b.Port
+	if port == 0 {
+		port = 22
+	}
+	jump := fmt.Sprintf(`ssh -o UserKnownHostsFile="%s" -o StrictHostKeyChecking=yes -o BatchMode=yes -p %d -W %%h:%%p`, knownHosts, port)
+	if b.KeyFile != "" {
+		if strings.ContainsAny(b.KeyFile, "'\"$`\\") {
+			return "", fmt.Errorf("ssh_bastion_private_key_file %q: the ansible provisioner passes it to OpenSSH in a shell command; use a path without quotes, $, ` or \\", b.KeyFile)
+		}
+		jump += ` -o IdentitiesOnly=yes -i "` + b.KeyFile + `"`
+	}
+	return "-o 'ProxyCommand=" + jump + " " + b.User + "@" + b.Host + "'", nil
+}
+
 // ansibleEnviron is the environment of ansible-playbook: ours, strict host
-// key checking against the pinned key, and the template's variables.
-func ansibleEnviron(a *spec.Ansible, env *Env, knownHosts string) []string {
+// key checking against the pinned key (and the bastion's), and the
+// template's variables.
+func ansibleEnviron(a *spec.Ansible, env *Env, knownHosts, proxy string) []string {
 	sshArgs := "-o UserKnownHostsFile=" + knownHosts + " -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o ControlMaster=auto -o ControlPersist=15s"
+	if proxy != "" {
+		sshArgs += " " + proxy
+	}
 	for _, x := range a.AnsibleSSHExtraArgs {
 		sshArgs += " " + x
 	}

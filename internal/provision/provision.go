@@ -75,7 +75,8 @@ type Env struct {
 	// go through the session's standard input instead.
 	Secrets []string
 
-	// pending are remote files to remove (scripts, variable files) that a
+	// pending are remote files and directories to remove (scripts,
+	// variable files, ansible-local's staging directory) that a
 	// failure, a time-out or a disconnect left behind. Each attempt, and
 	// the build before it shuts the machine down, removes them.
 	mu      sync.Mutex
@@ -116,7 +117,7 @@ func (e *Env) RemovePending(ctx context.Context) error {
 	for i, f := range files {
 		args[i] = quote(f)
 	}
-	if err := e.Comm.Run(rctx, "rm -f "+strings.Join(args, " "), nil, io.Discard, io.Discard); err != nil {
+	if err := e.Comm.Run(rctx, "rm -rf "+strings.Join(args, " "), nil, io.Discard, io.Discard); err != nil {
 		return fmt.Errorf("remove %s from the machine: %w", strings.Join(files, ", "), err)
 	}
 	e.mu.Lock()
@@ -253,6 +254,21 @@ type MachineAccess struct {
 	KeyPEM         string // "" when the build has no temporary key
 	KeyFile        string // ssh_private_key_file, when the template has one
 	HostKey        string // the pinned host key, authorized_keys form
+	// Bastion is the jump host the build reaches the machine through
+	// (ssh_bastion_*), or nil.
+	Bastion *BastionAccess
+}
+
+// BastionAccess is how a local tool (ansible-playbook's ssh) reaches the
+// machine through the build's bastion: with its key file or the agent,
+// checking the host key the build pinned.
+type BastionAccess struct {
+	Host, User  string
+	Port        int
+	KeyFile     string // ssh_bastion_private_key_file
+	AgentAuth   bool   // ssh_bastion_agent_auth
+	HasPassword bool   // ssh_bastion_password: OpenSSH cannot be given it
+	HostKey     string // the pinned host key, authorized_keys form
 }
 
 // runBreakpoint is Packer's breakpoint: disabled, it does nothing; with

@@ -20,7 +20,7 @@ import (
 )
 
 // fakeComm records commands and writes uploads into a local "remote" root;
-// "rm -f" removes from that root, so tests can look at what a machine's
+// "rm -rf" removes from that root, so tests can look at what a machine's
 // disk still holds.
 type fakeComm struct {
 	mu      sync.Mutex
@@ -30,7 +30,7 @@ type fakeComm struct {
 	uploads map[string]fs.FileMode
 	// results returns the error for a command; nil means success.
 	results func(cmd string) error
-	// removes makes "rm -f" remove files from root.
+	// removes makes "rm -rf" remove files from root.
 	removes bool
 }
 
@@ -55,9 +55,9 @@ func (f *fakeComm) Run(_ context.Context, cmd string, stdin io.Reader, stdout, _
 			return err
 		}
 	}
-	if rest, ok := strings.CutPrefix(cmd, "rm -f "); ok && f.removes {
+	if rest, ok := strings.CutPrefix(cmd, "rm -rf "); ok && f.removes {
 		for _, a := range strings.Fields(rest) {
-			_ = os.Remove(f.local(strings.Trim(a, "'")))
+			_ = os.RemoveAll(f.local(strings.Trim(a, "'")))
 		}
 	}
 	return nil
@@ -142,7 +142,7 @@ func TestShellInlineCommandAndCleanup(t *testing.T) {
 	}
 	want := []string{
 		"chmod +x /tmp/script_42.sh; A='from-env' PACKER_BUILDER_TYPE='vultr' PACKER_BUILD_NAME='web' QUOTED='it'\"'\"'s here'  /tmp/script_42.sh",
-		"rm -f '/tmp/script_42.sh'",
+		"rm -rf '/tmp/script_42.sh'",
 	}
 	if strings.Join(f.cmds, "\n") != strings.Join(want, "\n") {
 		t.Errorf("commands:\n%s\nwant:\n%s", strings.Join(f.cmds, "\n"), strings.Join(want, "\n"))
@@ -338,7 +338,7 @@ func TestSecretVariablesStayOffTheCommandLine(t *testing.T) {
 			t.Errorf("secret on a command line: %q", c)
 		}
 	}
-	want := []string{`chmod +x /tmp/script_42.sh; eval "$(cat)" && /tmp/script_42.sh`, "rm -f '/tmp/script_42.sh'"}
+	want := []string{`chmod +x /tmp/script_42.sh; eval "$(cat)" && /tmp/script_42.sh`, "rm -rf '/tmp/script_42.sh'"}
 	if strings.Join(f.cmds, "\n") != strings.Join(want, "\n") {
 		t.Errorf("commands:\n%s\nwant:\n%s", strings.Join(f.cmds, "\n"), strings.Join(want, "\n"))
 	}
@@ -499,7 +499,7 @@ func TestSkipCleanAndTimeout(t *testing.T) {
 type slowComm struct{ *fakeComm }
 
 func (s *slowComm) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if strings.HasPrefix(cmd, "rm -f ") {
+	if strings.HasPrefix(cmd, "rm -rf ") {
 		return s.fakeComm.Run(ctx, cmd, stdin, stdout, stderr) // the connection works; the script hangs
 	}
 	<-ctx.Done()
@@ -573,13 +573,13 @@ func TestShellOptions(t *testing.T) {
 		{
 			name:     "custom execute_command and remote_path",
 			sh:       spec.Shell{Inline: []string{"id"}, InlineShebang: "/bin/bash -eux", ExecuteCommand: "sudo -E sh -c '{{.Vars}} {{.Path}}'", RemotePath: "/root/run.sh"},
-			wantCmds: []string{"sudo -E sh -c 'PACKER_BUILDER_TYPE='vultr' PACKER_BUILD_NAME='web'  /root/run.sh'", "rm -f '/root/run.sh'"},
+			wantCmds: []string{"sudo -E sh -c 'PACKER_BUILDER_TYPE='vultr' PACKER_BUILD_NAME='web'  /root/run.sh'", "rm -rf '/root/run.sh'"},
 			wantFile: map[string]string{"/root/run.sh": "#!/bin/bash -eux\nid\n"},
 		},
 		{
 			name:     "scripts in order, remote_folder and remote_file, CRLF made LF",
 			sh:       spec.Shell{Scripts: []string{s1, s2}, RemoteFolder: "/var/tmp", RemoteFile: "prov.sh"},
-			wantCmds: []string{"chmod +x /var/tmp/prov.sh; PACKER_BUILDER_TYPE='vultr' PACKER_BUILD_NAME='web'  /var/tmp/prov.sh", "rm -f '/var/tmp/prov.sh'", "chmod +x /var/tmp/prov.sh; PACKER_BUILDER_TYPE='vultr' PACKER_BUILD_NAME='web'  /var/tmp/prov.sh", "rm -f '/var/tmp/prov.sh'"},
+			wantCmds: []string{"chmod +x /var/tmp/prov.sh; PACKER_BUILDER_TYPE='vultr' PACKER_BUILD_NAME='web'  /var/tmp/prov.sh", "rm -rf '/var/tmp/prov.sh'", "chmod +x /var/tmp/prov.sh; PACKER_BUILDER_TYPE='vultr' PACKER_BUILD_NAME='web'  /var/tmp/prov.sh", "rm -rf '/var/tmp/prov.sh'"},
 			wantFile: map[string]string{"/var/tmp/prov.sh": "echo two\n"},
 		},
 		{
@@ -695,5 +695,98 @@ kh=$(echo "$ANSIBLE_SSH_ARGS" | sed 's/.*UserKnownHostsFile=\([^ ]*\).*/\1/')
 	p.Ansible.Command = filepath.Join(dir, "no-such-ansible-playbook")
 	if err := Run(context.Background(), p, e); !errors.Is(err, ErrNoAnsible) {
 		t.Errorf("err = %v, want ErrNoAnsible", err)
+	}
+}
+
+// ansible-local's staging directory is created for the SSH user alone, and
+// one that cannot be removed fails the provisioner, as a script does: no
+// image is made of a machine that still holds it.
+func TestAnsibleLocalStagingDirectory(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	playbook := filepath.Join(dir, "site.yml")
+	os.WriteFile(playbook, []byte("- hosts: all\n"), 0o644)
+	f := newFake(t)
+	f.results = func(cmd string) error {
+		if strings.HasPrefix(cmd, "rm -rf ") {
+			return &remote.ExitError{Status: 1}
+		}
+		return nil
+	}
+	p := spec.Provisioner{Type: "ansible-local", AnsibleLocal: &spec.AnsibleLocal{PlaybookFiles: []string{playbook}, Command: "ansible-playbook", CleanStagingDirectory: true}}
+	err := Run(context.Background(), p, env(f))
+	if err == nil || !strings.Contains(err.Error(), "/tmp/packer-provisioner-ansible-local/") {
+		t.Fatalf("err = %v, want a failure naming the staging directory", err)
+	}
+	if !strings.Contains(f.cmds[0], "umask 077") || !strings.Contains(f.cmds[0], "chmod 0700") {
+		t.Errorf("staging directory made with %q, want mode 0700", f.cmds[0])
+	}
+}
+
+// ansible-local's extra_arguments join the shell command as written, as in
+// Packer: a quoted --extra-vars value reaches ansible-playbook as one
+// argument.
+func TestAnsibleLocalExtraArgumentsGoThroughTheShell(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	record := filepath.Join(dir, "record")
+	fake := filepath.Join(dir, "fake-ansible-playbook")
+	os.WriteFile(fake, []byte("#!/bin/sh\nfor a in \"$@\"; do echo \"[$a]\"; done > "+record+"\n"), 0o755)
+	playbook := filepath.Join(dir, "site.yml")
+	os.WriteFile(playbook, []byte("- hosts: all\n"), 0o644)
+	f := newFake(t)
+	f.results = func(cmd string) error {
+		if strings.Contains(cmd, fake) {
+			if out, err := exec.Command("sh", "-c", cmd).CombinedOutput(); err != nil {
+				return fmt.Errorf("%v: %s", err, out)
+			}
+		}
+		return nil
+	}
+	p := spec.Provisioner{Type: "ansible-local", AnsibleLocal: &spec.AnsibleLocal{PlaybookFiles: []string{playbook}, Command: fake, StagingDirectory: t.TempDir(),
+		ExtraArguments: []string{`--extra-vars "Region=x Stage=y"`, "-v"}}}
+	if err := Run(context.Background(), p, env(f)); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(record)
+	if got := string(b); !strings.Contains(got, "[--extra-vars]\n[Region=x Stage=y]\n[-v]\n") {
+		t.Errorf("ansible-playbook got:\n%s", got)
+	}
+}
+
+// The ansible provisioner reaches the machine through the build's bastion,
+// as the build does: a ProxyCommand with the bastion's key, and both host
+// keys the build pinned in known_hosts, checked strictly.
+func TestAnsibleGoesThroughTheBastion(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	record := filepath.Join(dir, "record")
+	fake := filepath.Join(dir, "ansible-playbook")
+	os.WriteFile(fake, []byte(`#!/bin/sh
+kh=$(echo "$ANSIBLE_SSH_ARGS" | sed 's/^-o UserKnownHostsFile=\([^ ]*\) .*/\1/')
+{ echo "$ANSIBLE_SSH_ARGS"; cat "$kh"; } > "$RECORD"
+`), 0o755)
+	playbook := filepath.Join(dir, "site.yml")
+	os.WriteFile(playbook, []byte("- hosts: all\n"), 0o644)
+	e := env(newFake(t))
+	e.LocalEnviron = []string{"RECORD=" + record, "PATH=" + os.Getenv("PATH")}
+	bastion := &BastionAccess{Host: "198.51.100.7", Port: 2200, User: "jump", KeyFile: "/keys/bastion", HostKey: "ssh-ed25519 AAAABASTION"}
+	e.Machine = MachineAccess{Host: "10.0.0.5", User: "root", Port: 22, KeyPEM: "K", HostKey: "ssh-ed25519 AAAAMACHINE", Bastion: bastion}
+	p := spec.Provisioner{Type: "ansible", Ansible: &spec.Ansible{PlaybookFile: playbook, Command: fake, HostAlias: "default"}}
+	if err := Run(context.Background(), p, e); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(record)
+	got := string(b)
+	for _, want := range []string{"-o 'ProxyCommand=ssh ", "StrictHostKeyChecking=yes -o BatchMode=yes -p 2200 -W %h:%p -o IdentitiesOnly=yes -i \"/keys/bastion\" jump@198.51.100.7'",
+		"10.0.0.5 ssh-ed25519 AAAAMACHINE\n", "[198.51.100.7]:2200 ssh-ed25519 AAAABASTION\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("ansible saw:\n%s\nwant it to contain %q", got, want)
+		}
+	}
+	// A bastion OpenSSH cannot log in to is refused by name, before Ansible runs.
+	bastion.KeyFile, bastion.HasPassword = "", true
+	if err := Run(context.Background(), p, e); err == nil || !strings.Contains(err.Error(), "ssh_bastion_password") {
+		t.Errorf("err = %v, want it to name ssh_bastion_password", err)
 	}
 }
