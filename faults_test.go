@@ -27,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vultr-image-action/vultr-image-action/internal/ghaction/runnerlog"
 	"github.com/vultr-image-action/vultr-image-action/internal/vultremu"
 )
 
@@ -38,7 +39,7 @@ var (
 const faultSecret = "s3cr3t-fault-db-pw"
 
 // faultKinds is how many kinds of case faultPlan makes, in turn.
-const faultKinds = 20
+const faultKinds = 26
 
 type faultCase struct {
 	n      int
@@ -66,7 +67,24 @@ type faultCase struct {
 	timeScale    float64
 	// post runs the post step after the main step, whatever happened.
 	post bool
+	// loadFails makes the template (HCL2) fail to load with a sensitive
+	// value in its error: nothing may be created, and nothing may show it.
+	loadFails bool
+	// injected are markers of workflow commands the machine prints: no
+	// command the runner would run may hold one.
+	injected []string
 }
+
+// machineCommands is what case 23's provisioner prints: workflow commands
+// hidden behind "\r", indentation, invisible characters and the runner's
+// older ##[ syntax. None may reach the runner as a command.
+const machineCommands = `printf 'progress 10%%\r::error title=x::injected-error\n'; ` +
+	`printf 'done\r::add-mask::injected-mask\n'; ` +
+	`printf '   ::set-output name=snapshot-id::injected-output\n'; ` +
+	`printf 'ok ##[warning]injected-v1\r\n'; ` +
+	`printf '\342\200\213::notice::injected-zwsp\n'; ` +
+	`printf '::stop-commands::injected-stop\n::error::injected-after-stop\n'; ` +
+	`echo "pw is $DB_PASSWORD"`
 
 func faultPlan(seed int64, n int) []faultCase {
 	rng := rand.New(rand.NewSource(seed))
@@ -146,6 +164,30 @@ func faultPlan(seed int64, n int) []faultCase {
 		case 19:
 			c.name = "400 for a deleted instance"
 			c.faults = []vultremu.Fault{{Kind: vultremu.FaultDeleteThenError, Count: 1}}
+		case 20:
+			c.name = "JSON with media-type parameters"
+			ct := []string{"application/json; charset=utf-8", "application/json;charset=UTF-8", "application/problem+json"}[rng.Intn(3)]
+			c.faults = []vultremu.Fault{{Kind: vultremu.FaultMediaType, ContentType: ct, Probability: 0.5 + 0.5*rng.Float64()}}
+		case 21:
+			p := paths[rng.Intn(len(paths))]
+			c.name = "empty 2xx bodies on " + p
+			c.faults = []vultremu.Fault{{Kind: vultremu.FaultEmptyBody, Method: methods[p], Path: p, Count: 1 + rng.Intn(2)}}
+		case 22:
+			p := []string{"^/v2/instances$", "^/v2/snapshots$", "^/v2/ssh-keys$"}[rng.Intn(3)]
+			prob := []float64{0.3, 0.5}[rng.Intn(2)]
+			ra := []int{0, 1}[rng.Intn(2)]
+			c.name = fmt.Sprintf("429 storm on creates (%s, %.0f%%, Retry-After %d)", p, prob*100, ra)
+			c.faults = []vultremu.Fault{{Kind: vultremu.FaultStatus, Method: "POST", Path: p, Status: 429, RetryAfter: ra, Probability: prob}}
+		case 23:
+			c.name = "machine output with \\r and ::"
+			c.provision = machineCommands
+			c.injected = []string{"injected-"}
+		case 24:
+			c.name = "failing load with a sensitive value"
+			c.loadFails, c.wantSuccess = true, false
+		case 25:
+			c.name = "late-appearing duplicate create"
+			c.faults = []vultremu.Fault{{Kind: vultremu.FaultCreateThenError, Status: []int{500, 502, 503}[rng.Intn(3)], Delay: time.Duration(200+rng.Intn(600)) * time.Millisecond, Count: 1}}
 		default:
 			sig := []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGKILL}[rng.Intn(3)]
 			trig := []string{"preflight", "key", "instance", "provision", "snapshot"}[rng.Intn(5)]
@@ -165,8 +207,42 @@ func faultPlan(seed int64, n int) []faultCase {
 	return out
 }
 
+// faultLoadTemplate is an HCL2 template whose sensitive variable reaches a
+// function that fails: the error would quote the value.
+const faultLoadTemplate = `variable "key" {
+  type    = string
+  default = env("VULTR_API_KEY")
+}
+variable "db_password" {
+  type      = string
+  sensitive = true
+  default   = "` + faultSecret + `"
+}
+locals {
+  decoded = base64decode(var.db_password)
+}
+source "vultr" "b0" {
+  api_key              = var.key
+  region_id            = "ewr"
+  plan_id              = "vc2-1c-1gb"
+  os_id                = 2284
+  ssh_username         = "root"
+  snapshot_description = local.decoded
+}
+build {
+  sources = ["source.vultr.b0"]
+}
+`
+
 func faultTemplate(t *testing.T, c faultCase) string {
 	t.Helper()
+	if c.loadFails {
+		p := filepath.Join(t.TempDir(), "fault.pkr.hcl")
+		if err := os.WriteFile(p, []byte(faultLoadTemplate), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
 	timeout := `"snapshot_timeout": "3s", `
 	if c.realTimeline {
 		timeout = "" // the default, from the disk's size
@@ -231,7 +307,16 @@ func TestFaultInjection(t *testing.T) {
 					older = append(older, e.srv.SeedSnapshot(vultremu.Snapshot{Description: fmt.Sprintf("fault case %d", c.n), DateCreated: time.Now().Add(-time.Duration(o+1) * time.Hour).UTC().Format("2006-01-02T15:04:05+00:00")}))
 				}
 			}
-			r := newActionRun(t, e, faultTemplate(t, c), nil)
+			tmpl := faultTemplate(t, c)
+			r := newActionRun(t, e, tmpl, nil)
+			if c.loadFails {
+				// The action reads it as HCL2 by its name.
+				src, _ := os.ReadFile(tmpl)
+				if err := os.WriteFile(filepath.Join(r.workspace, "packer", "server.pkr.hcl"), src, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				r.cmd.Env = append(r.cmd.Env, "INPUT_TEMPLATE=packer/server.pkr.hcl")
+			}
 			r.cmd.Env = append(r.cmd.Env, c.env...)
 			if err := r.cmd.Start(); err != nil {
 				t.Fatal(err)
@@ -330,6 +415,30 @@ func TestFaultInjection(t *testing.T) {
 					secretHits.Add(1)
 					t.Errorf("secret %q in output", s)
 				}
+			}
+			// The runner would run only the tool's own commands: none that
+			// the machine printed, and nothing at all for a template that
+			// failed to load but its annotations.
+			for _, cmd := range runnerlog.Commands(r.stdout.String() + r.stderr.String()) {
+				if slices.ContainsFunc(append(c.injected, "injected-"), func(m string) bool { return strings.Contains(cmd.Line, m) }) {
+					failures.Add(1)
+					t.Errorf("the runner would run %q from the machine's output", cmd.Line)
+				}
+			}
+			if c.loadFails {
+				if code != 2 {
+					failures.Add(1)
+					t.Errorf("exit %d for a template that does not load, want 2", code)
+				}
+				for _, req := range e.srv.Requests() {
+					failures.Add(1)
+					t.Errorf("a template that does not load sent %s %s", req.Method, req.Path)
+				}
+			}
+			if slices.ContainsFunc(c.faults, func(f vultremu.Fault) bool { return f.Kind == vultremu.FaultCreateThenError && f.Delay > 0 }) &&
+				!strings.Contains(all, "its create had no clear answer") {
+				failures.Add(1)
+				t.Errorf("the late-appearing instance was not deleted by its run tag:\n%s", tail(all))
 			}
 			outputs := fileCommands(t, r.output)
 			// No image holds the secret, and each build's snapshot is its own.

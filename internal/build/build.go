@@ -279,8 +279,8 @@ func (o Options) SecretValues() []string {
 
 type nopTracker struct{}
 
-func (nopTracker) Track(leftovers.Kind, string)   {}
-func (nopTracker) Untrack(leftovers.Kind, string) {}
+func (nopTracker) Track(leftovers.Kind, string)        {}
+func (nopTracker) Untrack(leftovers.Kind, string)      {}
 func (nopTracker) Keep(leftovers.Kind, string, string) {}
 
 // runState is what the builds of one run share: the snapshots the run has

@@ -21,6 +21,9 @@ type session struct {
 	// createTimeout bounds one create request (VULTR_CREATE_TIMEOUT;
 	// default the client's 60s).
 	createTimeout time.Duration
+	// rateLimitWait bounds how long one call keeps trying while Vultr
+	// answers 429 (VULTR_RATE_LIMIT_WAIT; default the client's 5m).
+	rateLimitWait time.Duration
 	// timeScale multiplies the client's poll intervals: tests and the
 	// bench only (VIA_TEST_TIME_SCALE), against an emulator run on the
 	// same scale.
@@ -41,7 +44,8 @@ func newSession(env Env, act *ghaction.Action, baseURL string, secrets ...string
 	red.Add(secrets...)
 	red.Add(env.Getenv("VULTR_API_KEY"))
 	d, _ := time.ParseDuration(env.Getenv("VULTR_CREATE_TIMEOUT"))
-	sess := &session{red: red, baseURL: baseURL, debug: func(string) {}, createTimeout: d}
+	rl, _ := time.ParseDuration(env.Getenv("VULTR_RATE_LIMIT_WAIT"))
+	sess := &session{red: red, baseURL: baseURL, debug: func(string) {}, createTimeout: d, rateLimitWait: rl}
 	if v := env.Getenv("VIA_TEST_TIME_SCALE"); v != "" {
 		sess.timeScale, _ = strconv.ParseFloat(v, 64)
 		fmt.Fprintf(env.Stderr, "warning: VIA_TEST_TIME_SCALE=%s scales every poll interval; it is for tests against the emulator only\n", v)
@@ -64,6 +68,7 @@ func (s *session) cloud(apiKey string) (*vultr.Client, error) {
 		UserAgent:     "vultr-image-action/" + Version,
 		Logf:          func(format string, args ...any) { debug(fmt.Sprintf(format, args...)) },
 		CreateTimeout: s.createTimeout,
+		RateLimitWait: s.rateLimitWait,
 		TimeScale:     s.timeScale,
 	})
 	if err != nil {

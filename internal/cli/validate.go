@@ -44,6 +44,18 @@ func cmdValidate(_ context.Context, env Env, args []string) error {
 // pull request without access to secrets can still check its template.
 const placeholderKey = "validate-placeholder-api-key"
 
+// addSecretsBut registers secrets with red, but not the placeholder: it is
+// no secret, and masking it would only add noise.
+func addSecretsBut(red *redact.Redactor, placeholder string) func(...string) {
+	return func(vs ...string) {
+		for _, v := range vs {
+			if v != placeholder {
+				red.Add(v)
+			}
+		}
+	}
+}
+
 func runValidate(env Env, path string, j job, syntaxOnly bool, act *ghaction.Action) error {
 	red := newSession(env, act, "", j.apiKey).red
 	console := ui.New(ui.Options{Out: env.Stdout, Redactor: red, Action: act, Workspace: env.Getenv("GITHUB_WORKSPACE")})
@@ -66,7 +78,7 @@ func runValidate(env Env, path string, j job, syntaxOnly bool, act *ghaction.Act
 	opts := templateOptions{
 		vars: j.vars, varFiles: j.varFiles, only: j.only, except: j.except,
 		getenv: getenv, now: time.Now(), runUUID: newUUID(), syntaxOnly: syntaxOnly, cwd: cwd, fetches: &template.Fetches{},
-		secret: red.Add,
+		secret: addSecretsBut(red, placeholderKey),
 	}
 	s, err := loadTemplate(path, opts)
 	if s != nil {
@@ -113,7 +125,7 @@ func cmdInspect(_ context.Context, env Env, args []string) error {
 	}
 	red := newSession(env, nil, "").red
 	cwd, _ := env.Getwd()
-	s, err := loadTemplate(fs.Arg(0), templateOptions{vars: vars, varFiles: varFiles, getenv: getenv, now: time.Now(), runUUID: newUUID(), cwd: cwd, secret: red.Add})
+	s, err := loadTemplate(fs.Arg(0), templateOptions{vars: vars, varFiles: varFiles, getenv: getenv, now: time.Now(), runUUID: newUUID(), cwd: cwd, secret: addSecretsBut(red, placeholderKey)})
 	if err != nil {
 		reportTemplateError(ui.New(ui.Options{Out: env.Stderr, Redactor: red}), err)
 		return &reportedError{err: &UsageError{Err: red.Error(err)}}

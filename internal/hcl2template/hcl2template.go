@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -35,7 +36,11 @@ func Load(path string, opts template.Options) (*spec.Spec, error) {
 	s, err := template.FromNode(ev.name, ev.root, o, ev.vars)
 	if s != nil {
 		s.Dir = ev.dir
-		s.Secrets = append(s.Secrets, ev.secrets.all()...)
+		for _, v := range ev.secrets.all() {
+			if !slices.Contains(s.Secrets, v) {
+				s.Secrets = append(s.Secrets, v)
+			}
+		}
 		s.Warnings = append(ev.warnings, s.Warnings...)
 	}
 	return s, err
