@@ -394,3 +394,40 @@ func TestSecondInterruptStopsWaiting(t *testing.T) {
 		}
 	}
 }
+
+// A 429 is Vultr saying "not now": at 30% of creates refused the build
+// succeeds with one instance made and nothing left; at 100% it fails after
+// its budget with an error that says so, having made nothing.
+func TestRateLimitedCreates(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		p    float64
+		ok   bool
+	}{{"30%", 0.3, true}, {"100%", 1, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := startEmulator(t, "", fastDelays)
+			e.srv.Inject(vultremu.Fault{Kind: vultremu.FaultStatus, Method: "POST", Path: "^/v2/instances$", Status: 429, Probability: tc.p})
+			r := newActionRun(t, e, "examples/server.json", nil)
+			r.cmd.Env = append(r.cmd.Env, "VULTR_RATE_LIMIT_WAIT=3s")
+			code := r.run(t)
+			out := r.stdout.String() + r.stderr.String()
+			created := 0
+			for _, req := range e.srv.Requests() {
+				if req.Method == "POST" && req.Path == "/v2/instances" && req.Status < 300 {
+					created++
+				}
+			}
+			switch {
+			case tc.ok && (code != 0 || created != 1):
+				t.Errorf("exit %d, %d instances created; want 0 and 1\n%s", code, created, tail(out))
+			case !tc.ok && (code != 1 || created != 0):
+				t.Errorf("exit %d, %d instances created; want 1 and 0\n%s", code, created, tail(out))
+			case !tc.ok && !strings.Contains(out, "429 Too Many Requests to all"):
+				t.Errorf("the failure does not say the API kept refusing with 429:\n%s", tail(out))
+			}
+			assertNothingLeft(t, e)
+		})
+	}
+}

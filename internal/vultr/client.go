@@ -216,8 +216,10 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err := t.limiter.Wait(r.Context()); err != nil {
 		return nil, err
 	}
-	if err := t.gate.wait(r.Context()); err != nil {
-		return nil, err
+	if r.Context().Value(waitedKey{}) == nil {
+		if err := t.gate.wait(r.Context()); err != nil {
+			return nil, err
+		}
 	}
 	r = r.Clone(r.Context())
 	r.Header.Set("Authorization", "Bearer "+t.key)
@@ -409,7 +411,7 @@ func temporary(err error) bool {
 func (c *Client) retry(ctx context.Context, fn func(ctx context.Context) error) error {
 	var rl rateBudget
 	for attempt := 1; ; attempt++ {
-		err := c.call(ctx, fn)
+		err := c.call(rl.next(ctx), fn)
 		if again, rerr := rl.refused(ctx, c, err); again {
 			attempt--
 			continue

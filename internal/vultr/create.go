@@ -60,7 +60,7 @@ func createThenLookUp[T any](ctx context.Context, c *Client, what string, create
 	var rl rateBudget
 	for attempt := 1; ; attempt++ {
 		var out *T
-		actx, cancel := c.createCtx(ctx)
+		actx, cancel := c.createCtx(rl.next(ctx))
 		err := c.call(actx, func(actx context.Context) error {
 			var err error
 			out, err = create(actx)

@@ -207,7 +207,7 @@ func (c *Client) DeleteInstance(ctx context.Context, id string) error {
 	var last error // the last answer, kept to explain a deadline
 	var rl rateBudget
 	for attempt := 1; ; attempt++ {
-		err := c.call(ctx, func(ctx context.Context) error { return c.gv.Instance.Delete(ctx, id) })
+		err := c.call(rl.next(ctx), func(ctx context.Context) error { return c.gv.Instance.Delete(ctx, id) })
 		if again, rerr := rl.refused(ctx, c, err); again {
 			attempt--
 			continue

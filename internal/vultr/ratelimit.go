@@ -98,11 +98,28 @@ func (b *rateBudget) refused(ctx context.Context, c *Client, err error) (again b
 	if b.first.IsZero() {
 		b.first = time.Now()
 	}
-	if waited := time.Since(b.first); waited >= c.cfg.RateLimitWait {
+	waited := time.Since(b.first)
+	if waited >= c.cfg.RateLimitWait {
 		return false, &RateLimitError{Method: ae.Method, Path: ae.Path, Tries: b.tries, Waited: waited}
 	}
-	if werr := c.gate.wait(ctx); werr != nil {
-		return false, errors.Join(err, werr)
+	// Wait out the pause, but not past the budget: the last try is sent
+	// when it ends.
+	wctx, cancel := context.WithTimeout(ctx, c.cfg.RateLimitWait-waited)
+	defer cancel()
+	if werr := c.gate.wait(wctx); werr != nil && ctx.Err() != nil {
+		return false, errors.Join(err, ctx.Err())
 	}
 	return true, nil
+}
+
+type waitedKey struct{}
+
+// next is the context of a call's next try: after a refusal, the pause was
+// waited out by refused (within the budget), so the transport sends the
+// try at once instead of waiting again.
+func (b *rateBudget) next(ctx context.Context) context.Context {
+	if b.tries == 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, waitedKey{}, true)
 }
