@@ -113,6 +113,9 @@ type Options struct {
 	// Pause, set when a person can answer in a terminal, shows a message
 	// and waits for Enter: the breakpoint provisioner.
 	Pause func(ctx context.Context, msg string) error
+	// Interactive answers a bastion's keyboard-interactive questions
+	// (ssh_bastion_interactive) in the terminal; nil without one.
+	Interactive func(name, instruction string, questions []string, echos []bool) ([]string, error)
 	// Ask decides, for -on-error=ask, what to do with a failed build:
 	// "cleanup", "abort" or "run-cleanup-provisioner".
 	Ask func(ctx context.Context, build string, err error) string
@@ -291,13 +294,14 @@ type runState struct {
 	mu    sync.Mutex
 	made  map[string]bool
 	gates map[string]*sync.Mutex
-	// keys is each account's current temporary SSH key (see sharedKey).
-	keys   map[Cloud]*sharedKey
+	// keys is each account's current temporary SSH key, per comment (see
+	// sharedKey).
+	keys   map[keyScope]*sharedKey
 	keySeq int
 }
 
 func newRunState() *runState {
-	return &runState{made: map[string]bool{}, gates: map[string]*sync.Mutex{}, keys: map[Cloud]*sharedKey{}}
+	return &runState{made: map[string]bool{}, gates: map[string]*sync.Mutex{}, keys: map[keyScope]*sharedKey{}}
 }
 
 // madeHere reports whether this run made snapshot id.

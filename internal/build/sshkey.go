@@ -53,7 +53,8 @@ func newKeyPair(comment string) (*keyPair, error) {
 // SSH has let it in, or at cleanup); a build that starts after that gets a
 // new one.
 type sharedKey struct {
-	name    string
+	name    string        // in the account (leftovers.KeyName)
+	comment string        // in authorized_keys
 	created chan struct{} // closed when the create has ended
 	// Set by the create, before created is closed.
 	pair      *keyPair
@@ -67,12 +68,21 @@ type sharedKey struct {
 	kept    bool // on-error=abort kept it
 }
 
-// holdSSHKey hands out the account's current shared key and counts the
-// caller in; create is true when the caller must create it.
-func (r *runState) holdSSHKey(account Cloud, runID string) (k *sharedKey, create bool) {
+// keyScope is what builds must have in common to share a temporary key:
+// the account, and the key's comment in authorized_keys
+// (temporary_key_pair_name; "" for the key's own name).
+type keyScope struct {
+	account Cloud
+	comment string
+}
+
+// holdSSHKey hands out the account's current shared key with this comment
+// and counts the caller in; create is true when the caller must create it.
+func (r *runState) holdSSHKey(account Cloud, comment, runID string) (k *sharedKey, create bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if k = r.keys[account]; k != nil {
+	scope := keyScope{account, comment}
+	if k = r.keys[scope]; k != nil {
 		k.mu.Lock()
 		usable := !k.gone
 		if usable {
@@ -84,15 +94,18 @@ func (r *runState) holdSSHKey(account Cloud, runID string) (k *sharedKey, create
 		}
 	}
 	r.keySeq++
-	k = &sharedKey{name: leftovers.KeyName(runID, r.keySeq), created: make(chan struct{}), holders: 1}
-	r.keys[account] = k
+	k = &sharedKey{name: leftovers.KeyName(runID, r.keySeq), comment: comment, created: make(chan struct{}), holders: 1}
+	if k.comment == "" {
+		k.comment = k.name
+	}
+	r.keys[scope] = k
 	return k, true
 }
 
 // create makes the key in the account, once, for every holder.
 func (k *sharedKey) create(ctx context.Context, account Cloud, o Options) {
 	defer close(k.created)
-	pair, err := newKeyPair(k.name)
+	pair, err := newKeyPair(k.comment)
 	if err != nil {
 		k.err = err
 		return

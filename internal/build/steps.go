@@ -165,7 +165,11 @@ func stepCreateSSHKey(ctx context.Context, st *state, undo *cleanups, o Options)
 		o.UI.Message(st.b.Name, "Image brings its own credentials; no temporary key")
 		return nil
 	}
-	k, create := st.run.holdSSHKey(st.cloud, o.RunID)
+	if st.resolved.KeyPairID != "" {
+		o.UI.Message(st.b.Name, fmt.Sprintf("Installing the account's SSH key %q (ssh_keypair_name); no temporary key", st.b.SSH.KeyPairName))
+		return nil
+	}
+	k, create := st.run.holdSSHKey(st.cloud, st.b.SSH.TemporaryKeyPairName, o.RunID)
 	if create {
 		k.create(ctx, st.cloud, o)
 	}
@@ -241,6 +245,9 @@ func stepCreateInstance(ctx context.Context, st *state, undo *cleanups, o Option
 	}
 	if st.key != nil {
 		req.SSHKeyIDs = append(req.SSHKeyIDs, st.sharedKey.id)
+	}
+	if id := rv.KeyPairID; id != "" {
+		req.SSHKeyIDs = append(req.SSHKeyIDs, id)
 	}
 	inst, err := st.cloud.CreateInstance(ctx, req)
 	var amb *vultr.AmbiguousCreateError
@@ -434,6 +441,13 @@ func connect(ctx context.Context, st *state, o Options) (Comm, error) {
 		HostKeyFingerprint:    c.HostKeyFingerprint,
 		HostKeyPin:            st.pin,
 		PTY:                   c.PTY,
+		CertificateFile:       c.CertificateFile,
+		Ciphers:               c.Ciphers,
+		KeyExchanges:          c.KeyExchanges,
+		ForwardAgent:          !c.DisableAgentForwarding,
+		Proxy:                 remoteProxy(c.Proxy),
+		LocalTunnels:          remoteTunnels(c.LocalTunnels),
+		RemoteTunnels:         remoteTunnels(c.RemoteTunnels),
 		Dial:                  o.Dial,
 		Backoff:               o.SSHBackoff,
 		Logf: func(format string, args ...any) {
@@ -451,16 +465,22 @@ func connect(ctx context.Context, st *state, o Options) (Comm, error) {
 	}
 	if bh := c.Bastion; bh != nil {
 		cfg.Bastion = &remote.Config{
-			Host:           bh.Host,
-			Port:           bh.Port,
-			User:           bh.Username,
-			Password:       bh.Password,
-			PrivateKeyFile: bh.PrivateKeyFile,
-			HostKeyPin:     st.bastionPin,
-			Dial:           o.Dial,
-			Getenv:         o.Getenv,
-			Timeout:        c.Timeout,
+			Host:            bh.Host,
+			Port:            bh.Port,
+			User:            bh.Username,
+			Password:        bh.Password,
+			PrivateKeyFile:  bh.PrivateKeyFile,
+			CertificateFile: bh.CertificateFile,
+			AgentAuth:       bh.AgentAuth,
+			HostKeyPin:      st.bastionPin,
+			Interactive:     bastionInteractive(bh, o),
+			Dial:            o.Dial,
+			Getenv:          o.Getenv,
+			Timeout:         c.Timeout,
 		}
+	}
+	if bh := c.Bastion; bh != nil && bh.Interactive && o.Interactive == nil {
+		return nil, errors.New("ssh_bastion_interactive: there is no terminal to answer the bastion's questions in (give the bastion ssh_bastion_private_key_file, ssh_bastion_agent_auth or ssh_bastion_password instead)")
 	}
 	o.UI.Message(st.b.Name, fmt.Sprintf("Waiting for SSH on %s as %s", net.JoinHostPort(st.host, strconv.Itoa(portOr22(c.Port))), c.Username))
 	comm, err := o.Connect(ctx, cfg)
@@ -535,6 +555,32 @@ func stepProvision(ctx context.Context, st *state, _ *cleanups, o Options) error
 		return fmt.Errorf("not snapshotting a machine that may hold a secret: %w", err)
 	}
 	return nil
+}
+
+// bastionInteractive answers the bastion's keyboard-interactive questions
+// in the terminal, for ssh_bastion_interactive.
+func bastionInteractive(bh *spec.Bastion, o Options) func(name, instruction string, questions []string, echos []bool) ([]string, error) {
+	if !bh.Interactive {
+		return nil
+	}
+	return o.Interactive
+}
+
+// remoteProxy is the communicator's SOCKS5 proxy; nil without one.
+func remoteProxy(p *spec.Proxy) *remote.Proxy {
+	if p == nil {
+		return nil
+	}
+	return &remote.Proxy{Addr: net.JoinHostPort(p.Host, strconv.Itoa(p.Port)), Username: p.Username, Password: p.Password}
+}
+
+// remoteTunnels are Packer's tunnels: each listens on localhost:port.
+func remoteTunnels(ts []spec.Tunnel) []remote.Tunnel {
+	var out []remote.Tunnel
+	for _, t := range ts {
+		out = append(out, remote.Tunnel{Listen: net.JoinHostPort(t.BindAddress, strconv.Itoa(t.Port)), Forward: net.JoinHostPort(t.Host, strconv.Itoa(t.HostPort))})
+	}
+	return out
 }
 
 // bastionAccess is how the ansible provisioner reaches the machine

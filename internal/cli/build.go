@@ -195,6 +195,7 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 		Stop:           env.Stop,
 		Ask:            term.askOnError(red),
 		Pause:          term.pause(red),
+		Interactive:    term.interactive(red),
 	})
 	if len(results) == 0 && err != nil {
 		// Nothing started: pre-flight problems (with template positions)

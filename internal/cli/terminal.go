@@ -81,3 +81,38 @@ func (t *terminal) pause(red *redact.Redactor) func(ctx context.Context, msg str
 		return err
 	}
 }
+
+// interactive answers an SSH server's keyboard-interactive questions
+// (ssh_bastion_interactive) in the terminal; an answer the server asks not
+// to echo is typed with echo off. Nil without a terminal.
+func (t *terminal) interactive(red *redact.Redactor) func(name, instruction string, questions []string, echos []bool) ([]string, error) {
+	if !t.ok {
+		return nil
+	}
+	return func(name, instruction string, questions []string, echos []bool) ([]string, error) {
+		if s := strings.TrimSpace(name + "\n" + instruction); s != "" {
+			fmt.Fprintln(t.env.Stdout, red.String(s))
+		}
+		answers := make([]string, len(questions))
+		for i, q := range questions {
+			restore := func() {}
+			if !echos[i] {
+				var err error
+				if restore, err = echoOff(t.env.Stdin); err != nil {
+					return nil, fmt.Errorf("turn echo off for %q: %w", q, err)
+				}
+			}
+			a, err := t.ask(context.Background(), red, q)
+			restore()
+			if !echos[i] {
+				fmt.Fprintln(t.env.Stdout)
+				red.Add(a)
+			}
+			if err != nil {
+				return nil, err
+			}
+			answers[i] = a
+		}
+		return answers, nil
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -67,6 +66,21 @@ type Config struct {
 	Bastion *Config
 	// PTY requests a pseudo-terminal for every command (ssh_pty).
 	PTY bool
+
+	// CertificateFile is an OpenSSH certificate for PrivateKeyFile.
+	CertificateFile string
+	// Ciphers and KeyExchanges restrict what is offered (empty: Go's
+	// defaults).
+	Ciphers, KeyExchanges []string
+	// ForwardAgent forwards SSH_AUTH_SOCK's agent to the machine's
+	// commands, when there is one.
+	ForwardAgent bool
+	// Proxy, when set, is a SOCKS5 proxy the machine is dialled through.
+	Proxy *Proxy
+	// Interactive answers keyboard-interactive questions (a terminal).
+	Interactive ssh.KeyboardInteractiveChallenge
+	// LocalTunnels and RemoteTunnels are opened on every connection.
+	LocalTunnels, RemoteTunnels []Tunnel
 
 	Logf func(format string, args ...any)
 }
@@ -149,15 +163,16 @@ func (e *NotReadyError) Unwrap() error { return e.Err }
 
 // Client is a connection to a machine.
 type Client struct {
-	cfg     Config
-	ssh     *ssh.Client
-	bastion *Client
-	fp      string
-	mu      sync.Mutex
-	sftp    *sftp.Client
-	stop    chan struct{}
-	closed  sync.Once
-	wg      sync.WaitGroup
+	cfg            Config
+	ssh            *ssh.Client
+	bastion        *Client
+	fp             string
+	mu             sync.Mutex
+	sftp           *sftp.Client
+	stop           chan struct{}
+	closed         sync.Once
+	wg             sync.WaitGroup
+	agentForwarded bool
 }
 
 func (c *Config) addr() string {
@@ -215,6 +230,11 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 				c.bastion = bastion
 			}
 			c.startKeepAlive()
+			c.forwardAgent()
+			if err := c.startTunnels(); err != nil {
+				_ = c.Close()
+				return nil, err
+			}
 			return c, nil
 		}
 		last = err
@@ -253,24 +273,16 @@ func authMethods(cfg Config) ([]ssh.AuthMethod, error) {
 	var out []ssh.AuthMethod
 	var signers []ssh.Signer
 	if cfg.AgentAuth {
-		sock := cfg.Getenv("SSH_AUTH_SOCK")
-		if sock == "" {
-			return nil, errors.New("ssh_agent_auth is set but SSH_AUTH_SOCK is not")
-		}
-		conn, err := net.Dial("unix", sock)
+		a, err := agentClient(cfg.Getenv)
 		if err != nil {
-			return nil, fmt.Errorf("connect to the SSH agent: %w", err)
+			return nil, fmt.Errorf("ssh_agent_auth: %w", err)
 		}
-		out = append(out, ssh.PublicKeysCallback(agent.NewClient(conn).Signers))
+		out = append(out, ssh.PublicKeysCallback(a.Signers))
 	}
 	if cfg.PrivateKeyFile != "" {
-		pem, err := os.ReadFile(cfg.PrivateKeyFile)
+		s, err := signer(cfg.PrivateKeyFile, cfg.CertificateFile)
 		if err != nil {
-			return nil, fmt.Errorf("read ssh_private_key_file: %w", err)
-		}
-		s, err := ssh.ParsePrivateKey(pem)
-		if err != nil {
-			return nil, fmt.Errorf("parse ssh_private_key_file %s: %w", cfg.PrivateKeyFile, err)
+			return nil, fmt.Errorf("ssh_private_key_file: %w", err)
 		}
 		signers = append(signers, s)
 	}
@@ -288,6 +300,9 @@ func authMethods(cfg Config) ([]ssh.AuthMethod, error) {
 			return ans, nil
 		}))
 	}
+	if cfg.Interactive != nil {
+		out = append(out, ssh.KeyboardInteractive(cfg.Interactive))
+	}
 	if len(out) == 0 {
 		return nil, errors.New("no SSH credentials: set ssh_password, ssh_private_key_file or ssh_agent_auth")
 	}
@@ -299,14 +314,18 @@ func dialOnce(ctx context.Context, cfg Config, auth []ssh.AuthMethod, bastion *C
 	addr := cfg.addr()
 	var conn net.Conn
 	var err error
+	dial := cfg.Dial
+	if dial == nil {
+		var d net.Dialer
+		dial = d.DialContext
+	}
 	switch {
 	case bastion != nil:
 		conn, err = bastion.ssh.DialContext(ctx, "tcp", addr)
-	case cfg.Dial != nil:
-		conn, err = cfg.Dial(ctx, "tcp", addr)
+	case cfg.Proxy != nil:
+		conn, err = proxyDial(ctx, cfg.Proxy, dial, addr)
 	default:
-		var d net.Dialer
-		conn, err = d.DialContext(ctx, "tcp", addr)
+		conn, err = dial(ctx, "tcp", addr)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
@@ -328,6 +347,7 @@ func dialOnce(ctx context.Context, cfg Config, auth []ssh.AuthMethod, bastion *C
 			return keyErr
 		},
 		Timeout: 15 * time.Second,
+		Config:  ssh.Config{Ciphers: cfg.Ciphers, KeyExchanges: cfg.KeyExchanges},
 	}
 	// The handshake honours ctx: closing the conn ends it.
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
@@ -477,6 +497,11 @@ func (c *Client) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, s
 		return err
 	}
 	defer s.Close()
+	if c.agentForwarded {
+		if err := agent.RequestAgentForwarding(s); err != nil {
+			c.cfg.Logf("agent forwarding refused by the machine: %v", err)
+		}
+	}
 	if c.cfg.PTY {
 		if err := s.RequestPty("xterm", 40, 200, ssh.TerminalModes{ssh.ECHO: 0}); err != nil {
 			return fmt.Errorf("request a pseudo-terminal (ssh_pty): %w", err)

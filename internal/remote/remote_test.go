@@ -493,7 +493,7 @@ func TestPrivateKeyFile(t *testing.T) {
 	cfg.Signers, cfg.PrivateKeyFile = nil, keyFile
 	connect(t, cfg)
 	cfg.PrivateKeyFile = filepath.Join(t.TempDir(), "missing")
-	if _, err := Connect(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "read ssh_private_key_file") {
+	if _, err := Connect(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "ssh_private_key_file: read private key") {
 		t.Errorf("missing key file: %v", err)
 	}
 }

@@ -45,14 +45,25 @@ func init() { ipCounter.Store(time.Now().UnixNano() % 1000000) }
 
 func bootSSHD(t *testing.T, ms *machine.Machines) *sshdMachine {
 	t.Helper()
+	return bootSSHDSpec(t, ms, nil)
+}
+
+// bootSSHDSpec boots a machine whose spec mutate may change (sshd options,
+// trusted CAs).
+func bootSSHDSpec(t *testing.T, ms *machine.Machines, mutate func(*vultremu.MachineSpec)) *sshdMachine {
+	t.Helper()
 	signer := newSigner(t)
 	n := ipCounter.Add(1)
 	ip := fmt.Sprintf("127.%d.%d.%d", 100+n%100, (n/100)%250, 1+(n/25000)%250)
-	m, err := ms.Boot(context.Background(), vultremu.MachineSpec{
+	spec := vultremu.MachineSpec{
 		InstanceID:     fmt.Sprintf("remote-%d", n),
 		IPv4:           ip,
 		AuthorizedKeys: []string{string(ssh.MarshalAuthorizedKey(signer.PublicKey()))},
-	})
+	}
+	if mutate != nil {
+		mutate(&spec)
+	}
+	m, err := ms.Boot(context.Background(), spec)
 	if err != nil {
 		t.Fatal(err)
 	}

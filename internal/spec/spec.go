@@ -133,6 +133,9 @@ type Vultr struct {
 	Region Ref
 	Plan   Ref
 	Image  Image
+	// KeyPair is ssh_keypair_name: an SSH key of the account, by name,
+	// installed instead of a temporary key. The pre-flight finds its ID.
+	KeyPair Ref
 
 	// SnapshotDescription is the snapshot's description; InstanceLabel the
 	// temporary instance's label. The front end applies the label rule
@@ -214,15 +217,62 @@ type SSH struct {
 	// ClearAuthorizedKeys removes the temporary public key from the SSH
 	// user's authorized_keys before the snapshot (ssh_clear_authorized_keys).
 	ClearAuthorizedKeys bool
+
+	// KeyPairName is an SSH key of the account, by name, installed instead
+	// of a temporary key (ssh_keypair_name); PrivateKeyFile or AgentAuth
+	// logs in with it.
+	KeyPairName string
+	// TemporaryKeyPairName is the temporary key's comment in
+	// authorized_keys (temporary_key_pair_name).
+	TemporaryKeyPairName string
+	// CertificateFile is an OpenSSH certificate for PrivateKeyFile.
+	CertificateFile string
+	// Ciphers and KeyExchanges restrict what is offered (empty: Go's
+	// defaults).
+	Ciphers, KeyExchanges []string
+	// DisableAgentForwarding stops forwarding SSH_AUTH_SOCK's agent to
+	// the machine's commands (Packer forwards it by default).
+	DisableAgentForwarding bool
+	// Proxy is a SOCKS5 proxy to dial through (ssh_proxy_*).
+	Proxy *Proxy
+	// LocalTunnels forward a port of this host to an address the machine
+	// reaches; RemoteTunnels a port of the machine to an address this host
+	// reaches (ssh_local_tunnels, ssh_remote_tunnels).
+	LocalTunnels, RemoteTunnels []Tunnel
+}
+
+// Proxy is a SOCKS5 proxy.
+type Proxy struct {
+	Host     string
+	Port     int // default 1080
+	Username string
+	Password string // never logged
+}
+
+// Tunnel is one "[bind:]port:host:hostport" forwarding.
+type Tunnel struct {
+	BindAddress string // default "localhost"
+	Port        int
+	Host        string
+	HostPort    int
+}
+
+// String is the tunnel as the template spells it.
+func (t Tunnel) String() string {
+	return fmt.Sprintf("%s:%d:%s:%d", t.BindAddress, t.Port, t.Host, t.HostPort)
 }
 
 // Bastion is a jump host for instances reachable only through a VPC.
 type Bastion struct {
-	Host           string
-	Port           int // default 22
-	Username       string
-	Password       string
-	PrivateKeyFile string
+	Host            string
+	Port            int // default 22
+	Username        string
+	Password        string
+	PrivateKeyFile  string
+	CertificateFile string
+	AgentAuth       bool
+	// Interactive answers keyboard-interactive questions in the terminal.
+	Interactive bool
 }
 
 // Provisioner is one provisioner, already filtered and overridden for its

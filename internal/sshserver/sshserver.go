@@ -66,6 +66,10 @@ type Config struct {
 	SFTP     SubsystemHandler
 	SFTPRoot string
 	Logf     func(format string, args ...any)
+	// AllowTCPForwarding serves "direct-tcpip" channels, so the server can
+	// be a bastion (a jump host). Tests only: the emulator's machines do
+	// not forward.
+	AllowTCPForwarding bool
 }
 
 // Server is a running SSH server.
@@ -245,6 +249,14 @@ func (s *Server) serveConn(c net.Conn) {
 		}
 	}()
 	for nc := range chans {
+		if nc.ChannelType() == "direct-tcpip" && s.cfg.AllowTCPForwarding {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s.directTCPIP(ctx, nc)
+			}()
+			continue
+		}
 		if nc.ChannelType() != "session" {
 			_ = nc.Reject(ssh.UnknownChannelType, "only session channels are supported")
 			continue
@@ -384,4 +396,43 @@ func (d dirSFTP) Serve(ctx context.Context, _ string, rw io.ReadWriteCloser) err
 	stop := context.AfterFunc(ctx, func() { _ = srv.Close() })
 	defer stop()
 	return srv.Serve()
+}
+
+// directTCPIP serves a jump: the client asks for a TCP connection to
+// host:port, made from here (RFC 4254 7.2).
+func (s *Server) directTCPIP(ctx context.Context, nc ssh.NewChannel) {
+	var req struct {
+		Host       string
+		Port       uint32
+		OriginHost string
+		OriginPort uint32
+	}
+	if err := ssh.Unmarshal(nc.ExtraData(), &req); err != nil {
+		_ = nc.Reject(ssh.ConnectionFailed, "bad direct-tcpip request")
+		return
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(req.Host, fmt.Sprint(req.Port)))
+	if err != nil {
+		_ = nc.Reject(ssh.ConnectionFailed, err.Error())
+		return
+	}
+	ch, reqs, err := nc.Accept()
+	if err != nil {
+		_ = conn.Close()
+		return
+	}
+	go ssh.DiscardRequests(reqs)
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close(); _ = ch.Close() })
+	defer stop()
+	done := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(ch, conn)
+		_ = ch.CloseWrite()
+		close(done)
+	}()
+	_, _ = io.Copy(conn, ch)
+	_ = conn.Close()
+	<-done
+	_ = ch.Close()
 }

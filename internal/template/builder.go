@@ -2,49 +2,21 @@ package template
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"net"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/vultr-image-action/vultr-image-action/internal/legacyid"
+	"github.com/vultr-image-action/vultr-image-action/internal/schema"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 	"github.com/vultr-image-action/vultr-image-action/internal/textdist"
 )
-
-// vultrKeys are the vultr builder's keys: packer-plugin-vultr v2.7.0's, the
-// legacy spellings of older plugins, our additions, and the communicator's.
-var vultrKeys = []string{
-	"type", "name", "api_key",
-	"region_id", "region_code", "region_name",
-	"plan_id", "plan_name",
-	"os_id", "os_name", "app_id", "image_id", "snapshot_id", "snapshot_name", "iso_id", "iso_url",
-	"snapshot_description", "description", "instance_label", "hostname", "label",
-	"enable_ipv6", "ipv6", "enable_vpc", "enable_vpc2", "enable_private_network", "private_networking", "vpc_ids",
-	"script_id", "startup_script_id", "ssh_key_ids", "sshkey_id", "ssh_key_id",
-	"userdata", "user_data", "tags", "tag",
-	"state_timeout", "boot_timeout", "shutdown_timeout", "snapshot_timeout", "shutdown_command",
-	"keep_snapshots", "keep_snapshots_prefix", "retention_dry_run",
-	// communicator
-	"communicator", "ssh_username", "ssh_port", "ssh_host", "ssh_interface", "ssh_timeout", "ssh_handshake_attempts",
-	"ssh_private_key_file", "ssh_password", "ssh_agent_auth", "pause_before_connecting",
-	"ssh_keep_alive_interval", "ssh_read_write_timeout", "ssh_file_transfer_method", "ssh_host_key_fingerprint",
-	"ssh_bastion_host", "ssh_bastion_port", "ssh_bastion_username", "ssh_bastion_password", "ssh_bastion_private_key_file",
-	"ssh_pty", "ssh_clear_authorized_keys", "temporary_key_pair_type", "temporary_key_pair_bits",
-}
-
-// deprecated maps legacy spellings to their modern key.
-var deprecated = map[string]string{
-	"description":            "snapshot_description",
-	"tag":                    "tags",
-	"enable_private_network": "enable_vpc",
-	"private_networking":     "enable_vpc",
-	"ipv6":                   "enable_ipv6",
-	"startup_script_id":      "script_id",
-	"sshkey_id":              "ssh_key_ids",
-	"ssh_key_id":             "ssh_key_ids",
-	"label":                  "instance_label",
-	"user_data":              "userdata",
-}
 
 func (d *decoder) builders(s *spec.Spec, arr *Node, opts Options) {
 	names := map[string]spec.Pos{}
@@ -81,7 +53,7 @@ func (d *decoder) builders(s *spec.Spec, arr *Node, opts Options) {
 		b := spec.Build{Name: name, Type: typ, Pos: n.Pos, Aliases: n.Aliases}
 		d.vultr(o, &b, s, opts)
 		d.ssh(o, &b, s)
-		o.unknown(vultrKeys, "a vultr builder")
+		o.unknown(schema.Vultr.Accepted(), schema.Vultr.Name)
 		if spec.ContainsBuildVar(b.Vultr) || spec.ContainsBuildVar(b.SSH) {
 			d.errorAt(n.Pos, p, "a build variable (build.Host, {{build `ID`}}, ...) is used in the builder's configuration", "build variables are known only once the machine exists: use them in provisioners")
 		}
@@ -90,19 +62,26 @@ func (d *decoder) builders(s *spec.Spec, arr *Node, opts Options) {
 	d.in.buildName, d.in.buildType = "", ""
 }
 
-func (d *decoder) deprecatedKey(o *object, key string) {
-	if m := o.n.Get(key); m != nil {
-		d.warnAt(m.KeyPos, join(o.path, key), fmt.Sprintf("%q is deprecated", key), fmt.Sprintf("use %q", deprecated[key]))
+// declared applies a block's declarations to the keys o holds: a legacy
+// spelling takes effect with a warning that names the key to use, and a
+// key of Packer's that this tool refuses fails, naming it and why.
+func (d *decoder) declared(o *object, b *schema.Block) {
+	for _, m := range o.n.Keys {
+		k, ok := b.Lookup(m.Key)
+		switch {
+		case !ok:
+		case k.Refused != "":
+			o.used[m.Key] = true
+			d.errorAt(m.KeyPos, join(o.path, m.Key), fmt.Sprintf("%q is not supported in %s", m.Key, b.Name), k.Refused)
+		case k.Modern != "":
+			d.warnAt(m.KeyPos, join(o.path, m.Key), fmt.Sprintf("%q is deprecated", m.Key), fmt.Sprintf("use %q", k.Modern))
+		}
 	}
 }
 
 func (d *decoder) vultr(o *object, b *spec.Build, s *spec.Spec, opts Options) {
 	v := &b.Vultr
-	for _, m := range o.n.Keys {
-		if _, ok := deprecated[m.Key]; ok {
-			d.deprecatedKey(o, m.Key)
-		}
-	}
+	d.declared(o, &schema.Vultr)
 
 	key, kpos, _ := o.str("api_key")
 	if key == "" {
@@ -163,10 +142,10 @@ func (d *decoder) vultr(o *object, b *spec.Build, s *spec.Spec, opts Options) {
 	}
 
 	// Image: exactly one source.
-	sources := []string{"os_id", "os_name", "app_id", "image_id", "snapshot_id", "snapshot_name", "iso_id", "iso_url"}
+	sources := []string{"os_id", "os_name", "app_id", "image_id", "snapshot_id", "snapshot_name", "iso_id"}
 	set := o.exclusive(sources...)
-	if len(set) == 0 {
-		d.errorAt(o.n.Pos, join(o.path, "os_id"), "no image source", "set one of "+quoteJoin(sources[:7])+`, e.g. "os_id": "2284" (Ubuntu 24.04 LTS x64)`)
+	if len(set) == 0 && !o.has("iso_url") {
+		d.errorAt(o.n.Pos, join(o.path, "os_id"), "no image source", "set one of "+quoteJoin(sources)+`, e.g. "os_id": "2284" (Ubuntu 24.04 LTS x64)`)
 	}
 	if id, pos, ok := o.str("os_id"); ok {
 		v.Image = spec.Image{Kind: spec.ImageOS, Ref: spec.Ref{ID: id, Key: "os_id", Pos: pos}}
@@ -196,9 +175,6 @@ func (d *decoder) vultr(o *object, b *spec.Build, s *spec.Spec, opts Options) {
 	}
 	if id, pos, ok := o.str("iso_id"); ok {
 		v.Image = spec.Image{Kind: spec.ImageISO, Ref: spec.Ref{ID: id, Key: "iso_id", Pos: pos}}
-	}
-	if _, pos, ok := o.str("iso_url"); ok {
-		d.errorAt(pos, join(o.path, "iso_url"), "iso_url is not supported", "upload the ISO once (POST /v2/iso) and set \"iso_id\"")
 	}
 	if k := v.Image.Kind; (k == spec.ImageSnapshot || k == spec.ImageISO) && !o.has("ssh_password") && !o.has("ssh_private_key_file") {
 		d.errorAt(v.Image.Ref.Pos, join(o.path, v.Image.Ref.Key), fmt.Sprintf("a build from %s needs \"ssh_password\" or \"ssh_private_key_file\"", v.Image.Ref.Key), "Vultr does not add SSH keys to snapshots or ISOs, so there is no temporary key")
@@ -377,10 +353,16 @@ func (d *decoder) ssh(o *object, b *spec.Build, s *spec.Spec) {
 	default:
 		c.Timeout, c.HandshakeAttempts = t, a
 	}
+	if w, ok := o.dur("ssh_wait_timeout"); ok && w > 0 {
+		// Packer's older name: when set, it wins over ssh_timeout.
+		d.warnAt(o.n.Get("ssh_wait_timeout").KeyPos, join(o.path, "ssh_wait_timeout"), "ssh_wait_timeout is Packer's older name of ssh_timeout; it is used", `use "ssh_timeout"`)
+		c.Timeout = w
+	}
 	c.PrivateKeyFile, _, _ = o.str("ssh_private_key_file")
 	c.Password, _, _ = o.str("ssh_password")
 	d.secret(s, c.Password)
 	c.AgentAuth, _ = o.boolv("ssh_agent_auth")
+	d.sshKeys(o, c, &b.Vultr, s)
 	c.PauseBeforeConnecting, _ = o.dur("pause_before_connecting")
 	c.KeepAliveInterval = 5 * time.Second
 	if k, ok := o.dur("ssh_keep_alive_interval"); ok {
@@ -414,13 +396,27 @@ func (d *decoder) ssh(o *object, b *spec.Build, s *spec.Spec) {
 		bh.Password, _, _ = o.str("ssh_bastion_password")
 		d.secret(s, bh.Password)
 		bh.PrivateKeyFile, _, _ = o.str("ssh_bastion_private_key_file")
+		bh.CertificateFile, _, _ = o.str("ssh_bastion_certificate_file")
+		if bh.PrivateKeyFile == "" && c.PrivateKeyFile != "" {
+			// Packer's rule: the machine's key (and certificate) serve the
+			// bastion too.
+			bh.PrivateKeyFile, bh.CertificateFile = c.PrivateKeyFile, c.CertificateFile
+		}
+		if bh.CertificateFile != "" && bh.PrivateKeyFile == "" {
+			d.errorAt(o.n.Get("ssh_bastion_certificate_file").KeyPos, join(o.path, "ssh_bastion_certificate_file"), "ssh_bastion_certificate_file needs ssh_bastion_private_key_file", "set the key the certificate certifies")
+		}
+		bh.AgentAuth, _ = o.boolv("ssh_bastion_agent_auth")
+		bh.Interactive, _ = o.boolv("ssh_bastion_interactive")
+		if bh.Password == "" && bh.PrivateKeyFile == "" && !bh.AgentAuth && !bh.Interactive {
+			d.errorAt(o.n.Get("ssh_bastion_host").KeyPos, join(o.path, "ssh_bastion_host"), "the bastion has no credentials", "set ssh_bastion_password, ssh_bastion_private_key_file, ssh_bastion_agent_auth or ssh_bastion_interactive")
+		}
 		c.Bastion = bh
 	} else {
-		for _, k := range []string{"ssh_bastion_port", "ssh_bastion_username", "ssh_bastion_password", "ssh_bastion_private_key_file"} {
-			if m := o.member(k); m != nil {
-				d.errorAt(m.KeyPos, join(o.path, k), fmt.Sprintf("%q has no effect without \"ssh_bastion_host\"", k), "")
-			}
-		}
+		d.needsPartner(o, "ssh_bastion_host", "ssh_bastion_port", "ssh_bastion_username", "ssh_bastion_password", "ssh_bastion_private_key_file",
+			"ssh_bastion_certificate_file", "ssh_bastion_agent_auth", "ssh_bastion_interactive")
+	}
+	if c.Bastion != nil && c.Proxy != nil {
+		d.errorAt(o.n.Get("ssh_proxy_host").KeyPos, join(o.path, "ssh_proxy_host"), "ssh_proxy_host and ssh_bastion_host exclude each other", "reach the machine through one of them")
 	}
 	c.PTY, _ = o.boolv("ssh_pty")
 	c.ClearAuthorizedKeys, _ = o.boolv("ssh_clear_authorized_keys")
@@ -430,4 +426,102 @@ func (d *decoder) ssh(o *object, b *spec.Build, s *spec.Spec) {
 	if _, ok := o.intv("temporary_key_pair_bits"); ok {
 		d.warnAt(o.n.Get("temporary_key_pair_bits").KeyPos, join(o.path, "temporary_key_pair_bits"), "temporary_key_pair_bits is ignored", "the temporary key is always ed25519, which has a fixed size")
 	}
+}
+
+// needsPartner fails each of keys that o holds without partner.
+func (d *decoder) needsPartner(o *object, partner string, keys ...string) {
+	for _, k := range keys {
+		if m := o.member(k); m != nil {
+			d.errorAt(m.KeyPos, join(o.path, k), fmt.Sprintf("%q has no effect without %q", k, partner), fmt.Sprintf("set %q, or remove %q", partner, k))
+		}
+	}
+}
+
+// sshKeys decodes the communicator's key, certificate, algorithm, proxy,
+// tunnel and agent keys.
+func (d *decoder) sshKeys(o *object, c *spec.SSH, v *spec.Vultr, s *spec.Spec) {
+	var pos spec.Pos
+	c.KeyPairName, pos, _ = o.str("ssh_keypair_name")
+	if c.KeyPairName != "" {
+		v.KeyPair = spec.Ref{Name: c.KeyPairName, Key: "ssh_keypair_name", Pos: pos}
+	}
+	if c.KeyPairName != "" && c.PrivateKeyFile == "" && !c.AgentAuth {
+		d.errorAt(pos, join(o.path, "ssh_keypair_name"), "ssh_keypair_name needs a way to log in with that key", `set "ssh_private_key_file" (its private half) or "ssh_agent_auth"`)
+	}
+	c.TemporaryKeyPairName, _, _ = o.str("temporary_key_pair_name")
+	c.CertificateFile, pos, _ = o.str("ssh_certificate_file")
+	if c.CertificateFile != "" && c.PrivateKeyFile == "" {
+		d.errorAt(pos, join(o.path, "ssh_certificate_file"), "ssh_certificate_file needs ssh_private_key_file", "set the key the certificate certifies")
+	}
+	algs := ssh.SupportedAlgorithms()
+	insecure := ssh.InsecureAlgorithms()
+	c.Ciphers = d.algorithms(o, "ssh_ciphers", append(algs.Ciphers, insecure.Ciphers...))
+	c.KeyExchanges = d.algorithms(o, "ssh_key_exchange_algorithms", append(algs.KeyExchanges, insecure.KeyExchanges...))
+	c.DisableAgentForwarding, _ = o.boolv("ssh_disable_agent_forwarding")
+	if host, _, ok := o.str("ssh_proxy_host"); ok && host != "" {
+		p := &spec.Proxy{Host: host, Port: 1080}
+		if n, ok := o.intv("ssh_proxy_port"); ok {
+			p.Port = n
+		}
+		p.Username, _, _ = o.str("ssh_proxy_username")
+		p.Password, _, _ = o.str("ssh_proxy_password")
+		d.secret(s, p.Password)
+		c.Proxy = p
+	} else {
+		d.needsPartner(o, "ssh_proxy_host", "ssh_proxy_port", "ssh_proxy_username", "ssh_proxy_password")
+	}
+	c.LocalTunnels = d.tunnels(o, "ssh_local_tunnels")
+	c.RemoteTunnels = d.tunnels(o, "ssh_remote_tunnels")
+}
+
+// algorithms reads a list of SSH algorithm names, each one Go's SSH
+// client knows.
+func (d *decoder) algorithms(o *object, key string, known []string) []string {
+	list, ok := o.strList(key)
+	if !ok {
+		return nil
+	}
+	for _, a := range list {
+		if !slices.Contains(known, a) {
+			d.errorAt(o.n.Get(key).Value.Pos, join(o.path, key), fmt.Sprintf("unknown algorithm %q in %s", a, key), "valid: "+strings.Join(known, ", ")+suggest(a, known))
+		}
+	}
+	return list
+}
+
+// tunnels reads Packer's "port:host:hostport" tunnels.
+func (d *decoder) tunnels(o *object, key string) []spec.Tunnel {
+	list, ok := o.strList(key)
+	if !ok {
+		return nil
+	}
+	var out []spec.Tunnel
+	for _, v := range list {
+		t, err := parseTunnel(v)
+		if err != nil {
+			d.errorAt(o.n.Get(key).Value.Pos, join(o.path, key), fmt.Sprintf("%s %q: %v", key, v, err), `use "port:host:hostport", e.g. "8080:localhost:80"`)
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// parseTunnel reads "port:host:hostport", as Packer's ParseTunnelArgument
+// does: the listening side is localhost:port.
+func parseTunnel(v string) (spec.Tunnel, error) {
+	listen, forward, ok := strings.Cut(v, ":")
+	if !ok {
+		return spec.Tunnel{}, errors.New("want port:host:hostport")
+	}
+	host, hp, err := net.SplitHostPort(forward)
+	if err != nil {
+		return spec.Tunnel{}, fmt.Errorf("the forwarding address: %w", err)
+	}
+	port, err1 := strconv.Atoi(listen)
+	hostPort, err2 := strconv.Atoi(hp)
+	if err1 != nil || err2 != nil || port < 1 || port > 65535 || hostPort < 1 || hostPort > 65535 {
+		return spec.Tunnel{}, errors.New("ports must be 1-65535")
+	}
+	return spec.Tunnel{BindAddress: "localhost", Port: port, Host: host, HostPort: hostPort}, nil
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/schema"
 )
 
 // Every key a vultr builder or a provisioner accepts takes effect: set to a
@@ -42,18 +44,34 @@ func TestEveryKeyChangesTheModel(t *testing.T) {
 		"app_id": "os_id", "image_id": "os_id", "snapshot_id": "os_id", "snapshot_name": "os_id", "iso_id": "os_id", "iso_url": "os_id"}
 	// Keys that need a partner to mean anything.
 	partners := map[string]map[string]any{
-		"ssh_bastion_port": {"ssh_bastion_host": "b.example.com"}, "ssh_bastion_username": {"ssh_bastion_host": "b.example.com"},
-		"ssh_bastion_password": {"ssh_bastion_host": "b.example.com"}, "ssh_bastion_private_key_file": {"ssh_bastion_host": "b.example.com"},
 		"keep_snapshots_prefix": {"snapshot_description": "prefixed", "keep_snapshots": 1}, "snapshot_id": {"ssh_password": "pw-123456"},
 		"snapshot_name": {"ssh_password": "pw-123456"}, "iso_id": {"ssh_password": "pw-123456"}, "iso_url": {"ssh_password": "pw-123456"},
 	}
-	for k, v := range map[string]any{"ssh_bastion_port": 2200, "ssh_bastion_username": "jump", "ssh_bastion_password": "bpw-123456", "ssh_bastion_private_key_file": "files/hello.txt"} {
+	for k, v := range map[string]any{"ssh_bastion_port": 2200, "ssh_bastion_username": "jump", "ssh_bastion_password": "bpw-123456", "ssh_bastion_private_key_file": "files/hello.txt",
+		"ssh_keypair_name": "deploy", "temporary_key_pair_name": "my-temp", "ssh_ciphers": []string{"aes256-ctr"}, "ssh_key_exchange_algorithms": []string{"curve25519-sha256"},
+		"ssh_certificate_file": "files/hello.txt", "ssh_wait_timeout": "7m", "ssh_disable_agent_forwarding": true,
+		"ssh_bastion_agent_auth": true, "ssh_bastion_interactive": true, "ssh_bastion_certificate_file": "files/hello.txt",
+		"ssh_proxy_host": "proxy.example.com", "ssh_proxy_port": 1081, "ssh_proxy_username": "pu", "ssh_proxy_password": "ppw-123456",
+		"ssh_local_tunnels": []string{"8080:localhost:80"}, "ssh_remote_tunnels": []string{"9090:127.0.0.1:3128"}} {
 		builderValues[k] = v
+	}
+	partners["ssh_bastion_host"] = map[string]any{"ssh_bastion_password": "bpw-123456"}
+	bastion := map[string]any{"ssh_bastion_host": "b.example.com", "ssh_bastion_password": "bpw-123456"}
+	for _, k := range []string{"ssh_bastion_port", "ssh_bastion_username", "ssh_bastion_private_key_file", "ssh_bastion_agent_auth", "ssh_bastion_interactive"} {
+		partners[k] = bastion
+	}
+	partners["ssh_bastion_password"] = map[string]any{"ssh_bastion_host": "b.example.com", "ssh_bastion_agent_auth": true}
+	partners["ssh_bastion_certificate_file"] = map[string]any{"ssh_bastion_host": "b.example.com", "ssh_bastion_private_key_file": "files/hello.txt"}
+	for _, k := range []string{"ssh_keypair_name", "ssh_certificate_file"} {
+		partners[k] = map[string]any{"ssh_private_key_file": "files/hello.txt"}
+	}
+	for _, k := range []string{"ssh_proxy_port", "ssh_proxy_username", "ssh_proxy_password"} {
+		partners[k] = map[string]any{"ssh_proxy_host": "proxy.example.com"}
 	}
 	builderValues["keep_snapshots_prefix"] = "pre"
 	partners["keep_snapshots_prefix"]["snapshot_description"] = "prefixed"
 	warnOnly := []string{"temporary_key_pair_type", "temporary_key_pair_bits"}
-	refused := []string{"iso_url"}               // fails validate, naming itself
+	var refused []string                         // schema.Vultr's refusals: each fails validate, naming itself
 	noEffect := []string{"type", "communicator"} // the builder's own type; "ssh" is the only communicator
 
 	docs, err := os.ReadFile("../../docs/templates.md")
@@ -99,7 +117,16 @@ func TestEveryKeyChangesTheModel(t *testing.T) {
 		return regexp.MustCompile(`"(Pos|End|KeyPos)":\{[^}]*\}`).ReplaceAllString(string(out), ""), warnings
 	}
 	base, _ := decode(t, builderBase, nil)
-	for _, key := range vultrKeys {
+	sample := map[schema.Type]any{schema.String: "x-1", schema.Number: 1, schema.Bool: true, schema.Duration: "1m",
+		schema.StringList: []string{"x-1"}, schema.StringMap: map[string]string{"a": "b"}, schema.Bytes: []int{1, 2}}
+	for _, k := range schema.Vultr.Keys {
+		key := k.Name
+		if k.Refused != "" {
+			refused = append(refused, key)
+			if _, ok := builderValues[key]; !ok {
+				builderValues[key] = sample[k.Type]
+			}
+		}
 		if slices.Contains(noEffect, key) {
 			continue
 		}
@@ -128,7 +155,7 @@ func TestEveryKeyChangesTheModel(t *testing.T) {
 			b[k] = x
 		}
 		withPartners := base
-		if exclusive[key] == "" {
+		if exclusive[key] == "" && key != "ssh_bastion_host" { // a bastion's credentials mean nothing without it
 			withPartners, _ = decode(t, b, nil)
 		}
 		delete(b, exclusive[key])

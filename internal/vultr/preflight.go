@@ -26,6 +26,8 @@ type Resolved struct {
 	// IPv6Only is true for plans without an IPv4 address (Vultr's "-v6"
 	// plan IDs): SSH then goes over v6_main_ip.
 	IPv6Only bool
+	// KeyPairID is the ID of ssh_keypair_name's key.
+	KeyPairID string
 	// Warnings are checks the pre-flight could not make (a 403 on an
 	// optional check): the create will tell.
 	Warnings []string
@@ -42,7 +44,7 @@ type Resolved struct {
 // on an optional check is a warning.
 func (c *Client) Resolve(ctx context.Context, v spec.Vultr) (*Resolved, error) {
 	p := &preflight{c: c, r: &Resolved{}}
-	for _, check := range []func(context.Context, spec.Vultr) error{p.key, p.region, p.plan, p.availability, p.image} {
+	for _, check := range []func(context.Context, spec.Vultr) error{p.key, p.region, p.plan, p.availability, p.image, p.keyPair} {
 		if err := check(ctx, v); err != nil {
 			return nil, err
 		}
@@ -399,4 +401,44 @@ func contains(list []string, s string) bool {
 // closest lists up to n candidates nearest to s.
 func closest(s string, candidates []string, n int) string {
 	return strings.Join(textdist.Closest(s, candidates, n), ", ")
+}
+
+// keyPair finds ssh_keypair_name's key in the account: exactly one key of
+// that name.
+func (p *preflight) keyPair(ctx context.Context, v spec.Vultr) error {
+	ref := v.KeyPair
+	if ref.Name == "" {
+		return nil
+	}
+	keys, err := p.c.ListSSHKeys(ctx)
+	if err != nil {
+		if p.authProblem(ref, "the account's SSH keys", err) {
+			return nil
+		}
+		return fmt.Errorf("list SSH keys for ssh_keypair_name: %w", err)
+	}
+	var names, ids []string
+	for _, k := range keys {
+		names = append(names, k.Name)
+		if k.Name == ref.Name {
+			ids = append(ids, k.ID)
+		}
+	}
+	switch len(ids) {
+	case 1:
+		p.r.KeyPairID = ids[0]
+	case 0:
+		p.bad(ref, fmt.Sprintf("the account has no SSH key named %q", ref.Name), closestKeys(ref.Name, names))
+	default:
+		p.bad(ref, fmt.Sprintf("the account has %d SSH keys named %q", len(ids), ref.Name), "give the key a unique name, or list its ID in ssh_key_ids")
+	}
+	return nil
+}
+
+// closestKeys says how to fix a key name that names no key.
+func closestKeys(name string, names []string) string {
+	if c := textdist.Closest(name, names, 3); len(c) > 0 {
+		return "closest: " + strings.Join(c, ", ")
+	}
+	return "add it to the account (POST /v2/ssh-keys, or the control panel)"
 }

@@ -43,6 +43,12 @@ type MachineSpec struct {
 	From string
 	// OnPowerOff is called when the machine powers itself off.
 	OnPowerOff func()
+	// TrustedUserCAKeys are CA public keys (authorized_keys form) whose
+	// user certificates the machine's OpenSSH sshd accepts; SSHDOptions
+	// are further sshd_config lines (Ciphers, KexAlgorithms...). Tests set
+	// them; the built-in server ignores both.
+	TrustedUserCAKeys []string
+	SSHDOptions       []string
 }
 
 // Machine is one running machine.

@@ -626,6 +626,16 @@ Subsystem sftp internal-sftp
 SetEnv PATH=%s
 LogLevel ERROR
 `, m.spec.IPv4, port, pwAuth, sandboxPath)
+	if len(m.spec.TrustedUserCAKeys) > 0 {
+		ca := strings.Join(m.spec.TrustedUserCAKeys, "\n") + "\n"
+		if err := os.WriteFile(filepath.Join(sshDir, "vultr_emu_user_ca.pub"), []byte(ca), 0o644); err != nil {
+			return err
+		}
+		conf += "TrustedUserCAKeys /etc/ssh/vultr_emu_user_ca.pub\n"
+	}
+	for _, o := range m.spec.SSHDOptions {
+		conf += o + "\n"
+	}
 	if err := os.WriteFile(filepath.Join(sshDir, "vultr_emu_sshd_config"), []byte(conf), 0o644); err != nil {
 		return err
 	}

@@ -1,0 +1,148 @@
+// Package schema declares, once, the keys each block of a template may
+// hold: for each, its type, default, origin (Packer's plugin or SDK, a
+// legacy plugin, or this tool), a one-line doc, and whether it is a legacy
+// spelling of another key or a key of Packer's that this tool refuses, and
+// why. The front ends' unknown-key errors and "did you mean", deprecation
+// warnings and refusals, and the key tables of docs/templates.md all come
+// from here; testdata/packer holds Packer's own lists, read from its
+// source, and a test proves every key there is declared here.
+package schema
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Type is a key's value type, as HCL2 spells it.
+type Type string
+
+// Types.
+const (
+	String     Type = "string"
+	Number     Type = "number"
+	Bool       Type = "bool"
+	Duration   Type = "duration"
+	StringList Type = "list(string)"
+	StringMap  Type = "map(string)"
+	Bytes      Type = "list(number)"
+)
+
+// Origin is where a key comes from.
+type Origin string
+
+// Origins.
+const (
+	Core   Origin = "packer"                     // Packer core (type, name, packer_*)
+	Plugin Origin = "packer-plugin-vultr v2.7.0" // the vultr plugin's own keys
+	SDK    Origin = "packer-plugin-sdk v0.6.7"   // the communicator, shell, shell-local...
+	Legacy Origin = "older vultr plugins"        // a spelling an older plugin used
+	Ours   Origin = "vultr-image-action"         // our addition
+)
+
+// Key is one key of a block.
+type Key struct {
+	Name    string
+	Type    Type
+	Default string // as the docs show it; "" for none
+	Doc     string // one line
+	Origin  Origin
+	// Modern is set on a legacy spelling: the key to use instead. The
+	// legacy key still takes effect, with a warning.
+	Modern string
+	// Refused is why validate fails on this key, naming it; "" when the
+	// key is accepted.
+	Refused string
+}
+
+// Block is a kind of block: a builder, a provisioner or a post-processor.
+type Block struct {
+	// Name is how errors name the block: "a vultr builder".
+	Name string
+	Keys []Key
+}
+
+// Lookup returns the key called name.
+func (b *Block) Lookup(name string) (Key, bool) {
+	i := slices.IndexFunc(b.Keys, func(k Key) bool { return k.Name == name })
+	if i < 0 {
+		return Key{}, false
+	}
+	return b.Keys[i], true
+}
+
+// Names returns every declared key, accepted or refused: a key outside
+// them is unknown.
+func (b *Block) Names() []string {
+	out := make([]string, len(b.Keys))
+	for i, k := range b.Keys {
+		out[i] = k.Name
+	}
+	return out
+}
+
+// Accepted returns the keys that take effect (legacy spellings included).
+func (b *Block) Accepted() []string {
+	var out []string
+	for _, k := range b.Keys {
+		if k.Refused == "" {
+			out = append(out, k.Name)
+		}
+	}
+	return out
+}
+
+// Markdown is the block's key table for docs/templates.md: every key a
+// template may use, then those refused, each with why.
+func (b *Block) Markdown() string {
+	var sb strings.Builder
+	sb.WriteString("| Key | Type | Default | Origin | Meaning |\n|---|---|---|---|---|\n")
+	for _, k := range b.Keys {
+		if k.Refused != "" {
+			continue
+		}
+		doc := k.Doc
+		if k.Modern != "" {
+			doc = fmt.Sprintf("legacy spelling of `%s` (a warning says so)", k.Modern)
+		}
+		fmt.Fprintf(&sb, "| `%s` | %s | %s | %s | %s |\n", k.Name, k.Type, cell(k.Default), k.Origin, cell(doc))
+	}
+	var refused []Key
+	for _, k := range b.Keys {
+		if k.Refused != "" {
+			refused = append(refused, k)
+		}
+	}
+	if len(refused) > 0 {
+		sb.WriteString("\nRefused by name (`validate` fails, saying why):\n\n| Key | Origin | Why |\n|---|---|---|\n")
+		for _, k := range refused {
+			fmt.Fprintf(&sb, "| `%s` | %s | %s |\n", k.Name, k.Origin, cell(k.Refused))
+		}
+	}
+	return sb.String()
+}
+
+func cell(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return strings.ReplaceAll(s, "|", "\\|")
+}
+
+// Blocks is every declared block.
+func Blocks() []*Block { return []*Block{&Vultr} }
+
+// RefusedMarkdown lists, for docs/compatibility.md, every key of Packer's
+// that a block refuses, and why.
+func RefusedMarkdown() string {
+	var sb strings.Builder
+	sb.WriteString("| Block | Key | Why |\n|---|---|---|\n")
+	for _, b := range Blocks() {
+		for _, k := range b.Keys {
+			if k.Refused != "" {
+				fmt.Fprintf(&sb, "| %s | `%s` | %s |\n", strings.TrimPrefix(strings.TrimPrefix(b.Name, "a "), "an "), k.Name, cell(k.Refused))
+			}
+		}
+	}
+	return sb.String()
+}
