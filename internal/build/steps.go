@@ -537,10 +537,18 @@ func stepProvision(ctx context.Context, st *state, _ *cleanups, o Options) error
 	vars := buildVars(st, o)
 	for i := range st.b.Provisioners {
 		p := st.b.Provisioners[i].WithBuildVars(vars)
-		end := o.UI.Phase(st.b.Name, fmt.Sprintf("provisioner %d: %s", p.Index, p.Type))
+		title := fmt.Sprintf("provisioner %d: %s", p.Index, p.Type)
+		if p.Name != "" {
+			title += " (" + p.Name + ")"
+		}
+		end := o.UI.Phase(st.b.Name, title)
 		env.Comm = st.comm
 		err := provision.Run(ctx, p, env)
 		end()
+		if err != nil && p.ContinueOnError && ctx.Err() == nil {
+			o.UI.Warn(st.b.Name, fmt.Sprintf("%s failed, and continue_on_error lets the build go on: %v", title, err), p.Pos)
+			continue
+		}
 		if err != nil {
 			if st.onError(ctx, o, err) != "abort" {
 				runErrorCleanup(ctx, st, env, o)

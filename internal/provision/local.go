@@ -33,7 +33,11 @@ func runShellLocal(ctx context.Context, sl *spec.ShellLocal, env *Env) error {
 		if shebang == "" {
 			shebang = "/bin/sh -e"
 		}
-		f, err := os.CreateTemp("", "shell-local-*.sh")
+		ext := sl.TempfileExtension
+		if ext == "" {
+			ext = ".sh"
+		}
+		f, err := os.CreateTemp("", "shell-local-*"+ext)
 		if err != nil {
 			return err
 		}
@@ -67,13 +71,13 @@ func runShellLocal(ctx context.Context, sl *spec.ShellLocal, env *Env) error {
 	if len(argvTmpl) == 0 {
 		argvTmpl = []string{"/bin/sh", "-c", "{{.Vars}} {{.Script}}"}
 	}
+	vars := localVars(sl, env.Secrets)
 	for _, script := range scripts {
 		abs, _ := filepath.Abs(script)
 		_ = os.Chmod(abs, 0o700)
 		argv := make([]string, len(argvTmpl))
 		for i, a := range argvTmpl {
-			// Vars are passed in the environment, so {{.Vars}} renders empty.
-			s, err := render(a, map[string]string{"Vars": "", "Script": quote(abs), "Command": quote(abs)})
+			s, err := render(a, map[string]string{"Vars": vars, "Script": quote(abs), "Command": quote(abs)})
 			if err != nil {
 				return err
 			}
@@ -160,4 +164,34 @@ func MissingPrograms(sl *spec.ShellLocal, look func(string) (string, error)) []s
 		}
 	}
 	return out
+}
+
+// localVars is shell-local's {{.Vars}}. The variables are in the
+// command's environment; with env_var_format they are also written here,
+// in that format, as Packer does, except those that hold a secret, which
+// never reach a command line.
+func localVars(sl *spec.ShellLocal, secrets []string) string {
+	if sl.EnvVarFormat == "" {
+		return ""
+	}
+	var pairs [][2]string
+	for _, kv := range sl.EnvironmentVars {
+		k, v, _ := strings.Cut(kv, "=")
+		pairs = append(pairs, [2]string{k, v})
+	}
+	keys := make([]string, 0, len(sl.Env))
+	for k := range sl.Env {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		pairs = append(pairs, [2]string{k, sl.Env[k]})
+	}
+	var b strings.Builder
+	for _, p := range pairs {
+		if !holdsSecret(p[1], secrets) {
+			fmt.Fprintf(&b, sl.EnvVarFormat, p[0], p[1])
+		}
+	}
+	return b.String()
 }

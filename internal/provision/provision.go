@@ -222,6 +222,9 @@ func once(ctx context.Context, p spec.Provisioner, env *Env) error {
 		err = runShellLocal(ctx, p.ShellLocal, env)
 	case p.Breakpoint != nil:
 		err = runBreakpoint(ctx, p.Breakpoint, env)
+	case p.Sleep != nil:
+		env.Logf("Sleeping for %s", p.Sleep.Duration)
+		err = env.Sleep(ctx, p.Sleep.Duration)
 	case p.AnsibleLocal != nil:
 		err = runAnsibleLocal(ctx, p.AnsibleLocal, env)
 	case p.Ansible != nil:

@@ -57,6 +57,8 @@ type Key struct {
 
 // Block is a kind of block: a builder, a provisioner or a post-processor.
 type Block struct {
+	// ID names the block's generated section in docs/templates.md.
+	ID string
 	// Name is how errors name the block: "a vultr builder".
 	Name string
 	Keys []Key
@@ -130,7 +132,14 @@ func cell(s string) string {
 }
 
 // Blocks is every declared block.
-func Blocks() []*Block { return []*Block{&Vultr} }
+func Blocks() []*Block {
+	return []*Block{&Vultr, &Shell, &ShellLocal, &File, &Breakpoint, &Sleep, &AnsibleLocal, &Ansible, &Manifest, &commonProvisioner, &commonPostProcessor}
+}
+
+var (
+	commonProvisioner   = Block{ID: "provisioner", Name: "every provisioner", Keys: ProvisionerCommon}
+	commonPostProcessor = Block{ID: "post-processor", Name: "every post-processor", Keys: PostProcessorCommon}
+)
 
 // RefusedMarkdown lists, for docs/compatibility.md, every key of Packer's
 // that a block refuses, and why.

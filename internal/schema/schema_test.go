@@ -80,10 +80,13 @@ func TestDeclarations(t *testing.T) {
 // The docs' key tables and refusals are generated from the declarations.
 func TestDocsAreGenerated(t *testing.T) {
 	t.Parallel()
-	for _, doc := range []struct{ path, section, text string }{
-		{"../../docs/templates.md", "keys vultr", Vultr.Markdown()},
+	docs := []struct{ path, section, text string }{
 		{"../../docs/compatibility.md", "refused keys", RefusedMarkdown()},
-	} {
+	}
+	for _, b := range Blocks() {
+		docs = append(docs, struct{ path, section, text string }{"../../docs/templates.md", "keys " + b.ID, b.Markdown()})
+	}
+	for _, doc := range docs {
 		b, err := os.ReadFile(doc.path)
 		if err != nil {
 			t.Fatal(err)
@@ -101,6 +104,66 @@ func TestDocsAreGenerated(t *testing.T) {
 		}
 		if string(want) != string(b) {
 			t.Errorf("%s: the %q section is not what the declarations say (go test ./internal/schema -update)", doc.path, doc.section)
+		}
+	}
+}
+
+// packerTypedKeys reads "type<TAB>key" lines.
+func packerTypedKeys(t *testing.T, path string) map[string][]string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		typ, key, _ := strings.Cut(line, "\t")
+		out[typ] = append(out[typ], key)
+	}
+	return out
+}
+
+// Every provisioner and post-processor Packer 1.16 has is supported, with
+// each of its keys declared, or refused by name with its reason.
+func TestPackersProvisionersAndPostProcessorsAreDeclared(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []struct {
+		file    string
+		blocks  map[string]*Block
+		refused map[string]string
+		common  []Key
+		types   int
+	}{
+		{"testdata/packer/provisioners.tsv", Provisioners, RefusedProvisioners, ProvisionerCommon, 9},
+		{"testdata/packer/post-processors.tsv", PostProcessors, RefusedPostProcessors, PostProcessorCommon, 6},
+	} {
+		lists := packerTypedKeys(t, kind.file)
+		if n := len(lists) - 1; n != kind.types {
+			t.Errorf("%s lists %d types, want %d", kind.file, n, kind.types)
+		}
+		common := &Block{Keys: kind.common}
+		for typ, keys := range lists {
+			if kind.refused[typ] != "" {
+				continue
+			}
+			b := kind.blocks[typ]
+			if typ == "*" {
+				b = common
+			}
+			if b == nil {
+				t.Errorf("%s: Packer's %q is neither supported nor refused", kind.file, typ)
+				continue
+			}
+			for _, k := range keys {
+				_, inBlock := b.Lookup(k)
+				_, inCommon := common.Lookup(k)
+				if !inBlock && !inCommon {
+					t.Errorf("%s: %s key %q is not declared", kind.file, typ, k)
+				}
+			}
 		}
 	}
 }

@@ -9,7 +9,7 @@ const internalRefused = "set by Packer core for its plugins, never by a template
 // Vultr is the vultr builder (a `source "vultr"` block or a JSON builder
 // of type "vultr"): packer-plugin-vultr v2.7.0's keys, its communicator's
 // (packer-plugin-sdk v0.6.7), older plugins' spellings, and ours.
-var Vultr = Block{Name: "a vultr builder", Keys: []Key{
+var Vultr = Block{ID: "vultr", Name: "a vultr builder", Keys: []Key{
 	{Name: "type", Type: String, Origin: Core, Doc: "`vultr` (JSON templates)"},
 	{Name: "name", Type: String, Origin: Core, Doc: "the build's name (JSON templates); default the type"},
 

@@ -285,8 +285,13 @@ type Provisioner struct {
 	PauseBefore time.Duration
 	MaxRetries  int
 	Timeout     time.Duration
+	// Name is the provisioner's name, shown in the log.
+	Name string
+	// ContinueOnError makes a failure a warning: the build goes on.
+	ContinueOnError bool
 
 	Shell        *Shell
+	Sleep        *Sleep
 	File         *File
 	ShellLocal   *ShellLocal
 	Breakpoint   *Breakpoint
@@ -395,6 +400,16 @@ type ShellLocal struct {
 	// OnlyOn lists the operating systems (Go's GOOS: linux, darwin,
 	// windows) it runs on; empty means all.
 	OnlyOn []string
+	// EnvVarFormat, when set, renders the variables into {{.Vars}} (those
+	// holding a secret stay in the environment only).
+	EnvVarFormat string
+	// TempfileExtension is the inline script's extension (default ".sh").
+	TempfileExtension string
+}
+
+// Sleep is Packer's sleep provisioner.
+type Sleep struct {
+	Duration time.Duration
 }
 
 // PostProcessor is one post-processor of a sequence.
@@ -402,6 +417,7 @@ type PostProcessor struct {
 	Index int // position of its sequence in the template
 	Type  string
 	Pos   Pos
+	Name  string // shown in the log
 
 	KeepInputArtifact bool
 

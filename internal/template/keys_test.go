@@ -179,12 +179,13 @@ func TestEveryKeyChangesTheModel(t *testing.T) {
 		"file":          {"type": "file", "source": "files/hello.txt", "destination": "/tmp/x/"},
 		"shell-local":   {"type": "shell-local", "inline": []string{"true"}},
 		"breakpoint":    {"type": "breakpoint"},
+		"sleep":         {"type": "sleep"},
 		"ansible-local": {"type": "ansible-local", "playbook_file": "files/hello.txt"},
 		"ansible":       {"type": "ansible", "playbook_file": "files/hello.txt"},
 	}
 	provValues := map[string]any{
 		"only": []string{"vultr"}, "except": []string{"other"}, "override": map[string]any{"vultr": map[string]any{"max_retries": 5}},
-		"pause_before": "2s", "max_retries": 2, "timeout": "1m",
+		"pause_before": "2s", "max_retries": 2, "timeout": "1m", "name": "setup", "continue_on_error": true, "tempfile_extension": ".bash", "duration": "2s",
 		"inline": []string{"echo other"}, "script": "scripts/setup.sh", "scripts": []string{"scripts/setup.sh"}, "inline_shebang": "/bin/bash",
 		"environment_vars": []string{"A=1"}, "env": map[string]string{"B": "2"}, "env_var_format": "export %s=%s; ", "use_env_var_file": true,
 		"execute_command": "sh {{.Path}}", "remote_folder": "/var/tmp", "remote_file": "x.sh", "remote_path": "/root/x.sh", "skip_clean": true,

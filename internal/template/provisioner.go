@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vultr-image-action/vultr-image-action/internal/schema"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 )
 
@@ -33,22 +34,34 @@ type rawPostProcessor struct {
 	scope      []string
 }
 
-var commonProvisionerKeys = []string{"type", "only", "except", "override", "pause_before", "max_retries", "timeout"}
+// commonProvisionerKeys, provisionerKeys and postProcessorKeys come from
+// internal/schema, where each key is declared once.
+var (
+	commonProvisionerKeys   = keyNames(schema.ProvisionerCommon)
+	provisionerKeys         = blockKeys(schema.Provisioners)
+	postProcessorKeys       = blockKeys(schema.PostProcessors)
+	commonPostProcessorKeys = keyNames(schema.PostProcessorCommon)
+)
 
-var provisionerKeys = map[string][]string{
-	"shell": {"inline", "script", "scripts", "inline_shebang", "environment_vars", "env", "env_var_format", "use_env_var_file",
-		"execute_command", "remote_folder", "remote_file", "remote_path", "skip_clean", "expect_disconnect",
-		"valid_exit_codes", "start_retry_timeout", "pause_after", "binary"},
-	"file":          {"source", "sources", "content", "destination", "direction", "generated"},
-	"shell-local":   {"inline", "command", "script", "scripts", "inline_shebang", "environment_vars", "env", "execute_command", "valid_exit_codes", "use_linux_pathing", "only_on"},
-	"breakpoint":    {"disable", "note"},
-	"ansible-local": ansibleLocalKeys,
-	"ansible":       ansibleKeys,
+func keyNames(keys []schema.Key) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = k.Name
+	}
+	return out
 }
 
-var postProcessorKeys = map[string][]string{
-	"manifest":    {"output", "strip_path", "strip_time", "custom_data", "keep_input_artifact"},
-	"shell-local": append([]string{"keep_input_artifact"}, provisionerKeys["shell-local"]...),
+func blockKeys(m map[string]*schema.Block) map[string][]string {
+	out := map[string][]string{}
+	for typ, b := range m {
+		out[typ] = b.Accepted()
+	}
+	return out
+}
+
+// typeList is the valid types, for messages.
+func typeList(m map[string][]string) string {
+	return quoteJoin(supported(m))
 }
 
 func supported(m map[string][]string) []string {
@@ -56,6 +69,7 @@ func supported(m map[string][]string) []string {
 	for k := range m {
 		out = append(out, k)
 	}
+	sort.Strings(out)
 	return out
 }
 
@@ -73,11 +87,15 @@ func (d *decoder) provisioners(n *Node, s *spec.Spec, opts Options) []rawProvisi
 		}
 		typ, tpos, ok := o.raw("type")
 		if !ok {
-			d.errorAt(it.Pos, p+".type", "the provisioner has no \"type\"", `valid types: "shell", "file", "shell-local", "ansible", "ansible-local", "breakpoint"`)
+			d.errorAt(it.Pos, p+".type", "the provisioner has no \"type\"", "valid types: "+typeList(provisionerKeys))
+			continue
+		}
+		if why := schema.RefusedProvisioners[typ]; why != "" {
+			d.errorAt(tpos, p+".type", fmt.Sprintf("the %s provisioner is not supported: %s", typ, why), "valid types: "+typeList(provisionerKeys))
 			continue
 		}
 		if _, ok := provisionerKeys[typ]; !ok {
-			d.errorAt(tpos, p+".type", fmt.Sprintf("unsupported provisioner type %q", typ), `valid types: "shell", "file", "shell-local", "ansible", "ansible-local", "breakpoint"`+suggest(typ, supported(provisionerKeys)))
+			d.errorAt(tpos, p+".type", fmt.Sprintf("unsupported provisioner type %q", typ), "valid types: "+typeList(provisionerKeys)+suggest(typ, supported(provisionerKeys)))
 			continue
 		}
 		rp := rawProvisioner{where: p, index: i, typ: typ, node: it, override: map[string]*Node{}, scope: it.Scope}
@@ -116,7 +134,7 @@ func (d *decoder) postProcessors(n *Node) [][]rawPostProcessor {
 		case Object:
 			t := it.Get("type")
 			if t == nil || t.Value.Kind != String {
-				d.errorAt(it.Pos, p+".type", "the post-processor has no \"type\"", `valid types: "manifest", "shell-local"`)
+				d.errorAt(it.Pos, p+".type", "the post-processor has no \"type\"", "valid types: "+typeList(postProcessorKeys))
 				return rp, false
 			}
 			rp.typ, rp.node = t.Value.Str, it
@@ -130,8 +148,12 @@ func (d *decoder) postProcessors(n *Node) [][]rawPostProcessor {
 			d.errorAt(it.Pos, p, fmt.Sprintf("want a post-processor (a type name or an object), got %s", it.Kind), "")
 			return rp, false
 		}
+		if why := schema.RefusedPostProcessors[rp.typ]; why != "" {
+			d.errorAt(it.Pos, p+".type", fmt.Sprintf("the %s post-processor is not supported: %s", rp.typ, why), "valid types: "+typeList(postProcessorKeys))
+			return rp, false
+		}
 		if _, ok := postProcessorKeys[rp.typ]; !ok {
-			d.errorAt(it.Pos, p+".type", fmt.Sprintf("unsupported post-processor type %q", rp.typ), `valid types: "manifest", "shell-local"`+suggest(rp.typ, supported(postProcessorKeys)))
+			d.errorAt(it.Pos, p+".type", fmt.Sprintf("unsupported post-processor type %q", rp.typ), "valid types: "+typeList(postProcessorKeys)+suggest(rp.typ, supported(postProcessorKeys)))
 			return rp, false
 		}
 		return rp, true
@@ -314,11 +336,14 @@ func (d *decoder) provisioner(rp rawProvisioner, node *Node, s *spec.Spec, opts 
 		o.member(k)
 	}
 	out := spec.Provisioner{Index: rp.index, Type: rp.typ, Pos: node.Pos}
+	d.declared(o, schema.Provisioners[rp.typ])
 	out.PauseBefore, _ = o.dur("pause_before")
 	out.Timeout, _ = o.dur("timeout")
 	if n, ok := o.intv("max_retries"); ok {
 		out.MaxRetries = n
 	}
+	out.Name, _, _ = o.str("name")
+	out.ContinueOnError, _ = o.boolv("continue_on_error")
 	before := len(d.diags.Errors())
 	switch rp.typ {
 	case "shell":
@@ -331,6 +356,10 @@ func (d *decoder) provisioner(rp rawProvisioner, node *Node, s *spec.Spec, opts 
 		out.AnsibleLocal = d.ansibleLocal(o, s, opts)
 	case "ansible":
 		out.Ansible = d.ansible(o, s, opts)
+	case "sleep":
+		sl := &spec.Sleep{}
+		sl.Duration, _ = o.dur("duration")
+		out.Sleep = sl
 	case "breakpoint":
 		bp := &spec.Breakpoint{}
 		bp.Disable, _ = o.boolv("disable")
@@ -536,8 +565,14 @@ func (d *decoder) shellLocal(o *object, s *spec.Spec, opts Options) *spec.ShellL
 		sl.ValidExitCodes = codes
 	}
 	// use_linux_pathing changes paths for WSL on Windows; elsewhere it
-	// does nothing, in Packer too.
-	o.boolv("use_linux_pathing")
+	// does nothing, in Packer too: said, never silent.
+	if on, ok := o.boolv("use_linux_pathing"); ok && on {
+		d.warnAt(o.n.Get("use_linux_pathing").KeyPos, join(o.path, "use_linux_pathing"), "use_linux_pathing has no effect: it converts paths for the Windows Subsystem for Linux, and this runs on Linux or macOS", "")
+	}
+	if v, _, ok := o.raw("env_var_format"); ok {
+		sl.EnvVarFormat = v
+	}
+	sl.TempfileExtension, _, _ = o.str("tempfile_extension")
 	if list, ok := o.strList("only_on"); ok {
 		for i, osName := range list {
 			switch osName {
@@ -564,7 +599,9 @@ func (d *decoder) postProcessor(rp rawPostProcessor, s *spec.Spec, opts Options)
 		o.member(k)
 	}
 	out := spec.PostProcessor{Index: rp.seq, Type: rp.typ, Pos: rp.node.Pos}
+	d.declared(o, schema.PostProcessors[rp.typ])
 	out.KeepInputArtifact, _ = o.boolv("keep_input_artifact")
+	out.Name, _, _ = o.str("name")
 	before := len(d.diags.Errors())
 	switch rp.typ {
 	case "manifest":
@@ -579,7 +616,7 @@ func (d *decoder) postProcessor(rp rawPostProcessor, s *spec.Spec, opts Options)
 	case "shell-local":
 		out.ShellLocal = d.shellLocal(o, s, opts)
 	}
-	o.unknown(append([]string{"type", "only", "except"}, postProcessorKeys[rp.typ]...), "a "+rp.typ+" post-processor")
+	o.unknown(append(append([]string{}, commonPostProcessorKeys...), postProcessorKeys[rp.typ]...), "a "+rp.typ+" post-processor")
 	return out, len(d.diags.Errors()) == before
 }
 

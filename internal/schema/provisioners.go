@@ -1,0 +1,119 @@
+package schema
+
+// shellCommon are the keys the shell and shell-local provisioners share
+// (packer-plugin-sdk's shell.Provisioner).
+var shellCommon = []Key{
+	{Name: "inline", Type: StringList, Origin: SDK, Doc: "commands, run as one script"},
+	{Name: "script", Type: String, Origin: SDK, Doc: "a local script to run"},
+	{Name: "scripts", Type: StringList, Origin: SDK, Doc: "local scripts to run, in order"},
+	{Name: "inline_shebang", Type: String, Origin: SDK, Default: "`/bin/sh -e`", Doc: "the shebang of the inline script"},
+	{Name: "environment_vars", Type: StringList, Origin: SDK, Doc: "`KEY=value` variables for the scripts; values holding a secret never reach a command line"},
+	{Name: "env", Type: StringMap, Origin: SDK, Doc: "variables as a map (merged with environment_vars)"},
+	{Name: "env_var_format", Type: String, Origin: SDK, Doc: "how one variable is written (`%s='%s' `)"},
+	{Name: "execute_command", Type: String, Origin: SDK, Doc: "how the script runs (`{{.Vars}}`, `{{.Path}}`)"},
+	{Name: "valid_exit_codes", Type: StringList, Origin: SDK, Default: "`[0]`", Doc: "exit codes that count as success"},
+}
+
+// Shell is the shell provisioner (Packer core's, v1.16.0).
+var Shell = Block{ID: "shell", Name: "a shell provisioner", Keys: append(append([]Key{}, shellCommon...),
+	Key{Name: "binary", Type: Bool, Origin: Core, Doc: "upload scripts as they are, without converting line endings"},
+	Key{Name: "remote_path", Type: String, Origin: Core, Doc: "where the script is uploaded (overrides remote_folder and remote_file)"},
+	Key{Name: "remote_folder", Type: String, Origin: Core, Default: "`/tmp`", Doc: "the folder scripts are uploaded to"},
+	Key{Name: "remote_file", Type: String, Origin: Core, Default: "`script_<n>.sh`", Doc: "the uploaded script's name"},
+	Key{Name: "use_env_var_file", Type: Bool, Origin: Core, Default: "false", Doc: "write the variables to a file on the machine (removed on every path)"},
+	Key{Name: "skip_clean", Type: Bool, Origin: Core, Default: "false", Doc: "keep the uploaded script"},
+	Key{Name: "expect_disconnect", Type: Bool, Origin: Core, Default: "false", Doc: "a dropped connection (a reboot) is success"},
+	Key{Name: "start_retry_timeout", Type: Duration, Origin: Core, Default: "5m", Doc: "how long to retry starting the script after a reconnect"},
+	Key{Name: "pause_after", Type: Duration, Origin: Core, Doc: "wait after the scripts"},
+)}
+
+// ShellLocal is the shell-local provisioner; the post-processor has the
+// same keys and keep_input_artifact.
+var ShellLocal = Block{ID: "shell-local", Name: "a shell-local provisioner", Keys: append(append([]Key{}, shellCommon...),
+	Key{Name: "command", Type: String, Origin: SDK, Doc: "one command, instead of inline"},
+	Key{Name: "only_on", Type: StringList, Origin: SDK, Doc: "run only on these operating systems (`linux`, `darwin`, `windows`)"},
+	Key{Name: "tempfile_extension", Type: String, Origin: SDK, Doc: "the extension of the temporary script (`.sh`)"},
+	Key{Name: "use_linux_pathing", Type: Bool, Origin: SDK, Doc: "Windows Subsystem for Linux paths: ignored on Linux and macOS, with a warning"},
+)}
+
+// File is the file provisioner.
+var File = Block{ID: "file", Name: "a file provisioner", Keys: []Key{
+	{Name: "source", Type: String, Origin: Core, Doc: "a local file or directory (`dir/` copies its contents)"},
+	{Name: "sources", Type: StringList, Origin: Core, Doc: "several local files"},
+	{Name: "content", Type: String, Origin: Core, Doc: "the file's content, instead of a source"},
+	{Name: "destination", Type: String, Origin: Core, Doc: "the path on the machine (or here, for downloads)"},
+	{Name: "direction", Type: String, Origin: Core, Default: "`upload`", Doc: "`upload` or `download`"},
+	{Name: "generated", Type: Bool, Origin: Core, Default: "false", Doc: "the source is made by an earlier step: not checked by validate"},
+}}
+
+// Breakpoint is the breakpoint provisioner.
+var Breakpoint = Block{ID: "breakpoint", Name: "a breakpoint provisioner", Keys: []Key{
+	{Name: "disable", Type: Bool, Origin: Core, Default: "false", Doc: "skip it"},
+	{Name: "note", Type: String, Origin: Core, Doc: "shown while paused"},
+}}
+
+// Sleep is the sleep provisioner.
+var Sleep = Block{ID: "sleep", Name: "a sleep provisioner", Keys: []Key{
+	{Name: "duration", Type: Duration, Origin: Core, Default: "0s", Doc: "how long to wait (cancelled with the build)"},
+}}
+
+// ProvisionerCommon are the keys every provisioner block holds.
+var ProvisionerCommon = []Key{
+	{Name: "type", Type: String, Origin: Core, Doc: "the provisioner's type (JSON templates)"},
+	{Name: "name", Type: String, Origin: Core, Doc: "a name for the provisioner, shown in the log (HCL2; also accepted in JSON)"},
+	{Name: "only", Type: StringList, Origin: Core, Doc: "run only for these builds"},
+	{Name: "except", Type: StringList, Origin: Core, Doc: "skip these builds"},
+	{Name: "override", Type: StringMap, Origin: Core, Doc: "keys that replace these for a named build"},
+	{Name: "pause_before", Type: Duration, Origin: Core, Doc: "wait before running"},
+	{Name: "max_retries", Type: Number, Origin: Core, Doc: "tries after a failure"},
+	{Name: "timeout", Type: Duration, Origin: Core, Doc: "fail when it runs longer"},
+	{Name: "continue_on_error", Type: Bool, Origin: Core, Default: "false", Doc: "a failure is a warning, and the build goes on (Packer 1.16)"},
+}
+
+// PostProcessorCommon are the keys every post-processor block holds.
+var PostProcessorCommon = []Key{
+	{Name: "type", Type: String, Origin: Core, Doc: "the post-processor's type (JSON templates)"},
+	{Name: "name", Type: String, Origin: Core, Doc: "a name for the post-processor"},
+	{Name: "only", Type: StringList, Origin: Core, Doc: "run only for these builds"},
+	{Name: "except", Type: StringList, Origin: Core, Doc: "skip these builds"},
+	{Name: "keep_input_artifact", Type: Bool, Origin: Core, Doc: "keep the snapshot (a Vultr snapshot is always kept)"},
+}
+
+// Manifest is the manifest post-processor.
+var Manifest = Block{ID: "manifest", Name: "a manifest post-processor", Keys: []Key{
+	{Name: "output", Type: String, Origin: Core, Default: "`packer-manifest.json`", Doc: "the manifest's path"},
+	{Name: "strip_path", Type: Bool, Origin: Core, Default: "false", Doc: "record file names without their directories"},
+	{Name: "strip_time", Type: Bool, Origin: Core, Default: "false", Doc: "leave out build_time"},
+	{Name: "custom_data", Type: StringMap, Origin: Core, Doc: "extra data for each build's entry"},
+}}
+
+// Provisioners are the provisioner types, by name; refused types are in
+// RefusedProvisioners.
+var Provisioners = map[string]*Block{
+	"shell": &Shell, "shell-local": &ShellLocal, "file": &File, "breakpoint": &Breakpoint, "sleep": &Sleep,
+}
+
+// PostProcessors are the post-processor types, by name.
+var PostProcessors = map[string]*Block{"manifest": &Manifest, "shell-local": &ShellLocal}
+
+const supplyChainRefused = "not yet: an SBOM and signed provenance of a snapshot are being built (see docs/compatibility.md); until then, attest with a separate step"
+
+const windowsRefused = "it runs Windows commands; Vultr images built here are Linux (this tool speaks SSH to them). Use a shell provisioner"
+
+// RefusedProvisioners are Packer 1.16's provisioners this tool refuses by
+// name, and why.
+var RefusedProvisioners = map[string]string{
+	"hcp-sbom":        supplyChainRefused,
+	"powershell":      windowsRefused,
+	"windows-shell":   windowsRefused,
+	"windows-restart": "it restarts Windows and waits for WinRM; for a Linux reboot use a shell provisioner with `expect_disconnect = true` (and `pause_before` on the next)",
+}
+
+// RefusedPostProcessors are Packer 1.16's post-processors this tool
+// refuses by name, and why.
+var RefusedPostProcessors = map[string]string{
+	"provenance": supplyChainRefused,
+	"checksum":   "a Vultr snapshot has no local files: Packer's checksum writes nothing for it",
+	"compress":   "a Vultr snapshot has no local files: Packer's compress writes an empty archive and then deletes the snapshot unless keep_input_artifact is set",
+	"artifice":   "a Vultr snapshot has no local files to replace: to record files made by shell-local steps, list them in the manifest's custom_data",
+}
