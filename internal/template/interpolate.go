@@ -2,8 +2,6 @@ package template
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -13,6 +11,8 @@ import (
 	"strings"
 	texttemplate "text/template"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 	"github.com/vultr-image-action/vultr-image-action/internal/textdist"
@@ -155,14 +155,8 @@ func cleanTemplateError(err error) error {
 	return fmt.Errorf("template function error: %s", msg)
 }
 
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = (b[6] & 0x0f) | 0x40
-	b[8] = (b[8] & 0x3f) | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
+// newUUID is a random (version 4) UUID.
+func newUUID() string { return uuid.NewString() }
 
 func keysOf(m map[string]string) []string {
 	out := make([]string, 0, len(m))

@@ -6,29 +6,13 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/agext/levenshtein"
 )
 
-// Distance is the Levenshtein edit distance between a and b, in runes.
-func Distance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
-}
+// Distance is the Levenshtein edit distance between a and b, in runes
+// (agext/levenshtein, which HCL already brings in).
+func Distance(a, b string) int { return levenshtein.Distance(a, b, nil) }
 
 // Closest returns up to n candidates nearest to s (ignoring case), nearest
 // first, ties in alphabetical order.
