@@ -160,6 +160,9 @@ type Result struct {
 	Type        string
 	Status      Status
 	SnapshotID  string // set as soon as the snapshot exists, even if a later step fails
+	// ArtifactID and BuilderID are Packer's artifact: the snapshot ID and
+	// "packer.vultr", or "Null" and "packer.null" for the null builder.
+	ArtifactID, BuilderID string
 	Description string
 	Region      string
 	Plan        string
@@ -222,6 +225,10 @@ func Run(ctx context.Context, s *spec.Spec, o Options) ([]*Result, error) {
 				defer func() { <-sem }()
 			case <-ctx.Done():
 				r.Status, r.Err = Cancelled, fmt.Errorf("build %s: not started: %w", b.Name, context.Cause(ctx))
+				return
+			}
+			if b.Type == "null" {
+				runNull(ctxs[i], s, b, run, r, o)
 				return
 			}
 			runOne(ctxs[i], s, b, p, run, r, o)
@@ -342,6 +349,10 @@ func preflight(ctxs []context.Context, s *spec.Spec, o Options) ([]prepared, err
 			b := &s.Builds[i]
 			end := o.UI.Phase(b.Name, "pre-flight")
 			defer end()
+			if b.Type == "null" {
+				o.UI.Message(b.Name, "The null builder: no cloud, no image")
+				return
+			}
 			cloud, err := o.Cloud(b.Vultr.APIKey)
 			if err != nil {
 				errs[i] = fmt.Errorf("build %s: %w", b.Name, err)

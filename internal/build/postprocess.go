@@ -37,7 +37,7 @@ func postProcess(ctx context.Context, s *spec.Spec, b *spec.Build, r *Result, o 
 					Stdout:       out,
 					Stderr:       out,
 					WorkDir:      o.WorkDir,
-					LocalEnviron: append(append([]string{}, o.Environ...), "PACKER_ARTIFACT_ID="+r.SnapshotID),
+					LocalEnviron: append(append([]string{}, o.Environ...), "PACKER_ARTIFACT_ID="+r.ArtifactID),
 					Logf:         func(format string, args ...any) { o.UI.Message(b.Name, fmt.Sprintf(format, args...)) },
 				})
 				_ = out.Close()
@@ -101,7 +101,7 @@ func writeManifest(s *spec.Spec, b *spec.Build, r *Result, o Options, m *spec.Ma
 		Name:          b.Name,
 		BuilderType:   b.Type,
 		BuildTime:     r.End.Unix(),
-		ArtifactID:    r.SnapshotID,
+		ArtifactID:    r.ArtifactID,
 		PackerRunUUID: o.RunUUID,
 		CustomData:    m.CustomData,
 	}

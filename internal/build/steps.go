@@ -117,6 +117,8 @@ func runOne(ctx context.Context, s *spec.Spec, b *spec.Build, p prepared, run *r
 	r.Kept = st.kept
 	st.keptMu.Unlock()
 
+	r.ArtifactID, r.BuilderID = r.SnapshotID, "packer.vultr"
+
 	// After a successful build: post-processors, then retention when it is
 	// asked for. Their failure fails the build but never hides the
 	// snapshot ID.
@@ -127,8 +129,13 @@ func runOne(ctx context.Context, s *spec.Spec, b *spec.Build, p prepared, run *r
 		err = r.phase(ctx, o, "snapshot retention", func(ctx context.Context) error { return retain(ctx, st, o) })
 	}
 
+	r.finish(ctx, b, errors.Join(err, cerr), o)
+}
+
+// finish records how a build ended, and says so.
+func (r *Result) finish(ctx context.Context, b *spec.Build, err error, o Options) {
 	r.End = o.Now()
-	r.Err = errors.Join(err, cerr)
+	r.Err = err
 	switch {
 	case r.Err == nil:
 		r.Status = Succeeded
@@ -780,6 +787,9 @@ func stepWaitSnapshot(ctx context.Context, st *state, _ *cleanups, o Options) er
 
 // artifactString is Packer's human form of a Vultr artifact.
 func artifactString(r *Result) string {
+	if r.BuilderID == nullBuilderID {
+		return "Did not export anything. This is the null builder"
+	}
 	return fmt.Sprintf("Vultr Snapshot: %s (%s)", r.Description, r.SnapshotID)
 }
 

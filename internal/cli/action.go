@@ -333,6 +333,8 @@ type artifactJSON struct {
 	Name        string  `json:"name"`
 	Status      string  `json:"status"`
 	SnapshotID  string  `json:"snapshot_id,omitempty"`
+	BuilderType string  `json:"builder_type"`
+	ArtifactID  string  `json:"artifact_id,omitempty"`
 	Description string  `json:"description"`
 	Region      string  `json:"region"`
 	Plan        string  `json:"plan"`
@@ -344,7 +346,7 @@ type artifactJSON struct {
 func artifactsJSON(results []*build.Result, red *redact.Redactor) []artifactJSON {
 	out := make([]artifactJSON, 0, len(results))
 	for _, r := range results {
-		a := artifactJSON{Name: r.Name, Status: string(r.Status), SnapshotID: r.SnapshotID, Description: r.Description,
+		a := artifactJSON{Name: r.Name, Status: string(r.Status), SnapshotID: r.SnapshotID, BuilderType: r.Type, ArtifactID: r.ArtifactID, Description: r.Description,
 			Region: r.Region, Plan: r.Plan, Image: r.Image, Seconds: r.Duration().Round(time.Millisecond).Seconds()}
 		if r.Err != nil {
 			a.Error = red.String(r.Err.Error())

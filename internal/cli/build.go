@@ -255,15 +255,15 @@ func reportResults(console *ui.Console, results []*build.Result, err error) {
 	}
 	var ok []*build.Result
 	for _, r := range results {
-		if r.SnapshotID != "" && r.Status == build.Succeeded {
+		if r.ArtifactID != "" && r.Status == build.Succeeded {
 			ok = append(ok, r)
 		}
 	}
 	if console.Machine("", "ui", "say", "==> Builds finished. The artifacts of successful builds are:") {
 		for _, r := range ok {
 			console.Machine(r.Name, "artifact-count", "1")
-			console.Machine(r.Name, "artifact", "0", "builder-id", "packer.vultr")
-			console.Machine(r.Name, "artifact", "0", "id", r.SnapshotID)
+			console.Machine(r.Name, "artifact", "0", "builder-id", r.BuilderID)
+			console.Machine(r.Name, "artifact", "0", "id", r.ArtifactID)
 			console.Machine(r.Name, "artifact", "0", "string", build.ArtifactString(r))
 			console.Machine(r.Name, "artifact", "0", "files-count", "0")
 			console.Machine(r.Name, "artifact", "0", "end")

@@ -98,11 +98,11 @@ func (l *loader) sources(uses []sourceUse, srcs map[string]*hcl.Block, ctx *hcl.
 	return out, diags
 }
 
-// sourceNode evaluates a vultr source, with a build block's overrides. Another
+// sourceNode evaluates a vultr (or null) source, with a build block's overrides. Another
 // cloud's source is not evaluated (its plugin's schema is not ours): the
 // build is skipped, or refused, by name.
 func (l *loader) sourceNode(src *hcl.Block, override hcl.Body, ctx *hcl.EvalContext, typ, name string) (*template.Node, hcl.Diagnostics) {
-	if typ != "vultr" {
+	if typ != "vultr" && typ != "null" {
 		at := pos(src.DefRange)
 		node := &template.Node{Kind: template.Object, Pos: at}
 		for _, kv := range [][2]string{{"type", typ}, {"name", name}} {

@@ -54,6 +54,20 @@ func TestPackersVultrKeysAreDeclared(t *testing.T) {
 	}
 }
 
+// Every key of Packer's null builder is declared.
+func TestPackersNullKeysAreDeclared(t *testing.T) {
+	t.Parallel()
+	keys := packerKeys(t, "testdata/packer/null.tsv")
+	for _, name := range keys {
+		if _, ok := Null.Lookup(name); !ok {
+			t.Errorf("Packer's null builder key %q is not declared in schema.Null", name)
+		}
+	}
+	if len(keys) != 59 {
+		t.Errorf("testdata/packer/null.tsv lists %d keys; want 59: the spec's 57 and JSON's type and name", len(keys))
+	}
+}
+
 // Every block's declaration is well formed: unique names, a doc or a
 // reason for each key, legacy spellings pointing at accepted keys.
 func TestDeclarations(t *testing.T) {

@@ -9,7 +9,7 @@ const internalRefused = "set by Packer core for its plugins, never by a template
 // Vultr is the vultr builder (a `source "vultr"` block or a JSON builder
 // of type "vultr"): packer-plugin-vultr v2.7.0's keys, its communicator's
 // (packer-plugin-sdk v0.6.7), older plugins' spellings, and ours.
-var Vultr = Block{ID: "vultr", Name: "a vultr builder", Keys: []Key{
+var Vultr = Block{ID: "vultr", Name: "a vultr builder", Keys: concat([]Key{
 	{Name: "type", Type: String, Origin: Core, Doc: "`vultr` (JSON templates)"},
 	{Name: "name", Type: String, Origin: Core, Doc: "the build's name (JSON templates); default the type"},
 
@@ -63,9 +63,21 @@ var Vultr = Block{ID: "vultr", Name: "a vultr builder", Keys: []Key{
 	{Name: "ssh_key_id", Type: StringList, Origin: Legacy, Modern: "ssh_key_ids"},
 	{Name: "user_data", Type: String, Origin: Legacy, Modern: "userdata"},
 	{Name: "tag", Type: String, Origin: Legacy, Modern: "tags"},
+}, communicatorKeys, internalKeys)}
 
-	// The communicator.
-	{Name: "communicator", Type: String, Origin: SDK, Default: "`ssh`", Doc: "`ssh`; `none` only for the null builder"},
+// Null is Packer core's null builder: no cloud, no image; with
+// communicator = "none" its provisioners run here, with ssh_host they
+// provision a machine that already exists.
+var Null = Block{ID: "null", Name: "a null builder", Keys: concat([]Key{
+	{Name: "type", Type: String, Origin: Core, Doc: "`null` (JSON templates)"},
+	{Name: "name", Type: String, Origin: Core, Doc: "the build's name (JSON templates); default the type"},
+	{Name: "ssh_host_key_fingerprint", Type: String, Origin: Ours, Doc: "the machine's host key must have this SHA256 fingerprint"},
+}, communicatorKeys, internalKeys)}
+
+// communicatorKeys are packer-plugin-sdk v0.6.7's communicator.Config, which
+// every builder embeds.
+var communicatorKeys = []Key{
+	{Name: "communicator", Type: String, Origin: SDK, Default: "`ssh`", Doc: "`ssh`; `none` (the null builder only: its steps run here)"},
 	{Name: "pause_before_connecting", Type: Duration, Origin: SDK, Doc: "wait this long before the first SSH attempt"},
 	{Name: "ssh_host", Type: String, Origin: SDK, Default: "the instance's address", Doc: "the address to dial"},
 	{Name: "ssh_port", Type: Number, Origin: SDK, Default: "22", Doc: "the SSH port"},
@@ -114,8 +126,10 @@ var Vultr = Block{ID: "vultr", Name: "a vultr builder", Keys: []Key{
 	{Name: "winrm_use_ssl", Type: Bool, Origin: SDK, Refused: winrmRefused},
 	{Name: "winrm_insecure", Type: Bool, Origin: SDK, Refused: winrmRefused},
 	{Name: "winrm_use_ntlm", Type: Bool, Origin: SDK, Refused: winrmRefused},
+}
 
-	// Packer core's, for its plugins.
+// internalKeys are Packer core's, for its plugins.
+var internalKeys = []Key{
 	{Name: "packer_build_name", Type: String, Origin: Core, Refused: internalRefused},
 	{Name: "packer_builder_type", Type: String, Origin: Core, Refused: internalRefused},
 	{Name: "packer_core_version", Type: String, Origin: Core, Refused: internalRefused},
@@ -124,4 +138,12 @@ var Vultr = Block{ID: "vultr", Name: "a vultr builder", Keys: []Key{
 	{Name: "packer_on_error", Type: String, Origin: Core, Refused: internalRefused},
 	{Name: "packer_user_variables", Type: StringMap, Origin: Core, Refused: internalRefused},
 	{Name: "packer_sensitive_variables", Type: StringList, Origin: Core, Refused: internalRefused},
-}}
+}
+
+func concat(parts ...[]Key) []Key {
+	var out []Key
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}

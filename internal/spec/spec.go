@@ -187,7 +187,9 @@ type Vultr struct {
 
 // SSH is the communicator configuration, with Packer's names and defaults.
 type SSH struct {
-	Username string
+	// Communicator is "ssh", or "none" (the null builder: no machine).
+	Communicator string
+	Username     string
 	Port     int // default 22
 	// Host overrides the address to dial; Interface picks it otherwise:
 	// "public_v4" (default) or "public_v6".

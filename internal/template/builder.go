@@ -35,7 +35,7 @@ func (d *decoder) builders(s *spec.Spec, arr *Node, opts Options) {
 		if name == "" {
 			name, npos = typ, n.Pos
 		}
-		if typ != "vultr" {
+		if typ != "vultr" && typ != "null" {
 			// Another cloud's builder: -only/-except must leave it out
 			// (see filter); its keys are its plugin's business.
 			if strings.EqualFold(typ, "vultr") || textdist.Distance(typ, "vultr") <= 2 {
@@ -51,9 +51,13 @@ func (d *decoder) builders(s *spec.Spec, arr *Node, opts Options) {
 		names[name] = npos
 		d.in.buildName, d.in.buildType = name, typ
 		b := spec.Build{Name: name, Type: typ, Pos: n.Pos, Aliases: n.Aliases}
-		d.vultr(o, &b, s, opts)
-		d.ssh(o, &b, s)
-		o.unknown(schema.Vultr.Accepted(), schema.Vultr.Name)
+		if typ == "null" {
+			d.null(o, &b, s)
+		} else {
+			d.vultr(o, &b, s, opts)
+			d.ssh(o, &b, s)
+			o.unknown(schema.Vultr.Accepted(), schema.Vultr.Name)
+		}
 		if spec.ContainsBuildVar(b.Vultr) || spec.ContainsBuildVar(b.SSH) {
 			d.errorAt(n.Pos, p, "a build variable (build.Host, {{build `ID`}}, ...) is used in the builder's configuration", "build variables are known only once the machine exists: use them in provisioners")
 		}
@@ -319,10 +323,44 @@ func isNumeric(s string) bool {
 	return true
 }
 
+// null decodes Packer's null builder: communicator "none" (its steps run
+// here), or SSH to a machine that already exists (ssh_host, a user, and a
+// way to log in, as Packer requires).
+func (d *decoder) null(o *object, b *spec.Build, s *spec.Spec) {
+	d.declared(o, &schema.Null)
+	if comm, pos, ok := o.raw("communicator"); ok && comm == "none" {
+		b.SSH.Communicator = "none"
+		for _, m := range o.n.Keys {
+			if k, ok := schema.Null.Lookup(m.Key); ok && k.Origin == schema.SDK && m.Key != "communicator" && k.Refused == "" {
+				d.errorAt(m.KeyPos, join(o.path, m.Key), fmt.Sprintf("%q has no effect with communicator = \"none\"", m.Key), `remove it, or set "communicator": "ssh" to provision a machine`)
+			}
+		}
+		o.unknown(schema.Null.Accepted(), schema.Null.Name)
+		return
+	} else if ok && comm != "ssh" {
+		d.errorAt(pos, join(o.path, "communicator"), fmt.Sprintf("unsupported communicator %q", comm), `valid values: "ssh", "none"`)
+	}
+	d.ssh(o, b, s)
+	c := &b.SSH
+	if c.Host == "" {
+		d.errorAt(o.n.Pos, join(o.path, "ssh_host"), "a null builder with SSH needs ssh_host: the machine to provision", `set "ssh_host", or "communicator": "none" to run local steps only`)
+	}
+	if c.Password == "" && c.PrivateKeyFile == "" && !c.AgentAuth {
+		d.errorAt(o.n.Pos, join(o.path, "ssh_password"), "a null builder needs a way to log in", `set one of "ssh_password", "ssh_private_key_file" or "ssh_agent_auth"`)
+	}
+	for _, k := range []string{"ssh_interface", "ssh_keypair_name", "temporary_key_pair_name", "ssh_clear_authorized_keys"} {
+		if m := o.member(k); m != nil {
+			d.errorAt(m.KeyPos, join(o.path, k), fmt.Sprintf("%q has no effect in a null builder: there is no instance and no temporary key", k), "remove it")
+		}
+	}
+	o.unknown(schema.Null.Accepted(), schema.Null.Name)
+}
+
 func (d *decoder) ssh(o *object, b *spec.Build, s *spec.Spec) {
 	c := &b.SSH
+	c.Communicator = "ssh"
 	if comm, pos, ok := o.raw("communicator"); ok && comm != "ssh" {
-		d.errorAt(pos, join(o.path, "communicator"), fmt.Sprintf("unsupported communicator %q", comm), `only "ssh" is supported`)
+		d.errorAt(pos, join(o.path, "communicator"), fmt.Sprintf("unsupported communicator %q", comm), `only "ssh" (and "none", in a null builder) is supported`)
 	}
 	c.Username, _, _ = o.str("ssh_username")
 	if c.Username == "" {

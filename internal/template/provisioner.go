@@ -273,6 +273,7 @@ func (d *decoder) assemble(s *spec.Spec, provs []rawProvisioner, pps [][]rawPost
 				node = mergeObjects(rp.node, ov)
 			}
 			if p, ok := d.provisioner(rp, node, s, opts); ok {
+				d.needsMachine(b, p, rp.where)
 				b.Provisioners = append(b.Provisioners, p)
 			}
 		}
@@ -680,4 +681,17 @@ func (d *decoder) assembleErrorCleanup(s *spec.Spec, ecps []rawProvisioner, opts
 		}
 	}
 	d.in.buildName, d.in.buildType = "", ""
+}
+
+// machineless are the provisioners that run without a machine: a null
+// builder with communicator = "none" can run them.
+var machineless = []string{"shell-local", "breakpoint", "sleep"}
+
+// needsMachine fails a provisioner that needs a machine in a build that
+// has none.
+func (d *decoder) needsMachine(b *spec.Build, p spec.Provisioner, where string) {
+	if b.SSH.Communicator == "none" && !slices.Contains(machineless, p.Type) {
+		d.errorAt(p.Pos, where+".type", fmt.Sprintf("the %s provisioner needs a machine, and build %s has communicator = \"none\"", p.Type, b.Name),
+			"use "+quoteJoin(machineless)+` there, or give the null builder "ssh_host" and credentials`)
+	}
 }
