@@ -156,20 +156,20 @@ const (
 
 // Result is what one build produced.
 type Result struct {
-	Name        string
-	Type        string
-	Status      Status
-	SnapshotID  string // set as soon as the snapshot exists, even if a later step fails
+	Name       string
+	Type       string
+	Status     Status
+	SnapshotID string // set as soon as the snapshot exists, even if a later step fails
 	// ArtifactID and BuilderID are Packer's artifact: the snapshot ID and
 	// "packer.vultr", or "Null" and "packer.null" for the null builder.
 	ArtifactID, BuilderID string
-	Description string
-	Region      string
-	Plan        string
-	Image       string
-	Start, End  time.Time
-	Phases      []Phase
-	Err         error
+	Description           string
+	Region                string
+	Plan                  string
+	Image                 string
+	Start, End            time.Time
+	Phases                []Phase
+	Err                   error
 	// KeptInstance and KeptSSHKey are set when on-error=abort kept a failed
 	// build's instance and key.
 	KeptInstance, KeptSSHKey string

@@ -190,7 +190,7 @@ type SSH struct {
 	// Communicator is "ssh", or "none" (the null builder: no machine).
 	Communicator string
 	Username     string
-	Port     int // default 22
+	Port         int // default 22
 	// Host overrides the address to dial; Interface picks it otherwise:
 	// "public_v4" (default) or "public_v6".
 	Host      string
