@@ -33,6 +33,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/socks5test"
 )
 
 // expectation is what one build's image must hold.
@@ -43,6 +45,12 @@ type expectation struct {
 	lacks   map[string]string
 	absent  []string
 	secrets []string // no file anywhere in the image holds these
+	// See corpus_setup_test.go.
+	artifact  string
+	local     map[string]string
+	noTempKey bool
+	proxied   bool
+	logs      []string // the build's log holds each
 }
 
 func readExpect(t *testing.T, path string) map[string]*expectation {
@@ -60,12 +68,23 @@ func readExpect(t *testing.T, path string) map[string]*expectation {
 		switch {
 		case line == "" || strings.HasPrefix(line, "#"):
 		case strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]"):
-			cur = &expectation{equal: map[string]string{}, contain: map[string]string{}, lacks: map[string]string{}}
+			cur = &expectation{equal: map[string]string{}, contain: map[string]string{}, lacks: map[string]string{}, local: map[string]string{}}
 			out[strings.Trim(line, "[]")] = cur
 		case cur == nil:
 			t.Fatalf("%s:%d: a line before the first [build]", path, n)
 		case line == "skipped":
 			cur.skipped = true
+		case strings.HasPrefix(line, "artifact "):
+			cur.artifact = strings.TrimPrefix(line, "artifact ")
+		case line == "no-temporary-key":
+			cur.noTempKey = true
+		case line == "proxied":
+			cur.proxied = true
+		case strings.HasPrefix(line, "log "):
+			cur.logs = append(cur.logs, strings.TrimPrefix(line, "log "))
+		case strings.HasPrefix(line, "local ") && strings.Contains(line, " = "):
+			k, v, _ := strings.Cut(strings.TrimPrefix(line, "local "), " = ")
+			cur.local[k] = v
 		case strings.HasPrefix(line, "secret "):
 			cur.secrets = append(cur.secrets, strings.TrimPrefix(line, "secret "))
 		case strings.HasPrefix(line, "!"):
@@ -108,6 +127,9 @@ type corpusRun struct {
 	out       []byte
 	err       error
 	missing   string // a program from `needs` that this machine lacks
+	proxy     *socks5test.Server
+	// accountKeys are the keys setup put in the account (its own).
+	accountKeys []string
 }
 
 // corpusParallel bounds the builds that run at once: they wait on the
@@ -201,6 +223,7 @@ func prepareCorpusRun(t *testing.T, dir string) *corpusRun {
 	web := httptest.NewServer(http.FileServer(http.Dir(filepath.Join(r.abs, "http"))))
 	t.Cleanup(web.Close)
 	r.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "VULTR_API_KEY=" + r.e.key, "VULTR_API_URL=" + r.e.url, "CORPUS_HTTP=" + web.URL}
+	r.cmd.Env = append(r.cmd.Env, corpusSetup(t, r)...)
 	return r
 }
 
@@ -221,6 +244,13 @@ func checkCorpusRun(t *testing.T, r *corpusRun) {
 			t.Errorf("build %s made no snapshot; artifacts %v\n%s", build, ids, r.out)
 			continue
 		}
+		checkExtras(t, r, build, exp)
+		if exp.artifact != "" {
+			if id != exp.artifact {
+				t.Errorf("build %s: artifact %q, want %q", build, id, exp.artifact)
+			}
+			continue
+		}
 		check(t, r.e, build, id, exp)
 	}
 	for build := range ids {
@@ -228,6 +258,8 @@ func checkCorpusRun(t *testing.T, r *corpusRun) {
 			t.Errorf("build %s made a snapshot that expect does not describe", build)
 		}
 	}
+	checkConsole(t, r)
+	forgetAccountKeys(t, r)
 	assertNothingLeft(t, r.e)
 }
 

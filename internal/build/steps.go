@@ -489,7 +489,14 @@ func connect(ctx context.Context, st *state, o Options) (Comm, error) {
 	if bh := c.Bastion; bh != nil && bh.Interactive && o.Interactive == nil {
 		return nil, errors.New("ssh_bastion_interactive: there is no terminal to answer the bastion's questions in (give the bastion ssh_bastion_private_key_file, ssh_bastion_agent_auth or ssh_bastion_password instead)")
 	}
-	o.UI.Message(st.b.Name, fmt.Sprintf("Waiting for SSH on %s as %s", net.JoinHostPort(st.host, strconv.Itoa(portOr22(c.Port))), c.Username))
+	via := ""
+	switch {
+	case c.Bastion != nil:
+		via = " through the bastion " + net.JoinHostPort(c.Bastion.Host, strconv.Itoa(portOr22(c.Bastion.Port)))
+	case c.Proxy != nil:
+		via = " through the SOCKS5 proxy " + net.JoinHostPort(c.Proxy.Host, strconv.Itoa(c.Proxy.Port))
+	}
+	o.UI.Message(st.b.Name, fmt.Sprintf("Waiting for SSH on %s as %s%s", net.JoinHostPort(st.host, strconv.Itoa(portOr22(c.Port))), c.Username, via))
 	comm, err := o.Connect(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s over SSH: %w", st.host, err)

@@ -112,6 +112,7 @@ Commands:
   inspect       Show a template's variables, builders and provisioners
   hcl2_upgrade  Convert a JSON template to HCL2
   fmt           Format HCL2 files (-check, -diff, -write, -recursive)
+  console       Evaluate HCL2 expressions in a template's context
   init          Report that no plugin needs installing (the vultr builder is built in)
   cleanup       Delete instances and SSH keys left by a killed build
   sweep         Find and delete this tool's leftovers older than a threshold
@@ -176,6 +177,8 @@ func dispatch(ctx context.Context, env Env) error {
 		return cmdFmt(ctx, env, rest)
 	case "init":
 		return cmdInit(ctx, env, rest)
+	case "console":
+		return cmdConsole(ctx, env, rest)
 	case "cleanup":
 		return cmdCleanup(ctx, env, rest)
 	case "sweep":

@@ -741,3 +741,61 @@ build { sources = ["source.vultr.x"] }
 		})
 	}
 }
+
+// console, as packer console: from a pipe, the last line's value, in the
+// context of a directory template (variables, -var, locals, path.*, the
+// functions); sensitive values masked; an expression that fails is an
+// error on standard error, and the exit is non-zero.
+func TestConsole(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "vars.pkr.hcl"), []byte(`variable "region" {
+  type    = string
+  default = "ewr"
+}
+variable "db_password" {
+  type      = string
+  sensitive = true
+  default   = "console-s3cret-99"
+}
+locals {
+  name = "app-${var.region}"
+}
+`), 0o644)
+	os.WriteFile(filepath.Join(dir, "main.pkr.hcl"), []byte("source \"null\" \"x\" {\n  communicator = \"none\"\n}\nbuild {\n  sources = [\"source.null.x\"]\n}\n"), 0o644)
+	for _, tc := range []struct {
+		name, input string
+		args        []string
+		want        string
+		fails       bool
+	}{
+		{"a local", "local.name\n", nil, "app-ewr\n", false},
+		{"the last line", "upper(var.region)\nlocal.name\n", []string{"-var", "region=fra"}, "app-fra\n", false},
+		{"functions", "upper(var.region)\n", nil, "EWR\n", false},
+		{"a list", "[1, 2]\n", nil, "[\n  1,\n  2\n]\n", false},
+		{"path.root", "basename(path.root)\n", nil, filepath.Base(dir) + "\n", false},
+		{"a sensitive value", "var.db_password\n", nil, "***\n", false},
+		{"variables", "variables\n", nil, "var.db_password: \"***\"", false},
+		{"exit", "local.name\nexit\nvar.region\n", nil, "app-ewr\n", false},
+		{"an error", "nope(1)\n", nil, "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			te := newEnv(append(append([]string{"console"}, tc.args...), dir), map[string]string{})
+			te.Stdin = strings.NewReader(tc.input)
+			err := Run(context.Background(), te.Env)
+			if (err != nil) != tc.fails {
+				t.Fatalf("err = %v\n%s", err, te.stderr.String())
+			}
+			if !strings.Contains(te.stdout.String(), tc.want) {
+				t.Errorf("stdout %q, want %q", te.stdout.String(), tc.want)
+			}
+			if strings.Contains(te.stdout.String()+te.stderr.String(), "console-s3cret-99") {
+				t.Error("the sensitive value shows")
+			}
+			if tc.fails && !strings.Contains(te.stderr.String(), "nope") {
+				t.Errorf("stderr %q does not say what failed", te.stderr.String())
+			}
+		})
+	}
+}

@@ -58,6 +58,25 @@ type evaluated struct {
 
 // evaluatePath parses and evaluates the template's files.
 func evaluatePath(path string, opts template.Options) (*evaluated, error) {
+	l, files, names, autoVars, err := parsePath(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	root, vars, diags := l.evaluate(files, append(autoVars, opts.VarFiles...))
+	if diags.HasErrors() {
+		return nil, toDiagnostics(diags, l.parser)
+	}
+	ev := &evaluated{loader: l, name: path, root: root, vars: vars, warnings: toDiagnostics(diags, l.parser)} // diags holds only warnings here
+	if len(names) == 1 {
+		ev.name = names[0]
+	}
+	return ev, nil
+}
+
+// parsePath reads the template's files (a file, or a directory's
+// .pkr.hcl files) and its automatic var files, and returns the loader that
+// evaluates them.
+func parsePath(path string, opts template.Options) (l *loader, files []*hcl.File, names, autoVars []string, err error) {
 	if opts.Getenv == nil {
 		opts.Getenv = func(string) string { return "" }
 	}
@@ -67,34 +86,24 @@ func evaluatePath(path string, opts template.Options) (*evaluated, error) {
 	if opts.ReadFile == nil {
 		opts.ReadFile = os.ReadFile
 	}
-	files, autoVars, err := collect(path)
+	names, autoVars, err = collect(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, nil, err
 	}
 	p := hclparse.NewParser()
-	var bodies []*hcl.File
 	var diags hcl.Diagnostics
-	for _, f := range files {
+	for _, f := range names {
 		file, ds := parseFile(p, f, opts.ReadFile)
 		diags = append(diags, ds...)
 		if file != nil {
-			bodies = append(bodies, file)
+			files = append(files, file)
 		}
 	}
 	if diags.HasErrors() {
-		return nil, toDiagnostics(diags, p)
+		return nil, nil, nil, nil, toDiagnostics(diags, p)
 	}
-	l := &loader{opts: opts, parser: p, dir: dirOf(path), secrets: secretSink{notify: opts.Secret}}
-	root, vars, ds := l.evaluate(bodies, append(autoVars, opts.VarFiles...))
-	diags = append(diags, ds...)
-	if diags.HasErrors() {
-		return nil, toDiagnostics(diags, p)
-	}
-	ev := &evaluated{loader: l, name: path, root: root, vars: vars, warnings: toDiagnostics(diags, p)} // diags holds only warnings here
-	if len(files) == 1 {
-		ev.name = files[0]
-	}
-	return ev, nil
+	l = &loader{opts: opts, parser: p, dir: dirOf(path), secrets: secretSink{notify: opts.Secret}}
+	return l, files, names, autoVars, nil
 }
 
 func dirOf(path string) string {
@@ -181,21 +190,27 @@ func (l *loader) pathObject() cty.Value {
 // values, locals and data sources are evaluated, and each build block
 // becomes builders, provisioners and post-processor sequences.
 func (l *loader) evaluate(files []*hcl.File, varFiles []string) (*template.Node, []spec.Variable, hcl.Diagnostics) {
-	top, diags := readBlocks(files)
-	if diags.HasErrors() {
-		return nil, nil, diags
-	}
-	ctx, vars, ds := l.variables(top, varFiles)
-	diags = append(diags, ds...)
-	if diags.HasErrors() {
-		return nil, nil, diags
-	}
-	diags = append(diags, l.localsAndData(ctx, top.locals, top.datas)...)
+	top, ctx, vars, diags := l.context(files, varFiles)
 	if diags.HasErrors() {
 		return nil, nil, diags
 	}
 	root, ds := l.builds(files[0], top, ctx)
 	return root, vars, append(diags, ds...)
+}
+
+// context evaluates the variables, locals and data sources: the context
+// the rest of the template (and the console) is evaluated in.
+func (l *loader) context(files []*hcl.File, varFiles []string) (*topBlocks, *hcl.EvalContext, []spec.Variable, hcl.Diagnostics) {
+	top, diags := readBlocks(files)
+	if diags.HasErrors() {
+		return nil, nil, nil, diags
+	}
+	ctx, vars, ds := l.variables(top, varFiles)
+	diags = append(diags, ds...)
+	if diags.HasErrors() {
+		return nil, nil, nil, diags
+	}
+	return top, ctx, vars, append(diags, l.localsAndData(ctx, top.locals, top.datas)...)
 }
 
 // topBlocks are a template's top-level blocks, by type.

@@ -11,7 +11,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/binary"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -29,6 +28,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 
+	"github.com/vultr-image-action/vultr-image-action/internal/socks5test"
 	"github.com/vultr-image-action/vultr-image-action/internal/sshserver"
 	"github.com/vultr-image-action/vultr-image-action/internal/vultremu"
 )
@@ -163,121 +163,30 @@ func TestOpenSSHCiphersAndKeyExchanges(t *testing.T) {
 	}
 }
 
-// socks5 is a SOCKS5 server with username/password authentication (RFC
-// 1928, 1929): enough of one to prove the client speaks it.
-type socks5 struct {
-	ln             net.Listener
-	user, password string
-	mu             sync.Mutex
-	connects       []string
-}
-
-func startSOCKS5(t *testing.T, user, password string) *socks5 {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &socks5{ln: ln, user: user, password: password}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.serve(c)
-		}
-	}()
-	return p
-}
-
-func (p *socks5) serve(c net.Conn) {
-	defer c.Close()
-	r := bufio.NewReader(c)
-	var hdr [2]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil || hdr[0] != 5 {
-		return
-	}
-	methods := make([]byte, hdr[1])
-	_, _ = io.ReadFull(r, methods)
-	if !bytes.Contains(methods, []byte{2}) {
-		_, _ = c.Write([]byte{5, 0xff})
-		return
-	}
-	_, _ = c.Write([]byte{5, 2})
-	var ver, ulen [1]byte
-	_, _ = io.ReadFull(r, ver[:])
-	_, _ = io.ReadFull(r, ulen[:])
-	u := make([]byte, ulen[0])
-	_, _ = io.ReadFull(r, u)
-	var plen [1]byte
-	_, _ = io.ReadFull(r, plen[:])
-	pw := make([]byte, plen[0])
-	_, _ = io.ReadFull(r, pw)
-	if string(u) != p.user || string(pw) != p.password {
-		_, _ = c.Write([]byte{1, 1})
-		return
-	}
-	_, _ = c.Write([]byte{1, 0})
-	var req [4]byte
-	if _, err := io.ReadFull(r, req[:]); err != nil || req[1] != 1 {
-		return
-	}
-	var host string
-	switch req[3] {
-	case 1:
-		ip := make([]byte, 4)
-		_, _ = io.ReadFull(r, ip)
-		host = net.IP(ip).String()
-	case 3:
-		var n [1]byte
-		_, _ = io.ReadFull(r, n[:])
-		h := make([]byte, n[0])
-		_, _ = io.ReadFull(r, h)
-		host = string(h)
-	default:
-		return
-	}
-	var port [2]byte
-	_, _ = io.ReadFull(r, port[:])
-	addr := net.JoinHostPort(host, strconv.Itoa(int(binary.BigEndian.Uint16(port[:]))))
-	p.mu.Lock()
-	p.connects = append(p.connects, addr)
-	p.mu.Unlock()
-	out, err := net.Dial("tcp", addr)
-	if err != nil {
-		_, _ = c.Write([]byte{5, 5, 0, 1, 0, 0, 0, 0, 0, 0})
-		return
-	}
-	defer out.Close()
-	_, _ = c.Write([]byte{5, 0, 0, 1, 0, 0, 0, 0, 0, 0})
-	go func() { _, _ = io.Copy(out, r); out.Close() }()
-	_, _ = io.Copy(c, out)
-}
-
 // ssh_proxy_*: the machine is reached through a SOCKS5 proxy, with its
 // credentials; wrong ones get nowhere.
 func TestSOCKS5Proxy(t *testing.T) {
 	t.Parallel()
 	f := start(t, nil)
-	p := startSOCKS5(t, "proxyuser", "proxy-pw-123")
+	p, err := socks5test.Start("proxyuser", "proxy-pw-123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
 	cfg := f.config()
 	var direct bool
 	cfg.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if addr != p.ln.Addr().String() {
+		if addr != p.Addr() {
 			direct = true
 		}
 		var d net.Dialer
 		return d.DialContext(ctx, network, addr)
 	}
-	cfg.Proxy = &Proxy{Addr: p.ln.Addr().String(), Username: "proxyuser", Password: "proxy-pw-123"}
+	cfg.Proxy = &Proxy{Addr: p.Addr(), Username: "proxyuser", Password: "proxy-pw-123"}
 	if got := echoRun(t, connect(t, cfg), "echo hi"); !sameLines(got, "hi", "err") {
 		t.Errorf("got %q", got)
 	}
-	p.mu.Lock()
-	connects := append([]string{}, p.connects...)
-	p.mu.Unlock()
+	connects := p.Connects()
 	if len(connects) == 0 || connects[0] != f.srv.Addr() || direct {
 		t.Errorf("the proxy connected to %v (direct dial: %v), want the machine %s", connects, direct, f.srv.Addr())
 	}
