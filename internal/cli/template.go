@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/build"
+	"github.com/vultr-image-action/vultr-image-action/internal/frontend"
 	"github.com/vultr-image-action/vultr-image-action/internal/hcl2template"
 	"github.com/vultr-image-action/vultr-image-action/internal/provision"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
@@ -51,7 +52,7 @@ func loadTemplate(path string, o templateOptions) (*spec.Spec, error) {
 	if o.secret != nil {
 		opts.Secret = func(v string) { o.secret(v) }
 	}
-	return template.Load(path, opts)
+	return frontend.Load(path, opts)
 }
 
 // upgradeToHCL2 writes the HCL2 form of a JSON template.

@@ -414,8 +414,3 @@ func parseFile(p *hclparse.Parser, name string, read func(string) ([]byte, error
 	return p.ParseHCL(src, name)
 }
 
-func init() {
-	// template.Load picks this front end for .pkr.hcl, .pkr.json and
-	// directories.
-	template.RegisterHCL2(Load)
-}

@@ -92,7 +92,11 @@ func corpusCases(t *testing.T) []corpusCase {
 func TestNothingIsDroppedSilently(t *testing.T) {
 	for _, c := range corpusCases(t) {
 		t.Run(filepath.Base(c.dir), func(t *testing.T) {
-			s, err := template.Load(c.path, c.opts)
+			load := template.Load
+			if template.IsHCL2(c.path) {
+				load = Load
+			}
+			s, err := load(c.path, c.opts)
 			if err != nil {
 				t.Fatalf("load: %v", err)
 			}

@@ -50,8 +50,3 @@ var Ansible = Block{ID: "ansible", Name: "an ansible provisioner", Keys: []Key{
 	{Name: "skip_version_check", Type: Bool, Origin: ansibleOrigin, Default: "false", Doc: "do not check ansible-playbook's version"},
 	{Name: "ansible_winrm_use_http", Type: Bool, Origin: ansibleOrigin, Doc: "`true` fails validate: WinRM is not used"},
 }}
-
-func init() {
-	Provisioners["ansible"] = &Ansible
-	Provisioners["ansible-local"] = &AnsibleLocal
-}

@@ -91,6 +91,7 @@ var Manifest = Block{ID: "manifest", Name: "a manifest post-processor", Keys: []
 // RefusedProvisioners.
 var Provisioners = map[string]*Block{
 	"shell": &Shell, "shell-local": &ShellLocal, "file": &File, "breakpoint": &Breakpoint, "sleep": &Sleep,
+	"ansible": &Ansible, "ansible-local": &AnsibleLocal,
 }
 
 // PostProcessors are the post-processor types, by name.

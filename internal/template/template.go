@@ -69,13 +69,6 @@ func (o *Options) defaults() {
 	}
 }
 
-// hcl2Load is the HCL2 front end (package hcl2template registers it): an
-// import cycle keeps this package from calling it directly.
-var hcl2Load func(path string, opts Options) (*spec.Spec, error)
-
-// RegisterHCL2 makes Load read HCL2 templates with load.
-func RegisterHCL2(load func(path string, opts Options) (*spec.Spec, error)) { hcl2Load = load }
-
 // IsHCL2 reports whether path is an HCL2 template: a .pkr.hcl or .pkr.json
 // file, or a directory of them.
 func IsHCL2(path string) bool {
@@ -86,14 +79,11 @@ func IsHCL2(path string) bool {
 	return err == nil && fi.IsDir()
 }
 
-// Load reads and resolves the template at path: it is the one way in, and
-// picks the front end by the file (JSON, or HCL2 when registered).
+// Load reads and resolves a JSON template (package frontend picks the
+// front end for any path).
 func Load(path string, opts Options) (*spec.Spec, error) {
 	if IsHCL2(path) {
-		if hcl2Load == nil {
-			return nil, fmt.Errorf("%s is an HCL2 template, and the HCL2 front end is not linked in", path)
-		}
-		return hcl2Load(path, opts)
+		return nil, fmt.Errorf("%s is an HCL2 template: read it with package frontend", path)
 	}
 	opts.defaults()
 	src, err := opts.ReadFile(path)

@@ -3,12 +3,12 @@
 # machine with the build's temporary key.
 variable "bastion_host" {
   type    = string
-  default = env("CORPUS_BASTION_HOST")
+  default = coalesce(env("CORPUS_BASTION_HOST"), "127.0.0.1")
 }
 
 variable "bastion_port" {
   type    = number
-  default = env("CORPUS_BASTION_PORT")
+  default = coalesce(env("CORPUS_BASTION_PORT"), "22")
 }
 
 source "vultr" "jumped" {

@@ -1,12 +1,12 @@
 # The machine is reached through a SOCKS5 proxy, with its credentials.
 variable "socks_host" {
   type    = string
-  default = env("CORPUS_SOCKS5_HOST")
+  default = coalesce(env("CORPUS_SOCKS5_HOST"), "127.0.0.1")
 }
 
 variable "socks_port" {
   type    = number
-  default = env("CORPUS_SOCKS5_PORT")
+  default = coalesce(env("CORPUS_SOCKS5_PORT"), "1080")
 }
 
 variable "socks_password" {
