@@ -101,27 +101,43 @@ func ExitCode(err error) int {
 	}
 }
 
-const usage = `Usage: vultr-image-action <command> [flags] [args]
+// commands are the command line's commands, in the order the help lists
+// them: the dispatch and the help both come from here.
+var commands = []struct {
+	name, summary string
+	run           func(ctx context.Context, env Env, args []string) error
+}{
+	{"build", "Build snapshots from a template", cmdBuild},
+	{"validate", "Check a template without creating anything", cmdValidate},
+	{"inspect", "Show a template's variables, builders and provisioners", cmdInspect},
+	{"console", "Evaluate HCL2 expressions in a template's context", cmdConsole},
+	{"hcl2_upgrade", "Convert a JSON template to HCL2", cmdHCL2Upgrade},
+	{"fmt", "Format HCL2 files (-check, -diff, -write, -recursive)", cmdFmt},
+	{"init", "Report that no plugin needs installing (the vultr builder is built in)", cmdInit},
+	{"cleanup", "Delete instances and SSH keys left by a killed build", cmdCleanup},
+	{"sweep", "Find and delete this tool's leftovers older than a threshold", cmdSweep},
+	{"emulator", "Run the built-in Vultr API emulator", cmdEmulator},
+	{"version", "Print the version", cmdVersion},
+}
 
-Builds Vultr snapshots from Packer templates (JSON or HCL2), as Packer's
-vultr builder does, without Packer.
+// usage is the help, from commands.
+func usage() string {
+	var b strings.Builder
+	b.WriteString("Usage: vultr-image-action <command> [flags] [args]\n\n" +
+		"Builds Vultr snapshots from Packer templates (JSON or HCL2), as Packer's\n" +
+		"vultr builder does, without Packer.\n\nCommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  %-13s %s\n", c.name, c.summary)
+	}
+	b.WriteString("\nRun 'vultr-image-action <command> -help' for a command's flags.\n" +
+		"With no command inside GitHub Actions, it runs as the action.\n")
+	return b.String()
+}
 
-Commands:
-  build         Build snapshots from a template
-  validate      Check a template without creating anything
-  inspect       Show a template's variables, builders and provisioners
-  hcl2_upgrade  Convert a JSON template to HCL2
-  fmt           Format HCL2 files (-check, -diff, -write, -recursive)
-  console       Evaluate HCL2 expressions in a template's context
-  init          Report that no plugin needs installing (the vultr builder is built in)
-  cleanup       Delete instances and SSH keys left by a killed build
-  sweep         Find and delete this tool's leftovers older than a threshold
-  emulator      Run the built-in Vultr API emulator
-  version       Print the version
-
-Run 'vultr-image-action <command> -help' for a command's flags.
-With no command inside GitHub Actions, it runs as the action.
-`
+func cmdVersion(_ context.Context, env Env, _ []string) error {
+	fmt.Fprintf(env.Stdout, "vultr-image-action %s\n", Version)
+	return nil
+}
 
 // Run runs the command line in env.Args. It returns nil on success; the
 // error's kind decides the exit code (see ExitCode). Every error has been
@@ -160,41 +176,24 @@ func dispatch(ctx context.Context, env Env) error {
 		if ghaction.InActions(env.Getenv) {
 			return runAction(ctx, env)
 		}
-		fmt.Fprint(env.Stderr, usage)
+		fmt.Fprint(env.Stderr, usage())
 		return &UsageError{Err: errors.New("no command given")}
 	}
 	cmd, rest := args[1], args[2:]
 	switch cmd {
-	case "build":
-		return cmdBuild(ctx, env, rest)
-	case "validate":
-		return cmdValidate(ctx, env, rest)
-	case "inspect":
-		return cmdInspect(ctx, env, rest)
-	case "hcl2_upgrade":
-		return cmdHCL2Upgrade(ctx, env, rest)
-	case "fmt":
-		return cmdFmt(ctx, env, rest)
-	case "init":
-		return cmdInit(ctx, env, rest)
-	case "console":
-		return cmdConsole(ctx, env, rest)
-	case "cleanup":
-		return cmdCleanup(ctx, env, rest)
-	case "sweep":
-		return cmdSweep(ctx, env, rest)
-	case "emulator":
-		return cmdEmulator(ctx, env, rest)
-	case "version", "-version", "--version":
-		fmt.Fprintf(env.Stdout, "vultr-image-action %s\n", Version)
-		return nil
+	case "-version", "--version":
+		cmd = "version"
 	case "help", "-help", "--help", "-h":
-		fmt.Fprint(env.Stdout, usage)
+		fmt.Fprint(env.Stdout, usage())
 		return nil
-	default:
-		fmt.Fprint(env.Stderr, usage)
-		return usageErrorf("unknown command %q", cmd)
 	}
+	for _, c := range commands {
+		if c.name == cmd {
+			return c.run(ctx, env, rest)
+		}
+	}
+	fmt.Fprint(env.Stderr, usage())
+	return usageErrorf("unknown command %q", cmd)
 }
 
 // multiFlag is a repeatable string flag (-var, -var-file).

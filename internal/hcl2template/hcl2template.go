@@ -413,4 +413,3 @@ func parseFile(p *hclparse.Parser, name string, read func(string) ([]byte, error
 	}
 	return p.ParseHCL(src, name)
 }
-
