@@ -16,6 +16,7 @@ package main
 //
 //	artifact Null           the build's artifact ID (no image to read)
 //	local PATH = VALUE      a file the build wrote in the working directory
+//	local PATH ~ VALUE      such a file holds VALUE
 //	no-temporary-key        the build created no SSH key in the account
 //	proxied                 the SOCKS5 proxy carried the build's SSH
 //	log TEXT                the build's log holds TEXT
@@ -31,6 +32,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -38,6 +40,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
@@ -166,7 +169,10 @@ func bastionCA(t *testing.T, dir string) []string {
 		t.Fatal(err)
 	}
 	t.Cleanup(ms.Close)
-	m, err := ms.Boot(context.Background(), vultremu.MachineSpec{InstanceID: "corpus-bastion", IPv4: "127.250.250.1",
+	// A loopback address of its own: another test process may run a
+	// bastion too.
+	ip := fmt.Sprintf("127.250.%d.%d", os.Getpid()%250, 1+time.Now().Nanosecond()%250)
+	m, err := ms.Boot(context.Background(), vultremu.MachineSpec{InstanceID: "corpus-bastion", IPv4: ip,
 		TrustedUserCAKeys: []string{strings.TrimSpace(string(ssh.MarshalAuthorizedKey(ca.PublicKey())))}})
 	if err != nil {
 		t.Fatal(err)
@@ -218,6 +224,14 @@ func checkExtras(t *testing.T, r *corpusRun, build string, exp *expectation) {
 		}
 		if posts != len(r.accountKeys) {
 			t.Errorf("%s: the build created %d SSH keys in the account", build, posts-len(r.accountKeys))
+		}
+	}
+	for p, want := range exp.localHas {
+		b, err := os.ReadFile(filepath.Join(r.abs, p))
+		for _, w := range want {
+			if err != nil || !strings.Contains(string(b), w) {
+				t.Errorf("%s: %s here (%v) does not hold %q", build, p, err, w)
+			}
 		}
 	}
 	for _, l := range exp.logs {

@@ -48,6 +48,7 @@ type expectation struct {
 	// See corpus_setup_test.go.
 	artifact  string
 	local     map[string]string
+	localHas  map[string][]string // a file here holds each
 	noTempKey bool
 	proxied   bool
 	logs      []string // the build's log holds each
@@ -82,6 +83,12 @@ func readExpect(t *testing.T, path string) map[string]*expectation {
 			cur.proxied = true
 		case strings.HasPrefix(line, "log "):
 			cur.logs = append(cur.logs, strings.TrimPrefix(line, "log "))
+		case strings.HasPrefix(line, "local ") && strings.Contains(line, " ~ "):
+			k, v, _ := strings.Cut(strings.TrimPrefix(line, "local "), " ~ ")
+			if cur.localHas == nil {
+				cur.localHas = map[string][]string{}
+			}
+			cur.localHas[k] = append(cur.localHas[k], v)
 		case strings.HasPrefix(line, "local ") && strings.Contains(line, " = "):
 			k, v, _ := strings.Cut(strings.TrimPrefix(line, "local "), " = ")
 			cur.local[k] = v

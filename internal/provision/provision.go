@@ -222,6 +222,8 @@ func once(ctx context.Context, p spec.Provisioner, env *Env) error {
 		err = runShellLocal(ctx, p.ShellLocal, env)
 	case p.Breakpoint != nil:
 		err = runBreakpoint(ctx, p.Breakpoint, env)
+	case p.HCPSBOM != nil:
+		err = runHCPSBOM(ctx, p.HCPSBOM, env)
 	case p.Sleep != nil:
 		env.Logf("Sleeping for %s", p.Sleep.Duration)
 		err = env.Sleep(ctx, p.Sleep.Duration)

@@ -57,6 +57,23 @@ var Sleep = Block{ID: "sleep", Name: "a sleep provisioner", Keys: []Key{
 	{Name: "duration", Type: Duration, Origin: Core, Default: "0s", Doc: "how long to wait (cancelled with the build)"},
 }}
 
+// HCPSBOM is Packer core's hcp-sbom provisioner: the SBOM of the machine,
+// made here by reading its package databases (auto_generate), or a file
+// the template made on the machine (source).
+var HCPSBOM = Block{ID: "hcp-sbom", Name: "an hcp-sbom provisioner", Keys: []Key{
+	{Name: "source", Type: String, Origin: Core, Doc: "an SBOM on the machine (SPDX or CycloneDX JSON, checked), downloaded; or auto_generate"},
+	{Name: "auto_generate", Type: Bool, Origin: Core, Default: "false", Doc: "make the SBOM by reading the machine's package databases (dpkg, apk) over the communicator: nothing runs on the machine"},
+	{Name: "destination", Type: String, Origin: Core, Doc: "where the SBOM is written here (an existing directory gets a new file)"},
+	{Name: "sbom_name", Type: String, Origin: Core, Doc: "3-36 of `[A-Za-z0-9_-]`: the SBOM's name (HCP Packer's); here, the BOM's subject"},
+	{Name: "scan_path", Type: String, Origin: Core, Default: "`/`", Doc: "the root whose package databases are read"},
+	{Name: "scanner_args", Type: StringList, Origin: Core, Default: "`[\"-o\", \"cyclonedx-json\"]`", Doc: "`-o cyclonedx-json` (the default) is the only output made here; anything else fails validate"},
+	{Name: "scanner_url", Type: String, Origin: Core, Doc: "deprecated in Packer: no scanner is downloaded here (a warning says so)"},
+	{Name: "scanner_checksum", Type: String, Origin: Core, Doc: "deprecated in Packer: no scanner is downloaded here (a warning says so)"},
+	{Name: "execute_command", Type: String, Origin: Core, Doc: "how Packer runs its scanner on the machine: nothing runs there here (a warning says so)"},
+	{Name: "elevated_user", Type: String, Origin: Core, Doc: "Windows only in Packer: no effect here (a warning says so)"},
+	{Name: "elevated_password", Type: String, Origin: Core, Doc: "Windows only in Packer: no effect here (a warning says so); masked"},
+}}
+
 // ProvisionerCommon are the keys every provisioner block holds.
 var ProvisionerCommon = []Key{
 	{Name: "type", Type: String, Origin: Core, Doc: "the provisioner's type (JSON templates)"},
@@ -91,7 +108,7 @@ var Manifest = Block{ID: "manifest", Name: "a manifest post-processor", Keys: []
 // RefusedProvisioners.
 var Provisioners = map[string]*Block{
 	"shell": &Shell, "shell-local": &ShellLocal, "file": &File, "breakpoint": &Breakpoint, "sleep": &Sleep,
-	"ansible": &Ansible, "ansible-local": &AnsibleLocal,
+	"ansible": &Ansible, "ansible-local": &AnsibleLocal, "hcp-sbom": &HCPSBOM,
 }
 
 // PostProcessors are the post-processor types, by name.
@@ -104,7 +121,6 @@ const windowsRefused = "it runs Windows commands; Vultr images built here are Li
 // RefusedProvisioners are Packer 1.16's provisioners this tool refuses by
 // name, and why.
 var RefusedProvisioners = map[string]string{
-	"hcp-sbom":        supplyChainRefused,
 	"powershell":      windowsRefused,
 	"windows-shell":   windowsRefused,
 	"windows-restart": "it restarts Windows and waits for WinRM; for a Linux reboot use a shell provisioner with `expect_disconnect = true` (and `pause_before` on the next)",

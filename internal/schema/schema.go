@@ -133,7 +133,7 @@ func cell(s string) string {
 
 // Blocks is every declared block.
 func Blocks() []*Block {
-	return []*Block{&Vultr, &Null, &Shell, &ShellLocal, &File, &Breakpoint, &Sleep, &AnsibleLocal, &Ansible, &Manifest, &commonProvisioner, &commonPostProcessor}
+	return []*Block{&Vultr, &Null, &Shell, &ShellLocal, &File, &Breakpoint, &Sleep, &AnsibleLocal, &Ansible, &HCPSBOM, &Manifest, &commonProvisioner, &commonPostProcessor}
 }
 
 var (

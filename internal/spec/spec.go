@@ -294,6 +294,7 @@ type Provisioner struct {
 
 	Shell        *Shell
 	Sleep        *Sleep
+	HCPSBOM      *HCPSBOM
 	File         *File
 	ShellLocal   *ShellLocal
 	Breakpoint   *Breakpoint
@@ -407,6 +408,15 @@ type ShellLocal struct {
 	EnvVarFormat string
 	// TempfileExtension is the inline script's extension (default ".sh").
 	TempfileExtension string
+}
+
+// HCPSBOM is Packer's hcp-sbom provisioner.
+type HCPSBOM struct {
+	Source       string // a file on the machine; or AutoGenerate
+	AutoGenerate bool
+	Destination  string // resolved; "" keeps no local copy
+	Name         string // sbom_name
+	ScanPath     string // default "/"
 }
 
 // Sleep is Packer's sleep provisioner.

@@ -180,12 +180,15 @@ func TestEveryKeyChangesTheModel(t *testing.T) {
 		"shell-local":   {"type": "shell-local", "inline": []string{"true"}},
 		"breakpoint":    {"type": "breakpoint"},
 		"sleep":         {"type": "sleep"},
+		"hcp-sbom":      {"type": "hcp-sbom", "source": "/root/sbom.json", "destination": "sbom.json"},
 		"ansible-local": {"type": "ansible-local", "playbook_file": "files/hello.txt"},
 		"ansible":       {"type": "ansible", "playbook_file": "files/hello.txt"},
 	}
 	provValues := map[string]any{
 		"only": []string{"vultr"}, "except": []string{"other"}, "override": map[string]any{"vultr": map[string]any{"max_retries": 5}},
 		"pause_before": "2s", "max_retries": 2, "timeout": "1m", "name": "setup", "continue_on_error": true, "tempfile_extension": ".bash", "duration": "2s",
+		"auto_generate": true, "sbom_name": "web-sbom", "scan_path": "/mnt", "scanner_args": []string{"-o", "cyclonedx-json"}, "scanner_url": "https://example.com/s",
+		"scanner_checksum": "abc", "elevated_user": "u", "elevated_password": "pw-123456",
 		"inline": []string{"echo other"}, "script": "scripts/setup.sh", "scripts": []string{"scripts/setup.sh"}, "inline_shebang": "/bin/bash",
 		"environment_vars": []string{"A=1"}, "env": map[string]string{"B": "2"}, "env_var_format": "export %s=%s; ", "use_env_var_file": true,
 		"execute_command": "sh {{.Path}}", "remote_folder": "/var/tmp", "remote_file": "x.sh", "remote_path": "/root/x.sh", "skip_clean": true,
@@ -201,8 +204,8 @@ func TestEveryKeyChangesTheModel(t *testing.T) {
 		"keep_inventory_file": true, "roles_path": "/r", "collections_path": "/c", "use_proxy": false, "sftp_command": "sftp",
 		"skip_version_check": true, "ansible_winrm_use_http": false,
 	}
-	provExclusive := map[string]string{"script": "inline", "scripts": "inline", "sources": "source", "content": "source", "command": "inline", "playbook_files": "playbook_file"}
-	provWarnOrOff := []string{"use_linux_pathing", "local_port", "use_proxy", "ansible_winrm_use_http", "generated"}
+	provExclusive := map[string]string{"auto_generate": "source", "script": "inline", "scripts": "inline", "sources": "source", "content": "source", "command": "inline", "playbook_files": "playbook_file"}
+	provWarnOrOff := []string{"scanner_args", "use_linux_pathing", "local_port", "use_proxy", "ansible_winrm_use_http", "generated"}
 	for typ, keys := range provisionerKeys {
 		for _, key := range append(append([]string{}, commonProvisionerKeys...), keys...) {
 			if key == "type" {

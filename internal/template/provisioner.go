@@ -2,6 +2,7 @@ package template
 
 import (
 	"fmt"
+	"regexp"
 	"path"
 	"path/filepath"
 	"slices"
@@ -357,6 +358,8 @@ func (d *decoder) provisioner(rp rawProvisioner, node *Node, s *spec.Spec, opts 
 		out.AnsibleLocal = d.ansibleLocal(o, s, opts)
 	case "ansible":
 		out.Ansible = d.ansible(o, s, opts)
+	case "hcp-sbom":
+		out.HCPSBOM = d.hcpSBOM(o, s, opts)
 	case "sleep":
 		sl := &spec.Sleep{}
 		sl.Duration, _ = o.dur("duration")
@@ -694,4 +697,50 @@ func (d *decoder) needsMachine(b *spec.Build, p spec.Provisioner, where string) 
 		d.errorAt(p.Pos, where+".type", fmt.Sprintf("the %s provisioner needs a machine, and build %s has communicator = \"none\"", p.Type, b.Name),
 			"use "+quoteJoin(machineless)+` there, or give the null builder "ssh_host" and credentials`)
 	}
+}
+
+// sbomNameRE is Packer's rule for sbom_name.
+var sbomNameRE = regexp.MustCompile(`^[0-9A-Za-z_-]{3,36}$`)
+
+// hcpSBOM decodes the hcp-sbom provisioner with Packer's rules: source or
+// auto_generate, never both. Keys about Packer's uploaded scanner are
+// accepted and said to have no effect: nothing runs on the machine here.
+func (d *decoder) hcpSBOM(o *object, s *spec.Spec, opts Options) *spec.HCPSBOM {
+	h := &spec.HCPSBOM{ScanPath: "/"}
+	var srcPos spec.Pos
+	h.Source, srcPos, _ = o.str("source")
+	h.AutoGenerate, _ = o.boolv("auto_generate")
+	switch {
+	case h.Source != "" && h.AutoGenerate:
+		d.errorAt(srcPos, join(o.path, "source"), "source and auto_generate are mutually exclusive", "use source for an SBOM the template made on the machine, or auto_generate to make one")
+	case h.Source == "" && !h.AutoGenerate:
+		d.errorAt(o.n.Pos, join(o.path, "source"), "source must be specified when auto_generate is not enabled", `set "auto_generate": true, or "source"`)
+	}
+	if dst, _, ok := o.str("destination"); ok && dst != "" {
+		h.Destination = resolveLocal(dst, opts.Cwd)
+	} else {
+		d.warnAt(o.n.Pos, join(o.path, "destination"), "the hcp-sbom provisioner has no destination: the SBOM is made and checked, then not kept", `set "destination" (a file, or an existing directory)`)
+	}
+	if n, pos, ok := o.str("sbom_name"); ok {
+		if !sbomNameRE.MatchString(n) {
+			d.errorAt(pos, join(o.path, "sbom_name"), fmt.Sprintf("sbom_name %q must be 3 to 36 of A-Z, a-z, 0-9, _ and -", n), "")
+		}
+		h.Name = n
+	}
+	if p, _, ok := o.str("scan_path"); ok && p != "" {
+		h.ScanPath = p
+	}
+	if args, ok := o.strList("scanner_args"); ok && strings.Join(args, " ") != "-o cyclonedx-json" {
+		d.errorAt(o.n.Get("scanner_args").Value.Pos, join(o.path, "scanner_args"), fmt.Sprintf("scanner_args %q: the SBOM is made here, in CycloneDX JSON only", args), `remove scanner_args, or set ["-o", "cyclonedx-json"]`)
+	}
+	for _, k := range []string{"scanner_url", "scanner_checksum", "execute_command", "elevated_user", "elevated_password"} {
+		if m := o.member(k); m != nil {
+			if k == "elevated_password" {
+				v, _, _ := o.str(k)
+				d.secret(s, v)
+			}
+			d.warnAt(m.KeyPos, join(o.path, k), fmt.Sprintf("%s has no effect: Packer uploads and runs a scanner on the machine; here the package databases are read, and nothing runs there", k), "remove it")
+		}
+	}
+	return h
 }

@@ -1,0 +1,87 @@
+package provision
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/sbom"
+	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+)
+
+// runHCPSBOM is Packer's hcp-sbom provisioner: the SBOM the template made
+// on the machine (source), checked to be SPDX or CycloneDX JSON, or one
+// made here from the machine's package databases (auto_generate), which
+// runs nothing on the machine and leaves nothing there. It is written to
+// destination.
+func runHCPSBOM(ctx context.Context, h *spec.HCPSBOM, env *Env) error {
+	var doc []byte
+	if h.AutoGenerate {
+		env.Logf("Reading the package databases under %s", h.ScanPath)
+		osr, pkgs, err := sbom.Scan(ctx, env.Comm, h.ScanPath)
+		if err != nil {
+			return fmt.Errorf("make the SBOM: %w", err)
+		}
+		subject := h.Name
+		if subject == "" {
+			subject = env.BuildName
+		}
+		if doc, err = sbom.CycloneDX(subject, osr, pkgs); err != nil {
+			return err
+		}
+		env.Logf("SBOM: %d packages of %s", len(pkgs), orUnknown(osr.PrettyName))
+	} else {
+		var b bytes.Buffer
+		if err := env.Comm.Download(ctx, h.Source, &b); err != nil {
+			return fmt.Errorf("download the SBOM %s: %w", h.Source, err)
+		}
+		format, err := sbom.Format(b.Bytes())
+		if err != nil {
+			return fmt.Errorf("the SBOM %s is not an SBOM: %w", h.Source, err)
+		}
+		doc = b.Bytes()
+		env.Logf("SBOM %s is %s JSON", h.Source, format)
+	}
+	if h.Destination == "" {
+		return nil
+	}
+	dst, err := sbomDestination(h.Destination)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(dst, doc, 0o644); err != nil {
+		return fmt.Errorf("write the SBOM: %w", err)
+	}
+	env.Logf("Wrote the SBOM to %s", dst)
+	return nil
+}
+
+// sbomDestination is where the SBOM goes, as Packer decides: into an
+// existing directory (or a path ending in /) as a new file, else the path,
+// its directory made when missing.
+func sbomDestination(dst string) (string, error) {
+	if fi, err := os.Stat(dst); err == nil && fi.IsDir() || os.IsPathSeparator(dst[len(dst)-1]) {
+		if err := os.MkdirAll(dst, 0o755); err != nil {
+			return "", fmt.Errorf("create %s: %w", dst, err)
+		}
+		f, err := os.CreateTemp(dst, "packer-user-sbom-*.json")
+		if err != nil {
+			return "", fmt.Errorf("create a file in %s: %w", dst, err)
+		}
+		_ = f.Close()
+		return f.Name(), nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return "", fmt.Errorf("create the destination's directory: %w", err)
+	}
+	return dst, nil
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "an unknown OS"
+	}
+	return s
+}
