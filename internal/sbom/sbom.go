@@ -250,7 +250,9 @@ func CycloneDX(subject string, o OS, pkgs []Package) ([]byte, error) {
 		Component: &cdx.Component{Type: cdx.ComponentTypeOS, Name: osName, Version: o.VersionID, Description: subject, BOMRef: "os"},
 	}
 	sorted := append([]Package(nil), pkgs...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name || sorted[i].Name == sorted[j].Name && sorted[i].Arch < sorted[j].Arch })
+	sort.Slice(sorted, func(i, j int) bool {
+		return sorted[i].Name < sorted[j].Name || sorted[i].Name == sorted[j].Name && sorted[i].Arch < sorted[j].Arch
+	})
 	comps := make([]cdx.Component, 0, len(sorted))
 	for _, p := range sorted {
 		purl := PURL(p, o)

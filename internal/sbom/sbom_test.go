@@ -100,7 +100,7 @@ func TestFormat(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
 		`{"bomFormat":"CycloneDX","specVersion":"1.5","components":[]}`: "cyclonedx",
-		`{"spdxVersion":"SPDX-2.3","SPDXID":"SPDXRef-DOCUMENT"}`:         "spdx",
+		`{"spdxVersion":"SPDX-2.3","SPDXID":"SPDXRef-DOCUMENT"}`:        "spdx",
 		`{"hello":"world"}`: "",
 		`not json`:          "",
 	} {

@@ -2,9 +2,9 @@ package template
 
 import (
 	"fmt"
-	"regexp"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
