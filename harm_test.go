@@ -410,7 +410,11 @@ func TestRateLimitedCreates(t *testing.T) {
 			e := startEmulator(t, "", fastDelays)
 			e.srv.Inject(vultremu.Fault{Kind: vultremu.FaultStatus, Method: "POST", Path: "^/v2/instances$", Status: 429, Probability: tc.p})
 			r := newActionRun(t, e, "examples/server.json", nil)
-			r.cmd.Env = append(r.cmd.Env, "VULTR_RATE_LIMIT_WAIT=3s")
+			budget := "60s" // ample: 30% must succeed
+			if !tc.ok {
+				budget = "3s"
+			}
+			r.cmd.Env = append(r.cmd.Env, "VULTR_RATE_LIMIT_WAIT="+budget)
 			code := r.run(t)
 			out := r.stdout.String() + r.stderr.String()
 			created := 0
