@@ -612,8 +612,8 @@ func (st *state) bastionAccess() *provision.BastionAccess {
 	if bh == nil {
 		return nil
 	}
-	return &provision.BastionAccess{Host: bh.Host, Port: bh.Port, User: bh.Username, KeyFile: bh.PrivateKeyFile,
-		HasPassword: bh.Password != "", HostKey: st.bastionPin.AuthorizedKey()}
+	return &provision.BastionAccess{Host: bh.Host, Port: bh.Port, User: bh.Username, KeyFile: bh.PrivateKeyFile, CertificateFile: bh.CertificateFile,
+		AgentAuth: bh.AgentAuth, HasPassword: bh.Password != "", HostKey: st.bastionPin.AuthorizedKey()}
 }
 
 // buildVars are Packer's provision-time build variables (build.Host,

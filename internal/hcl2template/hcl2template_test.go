@@ -6,6 +6,7 @@ import (
 	"github.com/vultr-image-action/vultr-image-action/internal/golden"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -247,5 +248,33 @@ build {
 	}
 	if g, w := normalize(t, b), normalize(t, a); g != w {
 		t.Errorf("models differ\n--- .pkr.json\n%s\n--- .pkr.hcl\n%s", g, w)
+	}
+}
+
+// A sensitive object's strings are secrets; its numbers and booleans are
+// not (masking "true" would shred every later line of a job's log).
+func TestSensitiveLeavesAreStrings(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "t.pkr.hcl"), []byte(`variable "db" {
+  type = object({ password = string, ssl = bool, port = number })
+  sensitive = true
+  default = { password = "obj-s3cret-1", ssl = true, port = 5432 }
+}
+source "null" "x" {
+  communicator = "none"
+}
+build {
+  sources = ["source.null.x"]
+}
+`), 0o644)
+	var got []string
+	o := options()
+	o.Secret = func(v string) { got = append(got, v) }
+	if _, err := Load(filepath.Join(dir, "t.pkr.hcl"), o); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(got, "obj-s3cret-1") || slices.Contains(got, "true") || slices.Contains(got, "5432") {
+		t.Errorf("secrets registered: %q; want the password only", got)
 	}
 }

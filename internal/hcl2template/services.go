@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
-	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/template"
@@ -46,14 +45,14 @@ func (s *secretSink) add(v string) {
 	}
 }
 
-// addValue adds every string (and number, and bool) that v holds: a
-// sensitive variable may be a list, a map or an object.
+// addValue adds every string that v holds: a sensitive variable may be a
+// list, a map or an object.
 func (s *secretSink) addValue(v cty.Value) {
 	_ = cty.Walk(v, func(_ cty.Path, leaf cty.Value) (bool, error) {
-		if leaf.IsKnown() && !leaf.IsNull() && leaf.Type().IsPrimitiveType() {
-			if str, err := convert.Convert(leaf, cty.String); err == nil {
-				s.add(str.AsString())
-			}
+		// Strings only, as Packer masks: a sensitive object's true or
+		// 5432 would otherwise be masked in every later line of the job.
+		if leaf.IsKnown() && !leaf.IsNull() && leaf.Type() == cty.String {
+			s.add(leaf.AsString())
 		}
 		return true, nil
 	})

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"text/template"
@@ -332,6 +333,9 @@ func knownHostsLine(host string, port int, key string) string {
 	return pattern + " " + key + "\n"
 }
 
+// plainWord is a user or host name that is safe in a shell command.
+var plainWord = regexp.MustCompile(`^[A-Za-z0-9._:-]+$`)
+
 // bastionProxy is the ssh option that reaches the machine through the
 // build's bastion, as the build does: OpenSSH's ProxyCommand, with the
 // bastion's own key (or the agent) and the host key the build pinned.
@@ -354,12 +358,24 @@ func bastionProxy(b *BastionAccess, knownHosts string) (string, error) {
 	if port == 0 {
 		port = 22
 	}
-	jump := fmt.Sprintf(`ssh -o UserKnownHostsFile="%s" -o StrictHostKeyChecking=yes -o BatchMode=yes -p %d -W %%h:%%p`, knownHosts, port)
-	if b.KeyFile != "" {
-		if strings.ContainsAny(b.KeyFile, "'\"$`\\") {
-			return "", fmt.Errorf("ssh_bastion_private_key_file %q: the ansible provisioner passes it to OpenSSH in a shell command; use a path without quotes, $, ` or \\", b.KeyFile)
+	// The ProxyCommand is split by Ansible (shlex), run by sh, and
+	// expanded by ssh (%): what goes into it must be plain.
+	for what, v := range map[string]string{"ssh_bastion_username": b.User, "ssh_bastion_host": b.Host} {
+		if !plainWord.MatchString(v) {
+			return "", fmt.Errorf("%s %q: the ansible provisioner passes it to OpenSSH in a shell command; use letters, digits, '.', '-', '_' and ':' only", what, v)
 		}
+	}
+	for what, v := range map[string]string{"ssh_bastion_private_key_file": b.KeyFile, "ssh_bastion_certificate_file": b.CertificateFile} {
+		if strings.ContainsAny(v, "'\"$`\\%") {
+			return "", fmt.Errorf("%s %q: the ansible provisioner passes it to OpenSSH in a shell command; use a path without quotes, $, `, %% or \\", what, v)
+		}
+	}
+	jump := fmt.Sprintf(`ssh -o UserKnownHostsFile="%s" -o StrictHostKeyChecking=yes -o BatchMode=yes -p %d -W [%%h]:%%p`, knownHosts, port)
+	if b.KeyFile != "" {
 		jump += ` -o IdentitiesOnly=yes -i "` + b.KeyFile + `"`
+	}
+	if b.CertificateFile != "" {
+		jump += ` -o CertificateFile="` + b.CertificateFile + `"`
 	}
 	return "-o 'ProxyCommand=" + jump + " " + b.User + "@" + b.Host + "'", nil
 }

@@ -189,9 +189,11 @@ func localVars(sl *spec.ShellLocal, secrets []string) string {
 	}
 	var b strings.Builder
 	for _, p := range pairs {
-		if !holdsSecret(p[1], secrets) {
-			fmt.Fprintf(&b, sl.EnvVarFormat, p[0], p[1])
+		if slices.ContainsFunc(secrets, func(s string) bool { return len(s) >= 4 && strings.Contains(p[1], s) }) {
+			continue
 		}
+		// Single quotes escaped as Packer's shell provisioners do.
+		fmt.Fprintf(&b, sl.EnvVarFormat, p[0], strings.ReplaceAll(p[1], "'", `'"'"'`))
 	}
 	return b.String()
 }

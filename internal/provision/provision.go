@@ -268,12 +268,13 @@ type MachineAccess struct {
 // machine through the build's bastion: with its key file or the agent,
 // checking the host key the build pinned.
 type BastionAccess struct {
-	Host, User  string
-	Port        int
-	KeyFile     string // ssh_bastion_private_key_file
-	AgentAuth   bool   // ssh_bastion_agent_auth
-	HasPassword bool   // ssh_bastion_password: OpenSSH cannot be given it
-	HostKey     string // the pinned host key, authorized_keys form
+	Host, User      string
+	Port            int
+	KeyFile         string // ssh_bastion_private_key_file
+	CertificateFile string // ssh_bastion_certificate_file
+	AgentAuth       bool   // ssh_bastion_agent_auth
+	HasPassword     bool   // ssh_bastion_password: OpenSSH cannot be given it
+	HostKey         string // the pinned host key, authorized_keys form
 }
 
 // runBreakpoint is Packer's breakpoint: disabled, it does nothing; with

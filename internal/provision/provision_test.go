@@ -778,15 +778,36 @@ kh=$(echo "$ANSIBLE_SSH_ARGS" | sed 's/^-o UserKnownHostsFile=\([^ ]*\) .*/\1/')
 	}
 	b, _ := os.ReadFile(record)
 	got := string(b)
-	for _, want := range []string{"-o 'ProxyCommand=ssh ", "StrictHostKeyChecking=yes -o BatchMode=yes -p 2200 -W %h:%p -o IdentitiesOnly=yes -i \"/keys/bastion\" jump@198.51.100.7'",
+	for _, want := range []string{"-o 'ProxyCommand=ssh ", "StrictHostKeyChecking=yes -o BatchMode=yes -p 2200 -W [%h]:%p -o IdentitiesOnly=yes -i \"/keys/bastion\" jump@198.51.100.7'",
 		"10.0.0.5 ssh-ed25519 AAAAMACHINE\n", "[198.51.100.7]:2200 ssh-ed25519 AAAABASTION\n"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("ansible saw:\n%s\nwant it to contain %q", got, want)
 		}
 	}
+	// The agent logs in to the bastion too.
+	bastion.KeyFile, bastion.AgentAuth = "", true
+	if err := Run(context.Background(), p, e); err != nil {
+		t.Errorf("a bastion with ssh_bastion_agent_auth: %v", err)
+	}
 	// A bastion OpenSSH cannot log in to is refused by name, before Ansible runs.
-	bastion.KeyFile, bastion.HasPassword = "", true
+	bastion.AgentAuth, bastion.HasPassword = false, true
 	if err := Run(context.Background(), p, e); err == nil || !strings.Contains(err.Error(), "ssh_bastion_password") {
 		t.Errorf("err = %v, want it to name ssh_bastion_password", err)
+	}
+	// A name that would be shell syntax in the ProxyCommand is refused.
+	bastion.HasPassword, bastion.KeyFile, bastion.Host = false, "/keys/bastion", "b.example.com;touch /tmp/pwned"
+	if err := Run(context.Background(), p, e); err == nil || !strings.Contains(err.Error(), "ssh_bastion_host") {
+		t.Errorf("err = %v, want it to refuse the host", err)
+	}
+}
+
+// shell-local's {{.Vars}} with env_var_format: values quoted as Packer's
+// shell provisioners quote them, and a value holding a secret left out.
+func TestLocalVars(t *testing.T) {
+	t.Parallel()
+	sl := &spec.ShellLocal{EnvVarFormat: "%s='%s' ", EnvironmentVars: []string{"A=it's", "PW=ab'cdef-secret", "B=plain"}}
+	got := localVars(sl, []string{"ab'cdef-secret"})
+	if want := `A='it'"'"'s' B='plain' `; got != want {
+		t.Errorf("localVars = %q, want %q", got, want)
 	}
 }

@@ -240,10 +240,16 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		last = err
 		var hk *HostKeyChangedError
 		var ae *AuthError
+		var an *ssh.AlgorithmNegotiationError
 		switch {
 		case errors.As(err, &hk):
 			closeQuiet(bastion)
 			return nil, err
+		case errors.As(err, &an):
+			// Trying again cannot help: the server accepts none of what
+			// ssh_ciphers or ssh_key_exchange_algorithms offer.
+			closeQuiet(bastion)
+			return nil, fmt.Errorf("%w (check ssh_ciphers and ssh_key_exchange_algorithms)", err)
 		case errors.As(err, &ae):
 			authFailures++
 			if cfg.HandshakeAttempts > 0 && authFailures >= cfg.HandshakeAttempts {

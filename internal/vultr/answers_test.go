@@ -289,3 +289,17 @@ func TestLateCreateIsReportedUnclear(t *testing.T) {
 func findByTagAll(c *Client, tag string) ([]Instance, error) {
 	return c.ListInstances(context.Background(), ListFilter{Tag: tag})
 }
+
+// A 429 answered during a pause, after a success reset the streak, is
+// recorded without a panic, and pauses at least as long as it asks.
+func TestGateAfterAReset(t *testing.T) {
+	t.Parallel()
+	var g gate
+	g.refused(0)
+	g.ok()
+	g.refused(0) // during the pause, streak 0
+	g.refused(3 * time.Second)
+	if d := time.Until(g.until); d < 2*time.Second {
+		t.Errorf("pause ends in %s, want the Retry-After's 3s", d)
+	}
+}

@@ -216,11 +216,6 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err := t.limiter.Wait(r.Context()); err != nil {
 		return nil, err
 	}
-	if r.Context().Value(waitedKey{}) == nil {
-		if err := t.gate.wait(r.Context()); err != nil {
-			return nil, err
-		}
-	}
 	r = r.Clone(r.Context())
 	r.Header.Set("Authorization", "Bearer "+t.key)
 	start := time.Now()
@@ -363,6 +358,13 @@ const lockedText = "currently locked"
 // call runs one API call and turns its failure into *APIError,
 // *BadAnswerError (or a transport error).
 func (c *Client) call(ctx context.Context, fn func(ctx context.Context) error) error {
+	// The run's shared pause after a 429 is waited out here, on the
+	// caller's context: never inside a request's own time-out.
+	if ctx.Value(waitedKey{}) == nil {
+		if err := c.gate.wait(ctx); err != nil {
+			return err
+		}
+	}
 	info := &callInfo{}
 	err := fn(context.WithValue(ctx, callKey{}, info))
 	info.mu.Lock()

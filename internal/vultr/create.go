@@ -60,7 +60,17 @@ func createThenLookUp[T any](ctx context.Context, c *Client, what string, create
 	var rl rateBudget
 	for attempt := 1; ; attempt++ {
 		var out *T
-		actx, cancel := c.createCtx(rl.next(ctx))
+		// Wait out the shared pause on the build's time, before the
+		// create's own time-out starts: a create that was never sent is
+		// never unclear.
+		if err := c.gate.wait(ctx); err != nil {
+			if attempt > 1 {
+				return nil, true, &AmbiguousCreateError{What: what, Err: err}
+			}
+			return nil, false, err
+		}
+		rl.next(ctx) // the pause is waited out above, for this try
+		actx, cancel := c.createCtx(afterPause(ctx))
 		err := c.call(actx, func(actx context.Context) error {
 			var err error
 			out, err = create(actx)

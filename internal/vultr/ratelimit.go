@@ -28,19 +28,20 @@ type gate struct {
 	streak int       // 429s in a row, each after the previous pause ended
 }
 
-// refused records a 429. A 429 to a request sent during a pause does not
-// lengthen it; one after the pause doubles it (1 s, 2 s, ... 30 s, with
-// jitter), unless the API said how long with Retry-After.
+// refused records a 429. One after the pause doubles the next pause (1 s,
+// 2 s, ... 30 s, with jitter), unless the API said how long with
+// Retry-After; one to a request sent during a pause does not double it,
+// but the pause lasts at least as long as that 429 asks.
 func (g *gate) refused(retryAfter time.Duration) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := time.Now()
-	if !now.Before(g.until) {
+	if !now.Before(g.until) || g.streak == 0 {
 		g.streak++
 	}
 	d := retryAfter
 	if d <= 0 {
-		d = min(time.Second<<min(g.streak-1, 5), 30*time.Second)
+		d = min(time.Second<<min(max(g.streak-1, 0), 5), 30*time.Second)
 		d = d/2 + rand.N(d/2+1)
 	}
 	if u := now.Add(d); u.After(g.until) {
@@ -84,6 +85,8 @@ func (e *RateLimitError) Error() string {
 type rateBudget struct {
 	first time.Time
 	tries int
+	// waited is set when the next try follows a pause refused waited out.
+	waited bool
 }
 
 // refused reports whether err is a 429 to send again after: it has waited
@@ -109,17 +112,24 @@ func (b *rateBudget) refused(ctx context.Context, c *Client, err error) (again b
 	if werr := c.gate.wait(wctx); werr != nil && ctx.Err() != nil {
 		return false, errors.Join(err, ctx.Err())
 	}
+	b.waited = true
 	return true, nil
 }
 
 type waitedKey struct{}
 
-// next is the context of a call's next try: after a refusal, the pause was
-// waited out by refused (within the budget), so the transport sends the
-// try at once instead of waiting again.
+// next is the context of a call's next try: right after refused waited
+// out the pause (within the budget), call sends it at once instead of
+// waiting again. Only that one try.
 func (b *rateBudget) next(ctx context.Context) context.Context {
-	if b.tries == 0 {
+	if !b.waited {
 		return ctx
 	}
+	b.waited = false
+	return afterPause(ctx)
+}
+
+// afterPause marks a context whose call has waited out the shared pause.
+func afterPause(ctx context.Context) context.Context {
 	return context.WithValue(ctx, waitedKey{}, true)
 }
