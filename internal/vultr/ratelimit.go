@@ -21,6 +21,9 @@ import (
 // rateLimitWait is how long one call keeps trying through 429s by default.
 const rateLimitWait = 5 * time.Minute
 
+// maxPause is the longest back-off after a 429 without Retry-After.
+const maxPause = 8 * time.Second
+
 // gate is a Client's shared pause after a 429.
 type gate struct {
 	mu     sync.Mutex
@@ -29,7 +32,8 @@ type gate struct {
 }
 
 // refused records a 429. One after the pause doubles the next pause (1 s,
-// 2 s, ... 30 s, with jitter), unless the API said how long with
+// 2 s, 4 s, then 8 s, with jitter: Vultr's limit is per second, so a
+// longer pause only idles the build), unless the API said how long with
 // Retry-After; one to a request sent during a pause does not double it,
 // but the pause lasts at least as long as that 429 asks.
 func (g *gate) refused(retryAfter time.Duration) {
@@ -41,7 +45,7 @@ func (g *gate) refused(retryAfter time.Duration) {
 	}
 	d := retryAfter
 	if d <= 0 {
-		d = min(time.Second<<min(max(g.streak-1, 0), 5), 30*time.Second)
+		d = min(time.Second<<min(max(g.streak-1, 0), 3), maxPause)
 		d = d/2 + rand.N(d/2+1)
 	}
 	if u := now.Add(d); u.After(g.until) {
