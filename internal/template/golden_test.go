@@ -230,3 +230,15 @@ func TestZeroTimeoutsMeanTheDefault(t *testing.T) {
 		}
 	}
 }
+
+// The ansible provisioner never goes silently around the build's SOCKS5
+// proxy: validate refuses the pair, naming both.
+func TestAnsibleIsRefusedWithAProxy(t *testing.T) {
+	t.Parallel()
+	src := `{"builders": [{"type": "vultr", "api_key": "k", "region_id": "ewr", "plan_id": "vc2-1c-1gb", "os_id": 2284, "ssh_username": "root", "ssh_proxy_host": "proxy.example.com"}],
+	"provisioners": [{"type": "ansible", "playbook_file": "files/hello.txt"}]}`
+	_, err := Parse("t.json", []byte(src), goldenOptions())
+	if err == nil || !strings.Contains(err.Error(), "ansible provisioner cannot reach") || !strings.Contains(err.Error(), "ssh_proxy_host") {
+		t.Errorf("err = %v, want a refusal naming the ansible provisioner and ssh_proxy_host", err)
+	}
+}

@@ -697,6 +697,12 @@ func (d *decoder) needsMachine(b *spec.Build, p spec.Provisioner, where string) 
 		d.errorAt(p.Pos, where+".type", fmt.Sprintf("the %s provisioner needs a machine, and build %s has communicator = \"none\"", p.Type, b.Name),
 			"use "+quoteJoin(machineless)+` there, or give the null builder "ssh_host" and credentials`)
 	}
+	// The ansible provisioner's own ssh reaches the machine directly or
+	// through the bastion: never silently around the build's proxy.
+	if p.Type == "ansible" && b.SSH.Proxy != nil {
+		d.errorAt(p.Pos, where+".type", fmt.Sprintf("the ansible provisioner cannot reach build %s's machine through ssh_proxy_host: its OpenSSH would go around the proxy", b.Name),
+			"use ansible-local (the playbook runs on the machine), or reach the machine through ssh_bastion_host")
+	}
 }
 
 // sbomNameRE is Packer's rule for sbom_name.
