@@ -600,7 +600,7 @@ func remoteProxy(p *spec.Proxy) *remote.Proxy {
 func remoteTunnels(ts []spec.Tunnel) []remote.Tunnel {
 	var out []remote.Tunnel
 	for _, t := range ts {
-		out = append(out, remote.Tunnel{Listen: net.JoinHostPort(t.BindAddress, strconv.Itoa(t.Port)), Forward: net.JoinHostPort(t.Host, strconv.Itoa(t.HostPort))})
+		out = append(out, remote.Tunnel{Listen: net.JoinHostPort("localhost", strconv.Itoa(t.Port)), Forward: net.JoinHostPort(t.Host, strconv.Itoa(t.HostPort))})
 	}
 	return out
 }

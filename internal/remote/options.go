@@ -60,17 +60,18 @@ func signer(keyFile, certFile string) (ssh.Signer, error) {
 	return cs, nil
 }
 
-// agentClient connects to the SSH agent at SSH_AUTH_SOCK.
-func agentClient(getenv func(string) string) (agent.ExtendedAgent, error) {
+// agentClient connects to the SSH agent at SSH_AUTH_SOCK; the caller
+// closes the connection when it no longer needs the agent.
+func agentClient(getenv func(string) string) (agent.ExtendedAgent, io.Closer, error) {
 	sock := getenv("SSH_AUTH_SOCK")
 	if sock == "" {
-		return nil, errors.New("SSH_AUTH_SOCK is not set")
+		return nil, nil, errors.New("SSH_AUTH_SOCK is not set")
 	}
 	conn, err := net.Dial("unix", sock)
 	if err != nil {
-		return nil, fmt.Errorf("connect to the SSH agent: %w", err)
+		return nil, nil, fmt.Errorf("connect to the SSH agent: %w", err)
 	}
-	return agent.NewClient(conn), nil
+	return agent.NewClient(conn), conn, nil
 }
 
 // proxyDial dials addr through a SOCKS5 proxy (golang.org/x/net/proxy, as
@@ -110,15 +111,16 @@ func (c *Client) forwardAgent() {
 	if !c.cfg.ForwardAgent {
 		return
 	}
-	a, err := agentClient(c.cfg.Getenv)
+	a, conn, err := agentClient(c.cfg.Getenv)
 	if err != nil {
 		return
 	}
 	if err := agent.ForwardToAgent(c.ssh, a); err != nil {
+		_ = conn.Close()
 		c.cfg.Logf("agent forwarding: %v", err)
 		return
 	}
-	c.agentForwarded = true
+	c.agentConn, c.agentForwarded = conn, true
 }
 
 // startTunnels opens the build's tunnels on this connection; they close

@@ -173,6 +173,7 @@ type Client struct {
 	closed         sync.Once
 	wg             sync.WaitGroup
 	agentForwarded bool
+	agentConn      io.Closer // the forwarded agent's connection, or nil
 }
 
 func (c *Config) addr() string {
@@ -207,10 +208,11 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	if err := sleep(ctx, cfg.PauseBeforeConnecting); err != nil {
 		return nil, err
 	}
-	auth, err := authMethods(cfg)
+	auth, closeAgent, err := authMethods(cfg)
 	if err != nil {
 		return nil, err
 	}
+	defer closeAgent() // the agent's keys are needed only to log in
 	var bastion *Client
 	if cfg.Bastion != nil {
 		b := *cfg.Bastion
@@ -275,20 +277,22 @@ func closeQuiet(c *Client) {
 	}
 }
 
-func authMethods(cfg Config) ([]ssh.AuthMethod, error) {
+func authMethods(cfg Config) (_ []ssh.AuthMethod, closeAgent func(), _ error) {
 	var out []ssh.AuthMethod
 	var signers []ssh.Signer
+	closeAgent = func() {}
 	if cfg.AgentAuth {
-		a, err := agentClient(cfg.Getenv)
+		a, conn, err := agentClient(cfg.Getenv)
 		if err != nil {
-			return nil, fmt.Errorf("ssh_agent_auth: %w", err)
+			return nil, closeAgent, fmt.Errorf("ssh_agent_auth: %w", err)
 		}
+		closeAgent = func() { _ = conn.Close() }
 		out = append(out, ssh.PublicKeysCallback(a.Signers))
 	}
 	if cfg.PrivateKeyFile != "" {
 		s, err := signer(cfg.PrivateKeyFile, cfg.CertificateFile)
 		if err != nil {
-			return nil, fmt.Errorf("ssh_private_key_file: %w", err)
+			return nil, closeAgent, fmt.Errorf("ssh_private_key_file: %w", err)
 		}
 		signers = append(signers, s)
 	}
@@ -310,9 +314,9 @@ func authMethods(cfg Config) ([]ssh.AuthMethod, error) {
 		out = append(out, ssh.KeyboardInteractive(cfg.Interactive))
 	}
 	if len(out) == 0 {
-		return nil, errors.New("no SSH credentials: set ssh_password, ssh_private_key_file or ssh_agent_auth")
+		return nil, closeAgent, errors.New("no SSH credentials: set ssh_password, ssh_private_key_file or ssh_agent_auth")
 	}
-	return out, nil
+	return out, closeAgent, nil
 }
 
 // dialOnce makes one connection attempt.
@@ -488,6 +492,9 @@ func (c *Client) Close() error {
 		c.mu.Unlock()
 		err = c.ssh.Close()
 		c.wg.Wait()
+		if c.agentConn != nil {
+			_ = c.agentConn.Close()
+		}
 		if c.bastion != nil {
 			_ = c.bastion.Close()
 		}

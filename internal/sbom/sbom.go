@@ -87,7 +87,7 @@ func Scan(ctx context.Context, r Reader, root string) (OS, []Package, error) {
 	}
 	if !found {
 		for _, f := range rpmDatabases {
-			if _, err := read(ctx, r, path.Join(root, f)); err == nil {
+			if exists(ctx, r, path.Join(root, f)) {
 				return osr, nil, fmt.Errorf("%s is an rpm database, which this tool does not read yet: %w", path.Join(root, f), ErrNoDatabase)
 			}
 		}
@@ -97,6 +97,27 @@ func Scan(ctx context.Context, r Reader, root string) (OS, []Package, error) {
 		return osr, nil, fmt.Errorf("the package database lists no installed package: %w", ErrNoDatabase)
 	}
 	return osr, pkgs, nil
+}
+
+// exists reports whether the machine has the file, reading no more of it
+// than its first chunk (an rpm database can be hundreds of MB).
+func exists(ctx context.Context, r Reader, p string) bool {
+	var seen firstChunk
+	err := r.Download(ctx, p, &seen)
+	return err == nil || bool(seen)
+}
+
+// firstChunk notes that a download delivered data, and stops it there.
+type firstChunk bool
+
+var errSeen = errors.New("seen")
+
+func (f *firstChunk) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	*f = true
+	return 0, errSeen
 }
 
 // read downloads one file into memory (a status file of 1,500 packages is

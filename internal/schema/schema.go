@@ -73,16 +73,6 @@ func (b *Block) Lookup(name string) (Key, bool) {
 	return b.Keys[i], true
 }
 
-// Names returns every declared key, accepted or refused: a key outside
-// them is unknown.
-func (b *Block) Names() []string {
-	out := make([]string, len(b.Keys))
-	for i, k := range b.Keys {
-		out[i] = k.Name
-	}
-	return out
-}
-
 // Accepted returns the keys that take effect (legacy spellings included).
 func (b *Block) Accepted() []string {
 	var out []string

@@ -251,17 +251,12 @@ type Proxy struct {
 	Password string // never logged
 }
 
-// Tunnel is one "[bind:]port:host:hostport" forwarding.
+// Tunnel is one of Packer's "port:host:hostport" forwardings; its
+// listening side is localhost:Port, as in Packer.
 type Tunnel struct {
-	BindAddress string // default "localhost"
-	Port        int
-	Host        string
-	HostPort    int
-}
-
-// String is the tunnel as the template spells it.
-func (t Tunnel) String() string {
-	return fmt.Sprintf("%s:%d:%s:%d", t.BindAddress, t.Port, t.Host, t.HostPort)
+	Port     int
+	Host     string
+	HostPort int
 }
 
 // Bastion is a jump host for instances reachable only through a VPC.

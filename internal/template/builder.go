@@ -561,5 +561,5 @@ func parseTunnel(v string) (spec.Tunnel, error) {
 	if err1 != nil || err2 != nil || port < 1 || port > 65535 || hostPort < 1 || hostPort > 65535 {
 		return spec.Tunnel{}, errors.New("ports must be 1-65535")
 	}
-	return spec.Tunnel{BindAddress: "localhost", Port: port, Host: host, HostPort: hostPort}, nil
+	return spec.Tunnel{Port: port, Host: host, HostPort: hostPort}, nil
 }

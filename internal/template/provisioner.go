@@ -274,7 +274,7 @@ func (d *decoder) assemble(s *spec.Spec, provs []rawProvisioner, pps [][]rawPost
 				node = mergeObjects(rp.node, ov)
 			}
 			if p, ok := d.provisioner(rp, node, s, opts); ok {
-				d.needsMachine(b, p, rp.where)
+				d.checkReach(b, p, rp.where)
 				b.Provisioners = append(b.Provisioners, p)
 			}
 		}
@@ -690,9 +690,10 @@ func (d *decoder) assembleErrorCleanup(s *spec.Spec, ecps []rawProvisioner, opts
 // builder with communicator = "none" can run them.
 var machineless = []string{"shell-local", "breakpoint", "sleep"}
 
-// needsMachine fails a provisioner that needs a machine in a build that
-// has none.
-func (d *decoder) needsMachine(b *spec.Build, p spec.Provisioner, where string) {
+// checkReach fails a provisioner that cannot reach the build's machine:
+// one that needs a machine in a build that has none, and the ansible
+// provisioner in a build reached through a SOCKS5 proxy.
+func (d *decoder) checkReach(b *spec.Build, p spec.Provisioner, where string) {
 	if b.SSH.Communicator == "none" && !slices.Contains(machineless, p.Type) {
 		d.errorAt(p.Pos, where+".type", fmt.Sprintf("the %s provisioner needs a machine, and build %s has communicator = \"none\"", p.Type, b.Name),
 			"use "+quoteJoin(machineless)+` there, or give the null builder "ssh_host" and credentials`)

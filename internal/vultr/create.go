@@ -69,7 +69,6 @@ func createThenLookUp[T any](ctx context.Context, c *Client, what string, create
 			}
 			return nil, false, err
 		}
-		rl.next(ctx) // the pause is waited out above, for this try
 		actx, cancel := c.createCtx(afterPause(ctx))
 		err := c.call(actx, func(actx context.Context) error {
 			var err error
