@@ -7,6 +7,12 @@ package main
 //	                 the public half in the emulator's account as NAME
 //	socks5 USER PW   a SOCKS5 proxy; its address in CORPUS_SOCKS5_HOST and
 //	                 CORPUS_SOCKS5_PORT
+//	signing-key NAME an ECDSA P-256 key pair: keys/NAME.pem (private) and
+//	                 keys/NAME.pub.pem
+//	sigstore WF      an in-process Sigstore (Fulcio, GitHub's OIDC token
+//	                 endpoint) for a job of workflow ref WF: the runner's
+//	                 token variables, GITHUB_WORKFLOW_REF, CORPUS_FULCIO_URL,
+//	                 and the trusted root in keys/trusted_root.json
 //	bastion-ca       a jump host (Debian's sshd) that trusts a CA: the
 //	                 user key in keys/bastion, its certificate in
 //	                 keys/bastion-cert.pub, the address in
@@ -17,6 +23,13 @@ package main
 //	artifact Null           the build's artifact ID (no image to read)
 //	local PATH = VALUE      a file the build wrote in the working directory
 //	local PATH ~ VALUE      such a file holds VALUE
+//	local PATH !~ VALUE     such a file does not hold VALUE
+//	verify OK ARGS          `verify-attestation ARGS` succeeds
+//	verify FAIL:TEXT ARGS   it fails, saying TEXT
+//
+// In a local PATH and in ARGS, {id} is the build's snapshot ID and a PATH
+// may be a glob that matches one file; in ARGS, tampered:PATH is a copy
+// of that attestation whose statement names another description.
 //	no-temporary-key        the build created no SSH key in the account
 //	proxied                 the SOCKS5 proxy carried the build's SSH
 //	log TEXT                the build's log holds TEXT
@@ -28,8 +41,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -44,6 +61,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/vultr-image-action/vultr-image-action/internal/sigstoretest"
 	"github.com/vultr-image-action/vultr-image-action/internal/socks5test"
 	"github.com/vultr-image-action/vultr-image-action/internal/vultremu"
 	"github.com/vultr-image-action/vultr-image-action/internal/vultremu/machine"
@@ -76,6 +94,15 @@ func corpusSetup(t *testing.T, r *corpusRun) []string {
 			env = append(env, "CORPUS_SOCKS5_HOST="+host, "CORPUS_SOCKS5_PORT="+port)
 		case f[0] == "bastion-ca":
 			env = append(env, bastionCA(t, r.abs)...)
+		case f[0] == "signing-key" && len(f) == 2:
+			signingKey(t, filepath.Join(r.abs, "keys", f[1]))
+		case f[0] == "sigstore" && len(f) == 2:
+			dir := filepath.Join(r.abs, "keys")
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			ss := sigstoretest.Start(t, dir, f[1])
+			env = append(append(env, ss.Env()...), "CORPUS_FULCIO_URL="+ss.FulcioURL)
 		default:
 			t.Fatalf("%s/setup: cannot read %q", r.name, line)
 		}
@@ -207,8 +234,19 @@ func checkConsole(t *testing.T, r *corpusRun) {
 }
 
 // checkExtras checks the expect file's lines about more than the image.
-func checkExtras(t *testing.T, r *corpusRun, build string, exp *expectation) {
+func checkExtras(t *testing.T, r *corpusRun, build, id string, exp *expectation) {
 	t.Helper()
+	for p, lacks := range exp.localLack {
+		b, err := os.ReadFile(localPath(t, r, p, id))
+		for _, v := range lacks {
+			if err != nil || strings.Contains(string(b), v) {
+				t.Errorf("%s: %s here (%v) holds %q", build, p, err, v)
+			}
+		}
+	}
+	for _, v := range exp.verifies {
+		checkVerify(t, r, build, id, v)
+	}
 	for p, v := range exp.local {
 		b, err := os.ReadFile(filepath.Join(r.abs, p))
 		if err != nil || strings.TrimSpace(string(b)) != v {
@@ -227,9 +265,9 @@ func checkExtras(t *testing.T, r *corpusRun, build string, exp *expectation) {
 		}
 	}
 	for p, want := range exp.localHas {
-		b, err := os.ReadFile(filepath.Join(r.abs, p))
+		b, err := os.ReadFile(localPath(t, r, p, id))
 		for _, w := range want {
-			if err != nil || !strings.Contains(string(b), w) {
+			if w = strings.ReplaceAll(w, "{id}", id); err != nil || !strings.Contains(string(b), w) {
 				t.Errorf("%s: %s here (%v) does not hold %q", build, p, err, w)
 			}
 		}
@@ -241,5 +279,98 @@ func checkExtras(t *testing.T, r *corpusRun, build string, exp *expectation) {
 	}
 	if exp.proxied && (r.proxy == nil || len(r.proxy.Connects()) == 0) {
 		t.Errorf("%s: the SOCKS5 proxy carried nothing", build)
+	}
+}
+
+// localPath is a file the build wrote here: p with {id} replaced, a glob
+// that must match one file.
+func localPath(t *testing.T, r *corpusRun, p, id string) string {
+	t.Helper()
+	p = filepath.Join(r.abs, strings.ReplaceAll(p, "{id}", id))
+	if !strings.ContainsAny(p, "*?[") {
+		return p
+	}
+	m, _ := filepath.Glob(p)
+	if len(m) != 1 {
+		t.Errorf("%s matches %d files: %v", p, len(m), m)
+		return p
+	}
+	return m[0]
+}
+
+// checkVerify runs one verify-attestation line of the expect file.
+func checkVerify(t *testing.T, r *corpusRun, build, id, line string) {
+	t.Helper()
+	want, rest, _ := strings.Cut(line, " ")
+	var args []string
+	for _, a := range strings.Fields(rest) {
+		a = strings.ReplaceAll(a, "{id}", id)
+		switch {
+		case strings.HasPrefix(a, "tampered:"):
+			a = tamper(t, localPath(t, r, strings.TrimPrefix(a, "tampered:"), id))
+		case strings.ContainsAny(a, "*?["):
+			a = localPath(t, r, a, id)
+		}
+		args = append(args, a)
+	}
+	cmd := exec.Command(binary, append([]string{"verify-attestation"}, args...)...)
+	cmd.Dir, cmd.Env = r.abs, r.cmd.Env
+	out, err := cmd.CombinedOutput()
+	text, fails := strings.CutPrefix(want, "FAIL:")
+	switch {
+	case !fails && err != nil:
+		t.Errorf("%s: verify-attestation %v: %v\n%s", build, args, err, out)
+	case fails && (err == nil || !strings.Contains(string(out), strings.ReplaceAll(text, "_", " "))):
+		t.Errorf("%s: verify-attestation %v = %v, want a failure saying %q:\n%s", build, args, err, strings.ReplaceAll(text, "_", " "), out)
+	}
+}
+
+// tamper copies an attestation (a DSSE envelope) with its statement
+// changed: the snapshot's description becomes another.
+func tamper(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env map[string]any
+	if err := json.Unmarshal(b, &env); err != nil {
+		t.Fatal(err)
+	}
+	payload, err := base64.StdEncoding.DecodeString(env["payload"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(payload), `"description":"`, `"description":"tampered `, 1)
+	if changed == string(payload) {
+		t.Fatalf("%s: no description to change", path)
+	}
+	env["payload"] = base64.StdEncoding.EncodeToString([]byte(changed))
+	out, _ := json.Marshal(env)
+	dst := path + ".tampered.json"
+	if err := os.WriteFile(dst, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// signingKey writes a fresh ECDSA P-256 key pair: path.pem and
+// path.pub.pem.
+func signingKey(t *testing.T, path string) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(k)
+	pub, _ := x509.MarshalPKIXPublicKey(k.Public())
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+".pem", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+".pub.pem", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -49,6 +49,8 @@ type expectation struct {
 	artifact  string
 	local     map[string]string
 	localHas  map[string][]string // a file here holds each
+	localLack map[string][]string // a file here holds none
+	verifies  []string            // verify-attestation runs: "OK ARGS" or "FAIL:TEXT ARGS"
 	noTempKey bool
 	proxied   bool
 	logs      []string // the build's log holds each
@@ -83,6 +85,14 @@ func readExpect(t *testing.T, path string) map[string]*expectation {
 			cur.proxied = true
 		case strings.HasPrefix(line, "log "):
 			cur.logs = append(cur.logs, strings.TrimPrefix(line, "log "))
+		case strings.HasPrefix(line, "local ") && strings.Contains(line, " !~ "):
+			k, v, _ := strings.Cut(strings.TrimPrefix(line, "local "), " !~ ")
+			if cur.localLack == nil {
+				cur.localLack = map[string][]string{}
+			}
+			cur.localLack[k] = append(cur.localLack[k], v)
+		case strings.HasPrefix(line, "verify "):
+			cur.verifies = append(cur.verifies, strings.TrimPrefix(line, "verify "))
 		case strings.HasPrefix(line, "local ") && strings.Contains(line, " ~ "):
 			k, v, _ := strings.Cut(strings.TrimPrefix(line, "local "), " ~ ")
 			if cur.localHas == nil {
@@ -251,7 +261,7 @@ func checkCorpusRun(t *testing.T, r *corpusRun) {
 			t.Errorf("build %s made no snapshot; artifacts %v\n%s", build, ids, r.out)
 			continue
 		}
-		checkExtras(t, r, build, exp)
+		checkExtras(t, r, build, id, exp)
 		if exp.artifact != "" {
 			if id != exp.artifact {
 				t.Errorf("build %s: artifact %q, want %q", build, id, exp.artifact)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -130,6 +131,12 @@ type Options struct {
 	// Whatever is left is reported in Result.Left.
 	Stop context.Context
 
+	// Version is this tool's version, recorded in provenance.
+	Version string
+	// HTTPClient asks GitHub for the job's OIDC token (keyless signing);
+	// default one with a 30 s time-out.
+	HTTPClient *http.Client
+
 	// Poll tunes the waits (tests shrink it).
 	Poll vultr.WaitOptions
 	// SSHBackoff tunes the wait for SSH (tests shrink it).
@@ -179,6 +186,28 @@ type Result struct {
 	Kept []leftovers.Resource
 	// Left lists temporary resources that cleanup could not delete.
 	Left []leftovers.Resource
+	// SBOM is the snapshot's SBOM, made by an hcp-sbom provisioner (or
+	// the provenance post-processor's sbom_scan_path); nil without one.
+	SBOM *SBOM
+	// Attestations are the statements the provenance post-processor
+	// wrote.
+	Attestations []Attestation
+}
+
+// SBOM is a build's software bill of materials.
+type SBOM struct {
+	Doc      []byte
+	Format   string // "cyclonedx" or "spdx"
+	Packages int
+	Path     string // where it was written; "" when it was not
+}
+
+// Attestation is one statement the provenance post-processor wrote.
+type Attestation struct {
+	Kind    string // "provenance" or "sbom"
+	Path    string
+	Signing string // "none", "key" or "keyless"
+	Bundle  string // the Sigstore bundle of a keyless signature
 }
 
 // Duration is the build's wall time.
@@ -269,6 +298,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Tracker == nil {
 		o.Tracker = nopTracker{}
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
 	return o
 }

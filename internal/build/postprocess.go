@@ -41,6 +41,17 @@ func postProcess(ctx context.Context, s *spec.Spec, b *spec.Build, r *Result, o 
 					Logf:         func(format string, args ...any) { o.UI.Message(b.Name, fmt.Sprintf(format, args...)) },
 				})
 				_ = out.Close()
+			case pp.Provenance != nil:
+				before := len(r.Attestations)
+				err = writeProvenance(ctx, s, b, r, o, pp.Provenance)
+				for _, a := range r.Attestations[before:] {
+					o.UI.Message(b.Name, fmt.Sprintf("Wrote %s attestation (signing: %s) to %s", a.Kind, a.Signing, a.Path))
+				}
+				if err != nil {
+					err = fmt.Errorf("snapshot %s stays, unattested: %w", r.SnapshotID, err)
+				}
+			case pp.Type == "provenance":
+				o.UI.Message(b.Name, "provenance = false: no attestation")
 			default:
 				err = fmt.Errorf("unsupported post-processor %q", pp.Type)
 			}

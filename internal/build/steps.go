@@ -43,6 +43,7 @@ type state struct {
 	bastionPin *remote.Pin
 
 	snapshot *vultr.Snapshot
+	sbom     *SBOM // the last hcp-sbom provisioner's
 
 	// decision is what -on-error decided for this failed build.
 	decision string
@@ -118,6 +119,10 @@ func runOne(ctx context.Context, s *spec.Spec, b *spec.Build, p prepared, run *r
 	st.keptMu.Unlock()
 
 	r.ArtifactID, r.BuilderID = r.SnapshotID, "packer.vultr"
+	r.SBOM = st.sbom
+	if st.snapshot != nil && st.snapshot.Description != "" {
+		r.Description = st.snapshot.Description
+	}
 
 	// After a successful build: post-processors, then retention when it is
 	// asked for. Their failure fails the build but never hides the
@@ -528,9 +533,12 @@ func stepProvision(ctx context.Context, st *state, _ *cleanups, o Options) error
 		Logf:         func(format string, args ...any) { o.UI.Message(st.b.Name, fmt.Sprintf(format, args...)) },
 		LocalEnviron: o.Environ,
 		Secrets:      o.SecretValues(),
-		PTY:          st.b.SSH.PTY,
-		WorkDir:      o.WorkDir,
-		Pause:        o.Pause,
+		SBOM: func(doc []byte, format string, n int, path string) {
+			st.sbom = &SBOM{Doc: doc, Format: format, Packages: n, Path: path}
+		},
+		PTY:     st.b.SSH.PTY,
+		WorkDir: o.WorkDir,
+		Pause:   o.Pause,
 		Machine: provision.MachineAccess{ID: st.instance.ID, Host: st.host, User: st.b.SSH.Username, Port: portOr22(st.b.SSH.Port),
 			KeyFile: st.b.SSH.PrivateKeyFile, HostKey: st.pin.AuthorizedKey(), Bastion: st.bastionAccess()},
 		Reconnect: func(ctx context.Context) (provision.Communicator, error) {

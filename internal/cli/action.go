@@ -49,6 +49,8 @@ func runAction(ctx context.Context, env Env) error {
 		return runValidate(env, in.job.template, in.job, false, act)
 	case "sweep":
 		return runSweep(ctx, env, sweepOptions{olderThan: in.olderThan, yes: in.sweepYes, apiKey: in.apiKey}, act)
+	case "verify-attestation":
+		return runVerifyAttestation(ctx, env, in.verify, act)
 	}
 	j := in.job
 	j.action = act
@@ -74,6 +76,7 @@ type actionInputs struct {
 	job       job
 	olderThan time.Duration
 	sweepYes  bool
+	verify    verifyRequest
 }
 
 // readInputs validates every input: the runner does not enforce required.
@@ -114,9 +117,9 @@ func readInputs(act *ghaction.Action, env Env) (actionInputs, error) {
 		in.mode = "build"
 	}
 	switch in.mode {
-	case "build", "validate", "sweep":
+	case "build", "validate", "sweep", "verify-attestation":
 	default:
-		errs = append(errs, &ghaction.InputError{Input: "mode", Msg: fmt.Sprintf("%q is not a mode; valid modes are build, validate and sweep", in.mode)})
+		errs = append(errs, &ghaction.InputError{Input: "mode", Msg: fmt.Sprintf("%q is not a mode; valid modes are build, validate, sweep and verify-attestation", in.mode)})
 	}
 	workspace := env.Getenv("GITHUB_WORKSPACE")
 	wd := str("working-directory")
@@ -168,6 +171,14 @@ func readInputs(act *ghaction.Action, env Env) (actionInputs, error) {
 	}
 	in.sweepYes = boolean("yes", false)
 
+	if in.mode == "verify-attestation" {
+		in.verify = verifyInputs(str, base, in.apiKey, &errs)
+		in.job = j
+		if len(errs) > 0 {
+			return in, &UsageError{Err: errors.Join(errs...)}
+		}
+		return in, nil
+	}
 	if in.mode != "sweep" {
 		if j.template == "" {
 			errs = append(errs, &ghaction.InputError{Input: "template", Msg: "is required: the path of a Packer template (JSON or HCL2) in the repository"})
@@ -299,7 +310,10 @@ func writeActionResults(act *ghaction.Action, s *spec.Spec, results []*build.Res
 		// (/github/workspace/...) means nothing to a later step.
 		set("manifest", workspaceRelative(workspace, m))
 	}
-	artifacts, _ := json.Marshal(artifactsJSON(results, red))
+	sbomPath, provPath := firstProof(results)
+	set("sbom", workspaceRelative(workspace, sbomPath))
+	set("provenance", workspaceRelative(workspace, provPath))
+	artifacts, _ := json.Marshal(artifactsJSON(results, red, workspace))
 	set("artifacts", string(artifacts))
 	errs = append(errs, act.AddStepSummary(red.String(summaryMarkdown(results, red.String))))
 	return errors.Join(errs...)
@@ -341,15 +355,49 @@ type artifactJSON struct {
 	Image       string  `json:"image"`
 	Seconds     float64 `json:"build_seconds"`
 	Error       string  `json:"error,omitempty"`
+	// The build's SBOM and attestations, workspace-relative.
+	SBOM            string `json:"sbom,omitempty"`
+	SBOMPackages    int    `json:"sbom_packages,omitempty"`
+	Provenance      string `json:"provenance,omitempty"`
+	SBOMAttestation string `json:"sbom_attestation,omitempty"`
+	Signing         string `json:"signing,omitempty"`
 }
 
-func artifactsJSON(results []*build.Result, red *redact.Redactor) []artifactJSON {
+// firstProof is the first build's SBOM and provenance statement, for the
+// sbom and provenance outputs (the artifacts output has every build's).
+func firstProof(results []*build.Result) (sbomPath, provenance string) {
+	for _, r := range results {
+		if sbomPath == "" && r.SBOM != nil {
+			sbomPath = r.SBOM.Path
+		}
+		for _, a := range r.Attestations {
+			if provenance == "" && a.Kind == "provenance" {
+				provenance = a.Path
+			}
+		}
+	}
+	return sbomPath, provenance
+}
+
+func artifactsJSON(results []*build.Result, red *redact.Redactor, workspace string) []artifactJSON {
 	out := make([]artifactJSON, 0, len(results))
 	for _, r := range results {
 		a := artifactJSON{Name: r.Name, Status: string(r.Status), SnapshotID: r.SnapshotID, BuilderType: r.Type, ArtifactID: r.ArtifactID, Description: r.Description,
 			Region: r.Region, Plan: r.Plan, Image: r.Image, Seconds: r.Duration().Round(time.Millisecond).Seconds()}
 		if r.Err != nil {
 			a.Error = red.String(r.Err.Error())
+		}
+		if r.SBOM != nil {
+			a.SBOM, a.SBOMPackages = workspaceRelative(workspace, r.SBOM.Path), r.SBOM.Packages
+		}
+		for _, at := range r.Attestations {
+			a.Signing = at.Signing
+			switch at.Kind {
+			case "provenance":
+				a.Provenance = workspaceRelative(workspace, at.Path)
+			case "sbom":
+				a.SBOMAttestation = workspaceRelative(workspace, at.Path)
+			}
 		}
 		out = append(out, a)
 	}
@@ -366,4 +414,39 @@ func workspaceRelative(workspace, p string) string {
 		return p
 	}
 	return filepath.ToSlash(rel)
+}
+
+// verifyInputs are the inputs of mode verify-attestation.
+func verifyInputs(str func(string) string, base, apiKey string, errs *[]error) verifyRequest {
+	path := func(name string) string {
+		if v := str(name); v != "" {
+			return resolveTemplatePath(base, v)
+		}
+		return ""
+	}
+	r := verifyRequest{attestation: path("attestation"), bundle: path("bundle"), key: path("verify-key"), trustedRoot: path("trusted-root"),
+		snapshot: str("snapshot-id"), identity: str("keyless-identity"), issuer: str("keyless-oidc-issuer"), apiKey: apiKey}
+	if r.attestation == "" {
+		*errs = append(*errs, &ghaction.InputError{Input: "attestation", Msg: "is required by mode verify-attestation: the path of a provenance statement"})
+	}
+	if r.snapshot == "" {
+		*errs = append(*errs, &ghaction.InputError{Input: "snapshot-id", Msg: "is required by mode verify-attestation: the snapshot the statement must be about"})
+	}
+	if apiKey == "" {
+		*errs = append(*errs, &ghaction.InputError{Input: "api-key", Msg: "is required by mode verify-attestation: it checks that the snapshot still exists"})
+	}
+	return r
+}
+
+// runVerifyAttestation is mode verify-attestation: it fails the step
+// unless the statement is signed as expected, is about the snapshot, and
+// the snapshot still exists as attested.
+func runVerifyAttestation(ctx context.Context, env Env, r verifyRequest, act *ghaction.Action) error {
+	r.apiURL = env.Getenv("VULTR_API_URL")
+	if err := verifyAttestation(ctx, env, r); err != nil {
+		_ = act.Annotate(ghaction.LevelError, err.Error(), ghaction.Location{Title: "Attestation not verified"})
+		return &reportedError{err: err}
+	}
+	fmt.Fprintf(env.Stdout, "Attestation verified: %s is about snapshot %s, which still exists.\n", r.attestation, r.snapshot)
+	return nil
 }

@@ -196,6 +196,7 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 		Ask:            term.askOnError(red),
 		Pause:          term.pause(red),
 		Interactive:    term.interactive(red),
+		Version:        Version,
 	})
 	if len(results) == 0 && err != nil {
 		// Nothing started: pre-flight problems (with template positions)

@@ -114,6 +114,7 @@ var commands = []struct {
 	{"hcl2_upgrade", "Convert a JSON template to HCL2", cmdHCL2Upgrade},
 	{"fmt", "Format HCL2 files (-check, -diff, -write, -recursive)", cmdFmt},
 	{"init", "Report that no plugin needs installing (the vultr builder is built in)", cmdInit},
+	{"verify-attestation", "Check a signed attestation, and that its snapshot exists", cmdVerifyAttestation},
 	{"cleanup", "Delete instances and SSH keys left by a killed build", cmdCleanup},
 	{"sweep", "Find and delete this tool's leftovers older than a threshold", cmdSweep},
 	{"emulator", "Run the built-in Vultr API emulator", cmdEmulator},

@@ -95,7 +95,7 @@ func TestActionInputValidation(t *testing.T) {
 		want []string
 	}{
 		{"nothing set", with(), []string{`input "template": is required`, `input "api-key": is required`}},
-		{"bad mode", with("INPUT_MODE", "deploy", "INPUT_TEMPLATE", "server.json", "INPUT_API-KEY", "k"), []string{`"deploy" is not a mode; valid modes are build, validate and sweep`}},
+		{"bad mode", with("INPUT_MODE", "deploy", "INPUT_TEMPLATE", "server.json", "INPUT_API-KEY", "k"), []string{`"deploy" is not a mode; valid modes are build, validate, sweep and verify-attestation`}},
 		{"bad boolean", with("INPUT_MODE", "sweep", "INPUT_API-KEY", "k", "INPUT_YES", "yes"), []string{`input "yes": "yes" is not a boolean`}},
 		{"outside workspace", with("INPUT_TEMPLATE", "../../etc/passwd", "INPUT_API-KEY", "k"), []string{"resolves outside the workspace"}},
 		{"unreadable", with("INPUT_TEMPLATE", "missing.json", "INPUT_API-KEY", "k"), []string{`input "template": cannot read`}},

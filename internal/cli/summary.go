@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -28,6 +29,7 @@ func summaryMarkdown(results []*build.Result, redact func(string) string) string
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n",
 			cell(r.Name), cell(r.Region), cell(r.Plan), cell(r.Image), cell(code(r.SnapshotID)), statusCell(r.Status), dur(r.Duration()))
 	}
+	writeProof(&b, results, cell)
 	b.WriteString("\n#### Phases\n\n")
 	b.WriteString("| Build | Phase | Duration | Result |\n|---|---|---|---|\n")
 	for _, r := range results {
@@ -103,5 +105,35 @@ func dur(d time.Duration) string {
 		return d.Round(time.Millisecond).String()
 	default:
 		return d.Round(100 * time.Millisecond).String()
+	}
+}
+
+// writeProof adds, when a build made an SBOM or an attestation, what it
+// proves: the package count and each statement with how it was signed.
+func writeProof(b *strings.Builder, results []*build.Result, cell func(string) string) {
+	var rows []string
+	for _, r := range results {
+		pkgs := "–"
+		if r.SBOM != nil {
+			pkgs = fmt.Sprintf("%d packages (%s)", r.SBOM.Packages, r.SBOM.Format)
+		}
+		att := "unattested"
+		if len(r.Attestations) > 0 {
+			var parts []string
+			for _, a := range r.Attestations {
+				parts = append(parts, fmt.Sprintf("%s: %s, signing %s", a.Kind, code(filepath.Base(a.Path)), a.Signing))
+			}
+			att = strings.Join(parts, "; ")
+		}
+		if r.SBOM != nil || len(r.Attestations) > 0 {
+			rows = append(rows, fmt.Sprintf("| %s | %s | %s |\n", cell(r.Name), cell(pkgs), cell(att)))
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	b.WriteString("\n#### SBOM and attestations\n\n| Build | SBOM | Attestations |\n|---|---|---|\n")
+	for _, row := range rows {
+		b.WriteString(row)
 	}
 }

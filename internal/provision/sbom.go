@@ -18,6 +18,7 @@ import (
 // destination.
 func runHCPSBOM(ctx context.Context, h *spec.HCPSBOM, env *Env) error {
 	var doc []byte
+	format, count := "cyclonedx", 0
 	if h.AutoGenerate {
 		env.Logf("Reading the package databases under %s", h.ScanPath)
 		osr, pkgs, err := sbom.Scan(ctx, env.Comm, h.ScanPath)
@@ -31,30 +32,34 @@ func runHCPSBOM(ctx context.Context, h *spec.HCPSBOM, env *Env) error {
 		if doc, err = sbom.CycloneDX(subject, osr, pkgs); err != nil {
 			return err
 		}
-		env.Logf("SBOM: %d packages of %s", len(pkgs), orUnknown(osr.PrettyName))
+		count = len(pkgs)
+		env.Logf("SBOM: %d packages of %s", count, orUnknown(osr.PrettyName))
 	} else {
 		var b bytes.Buffer
 		if err := env.Comm.Download(ctx, h.Source, &b); err != nil {
 			return fmt.Errorf("download the SBOM %s: %w", h.Source, err)
 		}
-		format, err := sbom.Format(b.Bytes())
-		if err != nil {
+		var err error
+		if format, err = sbom.Format(b.Bytes()); err != nil {
 			return fmt.Errorf("the SBOM %s is not an SBOM: %w", h.Source, err)
 		}
-		doc = b.Bytes()
-		env.Logf("SBOM %s is %s JSON", h.Source, format)
+		doc, count = b.Bytes(), sbom.Count(b.Bytes())
+		env.Logf("SBOM %s is %s JSON listing %d packages", h.Source, format, count)
 	}
-	if h.Destination == "" {
-		return nil
+	dst := ""
+	if h.Destination != "" {
+		var err error
+		if dst, err = sbomDestination(h.Destination); err != nil {
+			return err
+		}
+		if err := os.WriteFile(dst, doc, 0o644); err != nil {
+			return fmt.Errorf("write the SBOM: %w", err)
+		}
+		env.Logf("Wrote the SBOM to %s", dst)
 	}
-	dst, err := sbomDestination(h.Destination)
-	if err != nil {
-		return err
+	if env.SBOM != nil {
+		env.SBOM(doc, format, count, dst)
 	}
-	if err := os.WriteFile(dst, doc, 0o644); err != nil {
-		return fmt.Errorf("write the SBOM: %w", err)
-	}
-	env.Logf("Wrote the SBOM to %s", dst)
 	return nil
 }
 

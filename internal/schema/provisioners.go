@@ -104,6 +104,33 @@ var Manifest = Block{ID: "manifest", Name: "a manifest post-processor", Keys: []
 	{Name: "custom_data", Type: StringMap, Origin: Core, Doc: "extra data for each build's entry"},
 }}
 
+// Provenance is Packer core's provenance post-processor: a signed in-toto
+// SLSA statement that names the snapshot.
+var Provenance = Block{ID: "provenance", Name: "a provenance post-processor", Keys: []Key{
+	{Name: "provenance", Type: Bool, Origin: Core, Default: "true", Doc: "`false` skips the post-processor"},
+	{Name: "build_type", Type: String, Origin: Core, Default: "`https://packer.io/buildtypes/hcl2/v1`", Doc: "the SLSA buildType"},
+	{Name: "output_dir", Type: String, Origin: Core, Default: "`.`", Doc: "where the statements are written (a snapshot has no files, so the working directory, as in Packer)"},
+	{Name: "template", Type: String, Origin: Core, Doc: "the template's path, recorded as an external parameter (every template file's digest is recorded anyway)"},
+	{Name: "only_builds", Type: StringList, Origin: Core, Doc: "recorded as an external parameter"},
+	{Name: "user_variables", Type: StringMap, Origin: Core, Doc: "more variables to record; the template's are recorded, sensitive ones redacted"},
+	{Name: "source_uri", Type: String, Origin: Core, Doc: "the source's URI, instead of the one found from GITHUB_* or the Git checkout"},
+	{Name: "sbom", Type: Bool, Origin: Core, Default: "false", Doc: "also attest the snapshot's SBOM: the build's hcp-sbom provisioner's, or one read from sbom_scan_path"},
+	{Name: "sbom_format", Type: String, Origin: Core, Default: "`cyclonedx`", Doc: "`cyclonedx`; `spdx` fails validate"},
+	{Name: "sbom_scan_path", Type: String, Origin: Core, Doc: "a local root file system whose package databases (dpkg, apk) make the SBOM, instead of the hcp-sbom provisioner's"},
+	{Name: "sbom_scope", Type: String, Origin: Core, Default: "`squashed`", Doc: "`squashed`: one file system; `all-layers` (container images) fails validate"},
+	{Name: "sbom_exclude", Type: StringList, Origin: Core, Doc: "fails validate when set: package databases are read, not paths"},
+	{Name: "signing_mode", Type: String, Origin: Core, Default: "`none`", Doc: "`none`, `key` (a PEM key) or `keyless` (Sigstore, with the job's OIDC token); `kms` fails validate"},
+	{Name: "signer", Type: String, Origin: Core, Doc: "the PEM private key of `key` mode (ECDSA P-256, Ed25519 or RSA); never shown"},
+	{Name: "key", Type: String, Origin: Core, Doc: "another name for signer; both set must be equal"},
+	{Name: "verifier", Type: String, Origin: Core, Doc: "a PEM public key that must check the new signature (`key` mode)"},
+	{Name: "fulcio_url", Type: String, Origin: Core, Default: "`https://fulcio.sigstore.dev`", Doc: "the Fulcio of `keyless` mode"},
+	{Name: "rekor_url", Type: String, Origin: Core, Default: "`https://rekor.sigstore.dev`", Doc: "the Rekor of upload_tlog"},
+	{Name: "upload_tlog", Type: Bool, Origin: Core, Default: "false", Doc: "record the keyless signature in Rekor (so it can be checked after the certificate's ten minutes)"},
+	{Name: "trusted_root_path", Type: String, Origin: Core, Doc: "a Sigstore trusted root (JSON) to check keyless signatures with; default the public one"},
+	{Name: "keyless_identity", Type: String, Origin: Core, Doc: "the certificate's expected identity (GitHub: `https://github.com/OWNER/REPO/.github/workflows/FILE@REF`); needed by `keyless`"},
+	{Name: "keyless_oidc_issuer", Type: String, Origin: Core, Doc: "the expected OIDC issuer (GitHub: `https://token.actions.githubusercontent.com`); needed by `keyless`"},
+}}
+
 // Provisioners are the provisioner types, by name; refused types are in
 // RefusedProvisioners.
 var Provisioners = map[string]*Block{
@@ -112,9 +139,7 @@ var Provisioners = map[string]*Block{
 }
 
 // PostProcessors are the post-processor types, by name.
-var PostProcessors = map[string]*Block{"manifest": &Manifest, "shell-local": &ShellLocal}
-
-const supplyChainRefused = "not yet: an SBOM and signed provenance of a snapshot are being built (see docs/compatibility.md); until then, attest with a separate step"
+var PostProcessors = map[string]*Block{"manifest": &Manifest, "shell-local": &ShellLocal, "provenance": &Provenance}
 
 const windowsRefused = "it runs Windows commands; Vultr images built here are Linux (this tool speaks SSH to them). Use a shell provisioner"
 
@@ -129,8 +154,7 @@ var RefusedProvisioners = map[string]string{
 // RefusedPostProcessors are Packer 1.16's post-processors this tool
 // refuses by name, and why.
 var RefusedPostProcessors = map[string]string{
-	"provenance": supplyChainRefused,
-	"checksum":   "a Vultr snapshot has no local files: Packer's checksum writes nothing for it",
-	"compress":   "a Vultr snapshot has no local files: Packer's compress writes an empty archive and then deletes the snapshot unless keep_input_artifact is set",
-	"artifice":   "a Vultr snapshot has no local files to replace: to record files made by shell-local steps, list them in the manifest's custom_data",
+	"checksum": "a Vultr snapshot has no local files: Packer's checksum writes nothing for it",
+	"compress": "a Vultr snapshot has no local files: Packer's compress writes an empty archive and then deletes the snapshot unless keep_input_artifact is set",
+	"artifice": "a Vultr snapshot has no local files to replace: to record files made by shell-local steps, list them in the manifest's custom_data",
 }

@@ -430,6 +430,36 @@ type PostProcessor struct {
 
 	Manifest   *Manifest
 	ShellLocal *ShellLocal
+	Provenance *Provenance
+}
+
+// Provenance is Packer's provenance post-processor: an in-toto SLSA
+// statement naming the snapshot, and with SBOM its SBOM's attestation,
+// each unsigned or signed. Paths are resolved.
+type Provenance struct {
+	BuildType     string
+	OutputDir     string
+	Template      string
+	OnlyBuilds    []string
+	UserVariables map[string]string
+	SourceURI     string
+	// SBOM attests the build's SBOM: the hcp-sbom provisioner's, or the
+	// one read from SBOMScanPath.
+	SBOM         bool
+	SBOMScanPath string
+	// SigningMode is "none", "key" or "keyless".
+	SigningMode string
+	Signer      string // key mode: the private key's path
+	Verifier    string // key mode: a public key that must check it
+	Keyless     Keyless
+}
+
+// Keyless is keyless signing through Sigstore.
+type Keyless struct {
+	FulcioURL, RekorURL string
+	UploadTlog          bool
+	TrustedRootPath     string
+	Identity, Issuer    string
 }
 
 // Manifest is Packer's manifest post-processor.

@@ -259,11 +259,11 @@ func (d *decoder) assemble(s *spec.Spec, provs []rawProvisioner, pps [][]rawPost
 			d.checkNames(named, where, keyPos(rp.node, "except"), "except", rp.except)
 		}
 	}
-	// Decode once per build; report problems once (for the first build).
+	// Decode once per build; report each problem once (a provisioner of
+	// several builds says the same of each), and every build's own.
 	for bi := range s.Builds {
 		b := &s.Builds[bi]
 		d.in.buildName, d.in.buildType = b.Name, b.Type
-		quiet := bi > 0
 		saved := len(d.diags)
 		for _, rp := range provs {
 			if !selected(rp.only, rp.except, rp.scope, b) {
@@ -292,11 +292,32 @@ func (d *decoder) assemble(s *spec.Spec, provs []rawProvisioner, pps [][]rawPost
 				b.PostProcessors = append(b.PostProcessors, out)
 			}
 		}
-		if quiet {
-			d.diags = d.diags[:saved]
-		}
+		d.dropRepeats(saved)
+		d.checkProvenance(b)
 	}
 	d.in.buildName, d.in.buildType = "", ""
+}
+
+// dropRepeats drops the diagnostics from index from that say what an
+// earlier one says, at the same place.
+func (d *decoder) dropRepeats(from int) {
+	type said struct {
+		pos           spec.Pos
+		path, summary string
+	}
+	seen := map[said]bool{}
+	for _, g := range d.diags[:from] {
+		seen[said{g.Pos, g.Path, g.Summary}] = true
+	}
+	out := d.diags[:from]
+	for _, g := range d.diags[from:] {
+		k := said{g.Pos, g.Path, g.Summary}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, g)
+		}
+	}
+	d.diags = out
 }
 
 func mergeObjects(base, over *Node) *Node { return Merge(base, over, "override") }
@@ -619,6 +640,8 @@ func (d *decoder) postProcessor(rp rawPostProcessor, s *spec.Spec, opts Options)
 		out.Manifest = m
 	case "shell-local":
 		out.ShellLocal = d.shellLocal(o, s, opts)
+	case "provenance":
+		out.Provenance = d.provenance(o, opts)
 	}
 	o.unknown(append(append([]string{}, commonPostProcessorKeys...), postProcessorKeys[rp.typ]...), "a "+rp.typ+" post-processor")
 	return out, len(d.diags.Errors()) == before

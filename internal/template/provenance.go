@@ -1,0 +1,118 @@
+package template
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+)
+
+// provenance decodes Packer's provenance post-processor. Keys whose
+// values this tool cannot honour fail validate, naming the value.
+func (d *decoder) provenance(o *object, opts Options) *spec.Provenance {
+	p := &spec.Provenance{OutputDir: opts.Cwd, SigningMode: "none"}
+	p.BuildType, _, _ = o.str("build_type")
+	if v, _, ok := o.str("output_dir"); ok && v != "" {
+		p.OutputDir = resolveLocal(v, opts.Cwd)
+	}
+	p.Template, _, _ = o.str("template")
+	p.OnlyBuilds, _ = o.strList("only_builds")
+	p.UserVariables, _ = o.strMap("user_variables")
+	p.SourceURI, _, _ = o.str("source_uri")
+	p.SBOM, _ = o.boolv("sbom")
+	if v, _, ok := o.str("sbom_scan_path"); ok && v != "" {
+		p.SBOMScanPath = resolveLocal(v, opts.Cwd)
+	}
+	d.oneOf(o, "sbom_format", []string{"cyclonedx"}, "SPDX is not made here: the SBOM is CycloneDX JSON")
+	d.oneOf(o, "sbom_scope", []string{"squashed"}, "a snapshot is one file system, with no layers")
+	if m := o.member("sbom_exclude"); m != nil {
+		d.errorAt(m.KeyPos, join(o.path, "sbom_exclude"), "sbom_exclude cannot take effect: the SBOM comes from the package databases, not from scanning paths", "remove sbom_exclude")
+	}
+	d.signing(o, p, opts)
+	if on, ok := o.boolv("provenance"); ok && !on {
+		return nil // checked as Packer checks it, then skipped
+	}
+	return p
+}
+
+// oneOf fails validate when key holds a value other than those allowed.
+func (d *decoder) oneOf(o *object, key string, allowed []string, why string) {
+	v, pos, ok := o.str(key)
+	if ok && v != "" && !slices.Contains(allowed, v) {
+		d.errorAt(pos, join(o.path, key), fmt.Sprintf("%s = %q is not supported: %s", key, v, why), "valid: "+quoteJoin(allowed))
+	}
+}
+
+// signing decodes the signing keys with Packer's rules.
+func (d *decoder) signing(o *object, p *spec.Provenance, opts Options) {
+	mode, pos, _ := o.str("signing_mode")
+	if mode != "" {
+		p.SigningMode = mode
+	}
+	signer, _, _ := o.str("signer")
+	key, keyPos, _ := o.str("key")
+	if key != "" {
+		if signer != "" && signer != key {
+			d.errorAt(keyPos, join(o.path, "key"), "signer and key must match when both are set", "set one of them")
+		}
+		signer = key
+	}
+	if v, _, ok := o.str("verifier"); ok && v != "" {
+		p.Verifier = resolveLocal(v, opts.Cwd)
+	}
+	k := &p.Keyless
+	k.FulcioURL, _, _ = o.str("fulcio_url")
+	k.RekorURL, _, _ = o.str("rekor_url")
+	k.UploadTlog, _ = o.boolv("upload_tlog")
+	if v, _, ok := o.str("trusted_root_path"); ok && v != "" {
+		k.TrustedRootPath = resolveLocal(v, opts.Cwd)
+	}
+	k.Identity, _, _ = o.str("keyless_identity")
+	k.Issuer, _, _ = o.str("keyless_oidc_issuer")
+	where := join(o.path, "signing_mode")
+	switch p.SigningMode {
+	case "none":
+	case "key":
+		if signer == "" {
+			d.errorAt(pos, where, `signing_mode "key" requires signer or key`, "set signer to a PEM private key file")
+			return
+		}
+		p.Signer = resolveLocal(signer, opts.Cwd)
+		if _, err := opts.Stat(p.Signer); err != nil {
+			d.errorAt(pos, join(o.path, "signer"), fmt.Sprintf("the signing key %s cannot be read: %v", p.Signer, err), "")
+		}
+	case "keyless":
+		if p.Verifier != "" {
+			d.errorAt(pos, join(o.path, "verifier"), `signing_mode "keyless" does not take a verifier: keyless attestations are checked against keyless_identity and keyless_oidc_issuer`, "remove verifier")
+		}
+		if k.Identity == "" || k.Issuer == "" {
+			d.errorAt(pos, where, `signing_mode "keyless" requires keyless_identity and keyless_oidc_issuer`,
+				`in GitHub Actions: keyless_identity = "https://github.com/OWNER/REPO/.github/workflows/FILE@REF", keyless_oidc_issuer = "https://token.actions.githubusercontent.com"`)
+		}
+	case "kms":
+		d.errorAt(pos, where, `signing_mode "kms" is not supported: no KMS can be tested here`, `use "key" with a PEM key from your secret store, or "keyless"`)
+	default:
+		d.errorAt(pos, where, fmt.Sprintf("signing_mode %q is not a signing mode", p.SigningMode), `valid: "none", "key", "keyless"`)
+	}
+}
+
+// checkProvenance fails a provenance post-processor its build cannot
+// feed: a build with no snapshot, or sbom = true with no SBOM to attest.
+func (d *decoder) checkProvenance(b *spec.Build) {
+	for _, seq := range b.PostProcessors {
+		for _, pp := range seq {
+			if pp.Provenance == nil {
+				continue
+			}
+			where := fmt.Sprintf("post-processors[%d]", pp.Index)
+			if b.Type != "vultr" {
+				d.errorAt(pp.Pos, where, fmt.Sprintf("the provenance post-processor attests a snapshot, and build %s (%s) makes none", b.Name, b.Type), fmt.Sprintf("add except = [%q] to it", b.Name))
+				continue
+			}
+			if pp.Provenance.SBOM && pp.Provenance.SBOMScanPath == "" && !slices.ContainsFunc(b.Provisioners, func(p spec.Provisioner) bool { return p.HCPSBOM != nil }) {
+				d.errorAt(pp.Pos, where+".sbom", fmt.Sprintf("sbom = true needs the SBOM of build %s's snapshot, and the build has no hcp-sbom provisioner (a snapshot has no local files to scan)", b.Name),
+					`add provisioner "hcp-sbom" { auto_generate = true } to the build, or set sbom_scan_path`)
+			}
+		}
+	}
+}
