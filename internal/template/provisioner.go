@@ -748,6 +748,9 @@ func (d *decoder) hcpSBOM(o *object, s *spec.Spec, opts Options) *spec.HCPSBOM {
 	}
 	if dst, _, ok := o.str("destination"); ok && dst != "" {
 		h.Destination = resolveLocal(dst, opts.Cwd)
+		if strings.HasSuffix(dst, "/") {
+			h.Destination += "/" // Packer's mark of a directory, kept
+		}
 	} else {
 		d.warnAt(o.n.Pos, join(o.path, "destination"), "the hcp-sbom provisioner has no destination: the SBOM is made and checked, then not kept", `set "destination" (a file, or an existing directory)`)
 	}

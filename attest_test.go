@@ -1,0 +1,116 @@
+package main
+
+// The action attests what it builds, and a later step of another job
+// checks the attestation before it uses the snapshot.
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeSigningKey(t *testing.T, dir string) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(k)
+	pub, _ := x509.MarshalPKIXPublicKey(k.Public())
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "release.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	os.WriteFile(filepath.Join(dir, "release.pub.pem"), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o644)
+}
+
+func TestActionAttestsAndVerifies(t *testing.T) {
+	t.Parallel()
+	e := startEmulator(t, "", fastDelays)
+	r := newActionRun(t, e, "testdata/attest/attested.json", nil)
+	writeSigningKey(t, filepath.Join(r.workspace, "keys"))
+	if code := r.run(t); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, r.stdout.String(), r.stderr.String())
+	}
+	out := fileCommands(t, r.output)
+	id := out["snapshot-id"]
+	wantProv := "att/web.packer.vultr-" + id + ".provenance.json"
+	if out["provenance"] != wantProv {
+		t.Errorf("output provenance = %q, want %q", out["provenance"], wantProv)
+	}
+	if !strings.HasPrefix(out["sbom"], "att/packer-user-sbom-") {
+		t.Errorf("output sbom = %q, want the hcp-sbom provisioner's file under att/", out["sbom"])
+	}
+	var arts []map[string]any
+	if err := json.Unmarshal([]byte(out["artifacts"]), &arts); err != nil || len(arts) != 1 {
+		t.Fatalf("artifacts %q: %v", out["artifacts"], err)
+	}
+	if a := arts[0]; a["provenance"] != wantProv || a["signing"] != "key" || a["sbom_attestation"] != "att/web.packer.vultr-"+id+".sbom.att.json" || a["sbom_packages"].(float64) < 3 {
+		t.Errorf("artifacts[0] = %v", a)
+	}
+	summary, _ := os.ReadFile(r.summary)
+	for _, want := range []string{"#### SBOM and attestations", "packages (cyclonedx)", "provenance: `web.packer.vultr-" + id + ".provenance.json`, signing key"} {
+		if !strings.Contains(string(summary), want) {
+			t.Errorf("summary lacks %q:\n%s", want, summary)
+		}
+	}
+	// No statement, SBOM or output holds the sensitive variable or the key.
+	files, _ := filepath.Glob(filepath.Join(r.workspace, "att", "*"))
+	if len(files) < 4 {
+		t.Errorf("att/ holds %v", files)
+	}
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		for _, secret := range []string{"attest-test-password-913", e.key} {
+			if strings.Contains(string(b), secret) {
+				t.Errorf("%s holds a secret", f)
+			}
+		}
+	}
+	assertNoSecrets(t, r, e.key, "attest-test-password-913")
+
+	verify := func(inputs map[string]string) (int, string) {
+		v := newActionRun(t, e, "testdata/attest/attested.json", inputs)
+		v.cmd.Dir, v.cmd.Env = r.workspace, append(v.cmd.Env, "GITHUB_WORKSPACE="+r.workspace)
+		code := v.run(t)
+		return code, v.stdout.String() + v.stderr.String()
+	}
+	inputs := func(snapshot, attestation string) map[string]string {
+		return map[string]string{"mode": "verify-attestation", "snapshot-id": snapshot, "attestation": attestation, "verify-key": "keys/release.pub.pem"}
+	}
+	if code, log := verify(inputs(id, wantProv)); code != 0 || !strings.Contains(log, "Attestation verified") {
+		t.Errorf("verify: exit %d\n%s", code, log)
+	}
+	if code, log := verify(inputs(id, "att/web.packer.vultr-"+id+".sbom.att.json")); code != 0 {
+		t.Errorf("verify the SBOM's statement: exit %d\n%s", code, log)
+	}
+	for name, c := range map[string]struct {
+		in   map[string]string
+		text string
+	}{
+		"another snapshot": {inputs("8b0c6f6e-5f1a-4a43-9d51-0c1d2e3f4a5b", wantProv), "is not about snapshot"},
+		"no key":           {map[string]string{"mode": "verify-attestation", "snapshot-id": id, "attestation": wantProv}, "cannot tell how the attestation was signed"},
+		"no snapshot":      {map[string]string{"mode": "verify-attestation", "attestation": wantProv}, `input "snapshot-id"`},
+	} {
+		if code, log := verify(c.in); code == 0 || !strings.Contains(log, c.text) || !strings.Contains(log, "::error") {
+			t.Errorf("%s: exit %d, want a failure annotating %q:\n%s", name, code, c.text, log)
+		}
+	}
+	// A snapshot deleted since is no longer attested.
+	req, _ := http.NewRequest(http.MethodDelete, e.url+"/v2/snapshots/"+id, nil)
+	req.Header.Set("Authorization", "Bearer "+e.key)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode/100 != 2 {
+		t.Fatalf("delete the snapshot: %v %v", resp, err)
+	}
+	if code, log := verify(inputs(id, wantProv)); code == 0 || !strings.Contains(log, "no longer exists") {
+		t.Errorf("deleted snapshot: exit %d\n%s", code, log)
+	}
+}
