@@ -114,3 +114,35 @@ func TestActionAttestsAndVerifies(t *testing.T) {
 		t.Errorf("deleted snapshot: exit %d\n%s", code, log)
 	}
 }
+
+// Keyless signing without the job's OIDC token fails the build, saying
+// what to set; the snapshot stays, reported unattested.
+func TestKeylessWithoutATokenLeavesTheSnapshotUnattested(t *testing.T) {
+	t.Parallel()
+	e := startEmulator(t, "", fastDelays)
+	tmpl := filepath.Join(t.TempDir(), "keyless.json")
+	os.WriteFile(tmpl, []byte(`{"builders":[{"type":"vultr","name":"web","region_id":"ewr","plan_id":"vc2-1c-1gb","os_id":"2284","ssh_username":"root","snapshot_description":"keyless web"}],
+"post-processors":[{"type":"provenance","signing_mode":"keyless","keyless_identity":"https://github.com/o/r/.github/workflows/b.yml@refs/heads/main","keyless_oidc_issuer":"https://token.actions.githubusercontent.com"}]}`), 0o644)
+	r := newActionRun(t, e, tmpl, nil)
+	if code := r.run(t); code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, r.stdout.String())
+	}
+	snaps := e.srv.Snapshots()
+	if len(snaps) != 1 || snaps[0].Status != "complete" {
+		t.Fatalf("snapshots %+v, want the one built", snaps)
+	}
+	log := r.stdout.String()
+	for _, want := range []string{"snapshot " + snaps[0].ID + " stays, unattested", "permissions: id-token: write"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the log does not say %q:\n%s", want, log)
+		}
+	}
+	out := fileCommands(t, r.output)
+	if out["provenance"] != "" || !strings.Contains(out["artifacts"], snaps[0].ID) {
+		t.Errorf("outputs provenance %q, artifacts %q", out["provenance"], out["artifacts"])
+	}
+	if m, _ := filepath.Glob(filepath.Join(r.workspace, "*.provenance.json")); len(m) != 0 {
+		t.Errorf("statements written: %v", m)
+	}
+	assertNothingLeft(t, e)
+}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vultr-image-action/vultr-image-action/internal/sbom"
 	"io"
 	"net"
 	"net/http"
@@ -200,6 +201,10 @@ type SBOM struct {
 	Format   string // "cyclonedx" or "spdx"
 	Packages int
 	Path     string // where it was written; "" when it was not
+	// OS and List are what it lists, when it was made here (nil for a
+	// template's own SBOM): another format can be made from them.
+	OS   sbom.OS
+	List []sbom.Package
 }
 
 // Attestation is one statement the provenance post-processor wrote.

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/attest"
 	"github.com/vultr-image-action/vultr-image-action/internal/sbom"
@@ -37,11 +38,14 @@ func writeProvenance(ctx context.Context, s *spec.Spec, b *spec.Build, r *Result
 	subject := []attest.Subject{attest.CloudSubject(r.BuilderID, r.ArtifactID)}
 	var sbomStatement *attest.Statement
 	if p.SBOM {
-		doc, err := sbomFor(ctx, b, r, p)
+		doc, err := sbomFor(ctx, b, r, p, o.Now())
 		if err != nil {
 			return err
 		}
 		raw := filepath.Join(p.OutputDir, stem+".sbom.cdx.json")
+		if doc.Format == sbom.FormatSPDX {
+			raw = filepath.Join(p.OutputDir, stem+".sbom.spdx.json")
+		}
 		if err := writeAtomic(raw, doc.Doc); err != nil {
 			return fmt.Errorf("write the SBOM: %w", err)
 		}
@@ -49,7 +53,7 @@ func writeProvenance(ctx context.Context, s *spec.Spec, b *spec.Build, r *Result
 			doc.Path = raw
 		}
 		r.SBOM = doc
-		in.SBOM = &attest.Byproduct{Name: filepath.Base(raw), MediaType: "application/vnd.cyclonedx+json", Digest: attest.DigestSet{"sha256": sha256Hex(doc.Doc)}}
+		in.SBOM = &attest.Byproduct{Name: filepath.Base(raw), MediaType: mediaType(doc.Format), Digest: attest.DigestSet{"sha256": sha256Hex(doc.Doc)}}
 		var pred any
 		if err := json.Unmarshal(doc.Doc, &pred); err != nil {
 			return fmt.Errorf("read the SBOM: %w", err)
@@ -67,6 +71,13 @@ func writeProvenance(ctx context.Context, s *spec.Spec, b *spec.Build, r *Result
 	return nil
 }
 
+func mediaType(format string) string {
+	if format == sbom.FormatSPDX {
+		return "application/spdx+json"
+	}
+	return "application/vnd.cyclonedx+json"
+}
+
 func predicateType(format string) string {
 	if format == "spdx" {
 		return attest.SPDXPredicate
@@ -74,24 +85,41 @@ func predicateType(format string) string {
 	return attest.CycloneDXPredicate
 }
 
-// sbomFor is the SBOM the statement attests: read from sbom_scan_path, or
-// the build's hcp-sbom provisioner's.
-func sbomFor(ctx context.Context, b *spec.Build, r *Result, p *spec.Provenance) (*SBOM, error) {
+// sbomFor is the SBOM the statement attests, in sbom_format: read from
+// sbom_scan_path, or the build's hcp-sbom provisioner's (made again in
+// that format when it was made here; a template's own SBOM must already
+// be in it).
+func sbomFor(ctx context.Context, b *spec.Build, r *Result, p *spec.Provenance, now time.Time) (*SBOM, error) {
+	format := p.SBOMFormat
+	if format == "" {
+		format = sbom.FormatCycloneDX
+	}
 	if p.SBOMScanPath != "" {
 		osr, pkgs, err := sbom.Scan(ctx, sbom.Dir{}, p.SBOMScanPath)
 		if err != nil {
 			return nil, fmt.Errorf("make the SBOM of sbom_scan_path %s: %w", p.SBOMScanPath, err)
 		}
-		doc, err := sbom.CycloneDX(b.Name, osr, pkgs)
+		doc, err := sbom.Write(format, b.Name, osr, pkgs, now)
 		if err != nil {
 			return nil, err
 		}
-		return &SBOM{Doc: doc, Format: "cyclonedx", Packages: len(pkgs)}, nil
+		return &SBOM{Doc: doc, Format: format, Packages: len(pkgs), OS: osr, List: pkgs}, nil
 	}
 	if r.SBOM == nil {
 		return nil, fmt.Errorf("sbom = true, and build %s made no SBOM (its hcp-sbom provisioner did not run)", b.Name)
 	}
 	c := *r.SBOM
+	if c.Format == format {
+		return &c, nil
+	}
+	if c.List == nil {
+		return nil, fmt.Errorf("sbom_format = %q, and the hcp-sbom provisioner's SBOM (source) is %s: give the provisioner an SBOM in %s, or use its auto_generate", format, c.Format, format)
+	}
+	doc, err := sbom.Write(format, b.Name, c.OS, c.List, now)
+	if err != nil {
+		return nil, err
+	}
+	c.Doc, c.Format, c.Path = doc, format, ""
 	return &c, nil
 }
 

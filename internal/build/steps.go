@@ -533,8 +533,8 @@ func stepProvision(ctx context.Context, st *state, _ *cleanups, o Options) error
 		Logf:         func(format string, args ...any) { o.UI.Message(st.b.Name, fmt.Sprintf(format, args...)) },
 		LocalEnviron: o.Environ,
 		Secrets:      o.SecretValues(),
-		SBOM: func(doc []byte, format string, n int, path string) {
-			st.sbom = &SBOM{Doc: doc, Format: format, Packages: n, Path: path}
+		SBOM: func(m provision.MadeSBOM) {
+			st.sbom = &SBOM{Doc: m.Doc, Format: m.Format, Packages: m.Count, Path: m.Path, OS: m.OS, List: m.Packages}
 		},
 		PTY:     st.b.SSH.PTY,
 		WorkDir: o.WorkDir,

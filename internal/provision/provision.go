@@ -73,7 +73,7 @@ type Env struct {
 	// SBOM, when set, is told each SBOM an hcp-sbom provisioner makes:
 	// the document, its format, how many packages it lists, and where
 	// it was written ("" when it was not).
-	SBOM func(doc []byte, format string, packages int, path string)
+	SBOM func(MadeSBOM)
 	// Secrets are values that must not appear on a command line (where ps
 	// on the machine would show them): environment variables holding one
 	// go through the session's standard input instead.

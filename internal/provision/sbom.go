@@ -16,9 +16,24 @@ import (
 // made here from the machine's package databases (auto_generate), which
 // runs nothing on the machine and leaves nothing there. It is written to
 // destination.
+// MadeSBOM is an SBOM an hcp-sbom provisioner made: the document, its
+// format, how many packages it lists, where it was written ("" when it was
+// not), and, when it was made here, the OS and packages it lists.
+type MadeSBOM struct {
+	Doc      []byte
+	Format   string
+	Count    int
+	Path     string
+	OS       sbom.OS
+	Packages []sbom.Package
+}
+
 func runHCPSBOM(ctx context.Context, h *spec.HCPSBOM, env *Env) error {
 	var doc []byte
-	format, count := "cyclonedx", 0
+	made := MadeSBOM{Format: h.Format}
+	if made.Format == "" {
+		made.Format = sbom.FormatCycloneDX
+	}
 	if h.AutoGenerate {
 		env.Logf("Reading the package databases under %s", h.ScanPath)
 		osr, pkgs, err := sbom.Scan(ctx, env.Comm, h.ScanPath)
@@ -29,22 +44,22 @@ func runHCPSBOM(ctx context.Context, h *spec.HCPSBOM, env *Env) error {
 		if subject == "" {
 			subject = env.BuildName
 		}
-		if doc, err = sbom.CycloneDX(subject, osr, pkgs); err != nil {
+		if doc, err = sbom.Write(made.Format, subject, osr, pkgs, env.Now()); err != nil {
 			return err
 		}
-		count = len(pkgs)
-		env.Logf("SBOM: %d packages of %s", count, orUnknown(osr.PrettyName))
+		made.Count, made.OS, made.Packages = len(pkgs), osr, pkgs
+		env.Logf("SBOM: %d packages of %s", made.Count, orUnknown(osr.PrettyName))
 	} else {
 		var b bytes.Buffer
 		if err := env.Comm.Download(ctx, h.Source, &b); err != nil {
 			return fmt.Errorf("download the SBOM %s: %w", h.Source, err)
 		}
 		var err error
-		if format, err = sbom.Format(b.Bytes()); err != nil {
+		if made.Format, err = sbom.Format(b.Bytes()); err != nil {
 			return fmt.Errorf("the SBOM %s is not an SBOM: %w", h.Source, err)
 		}
-		doc, count = b.Bytes(), sbom.Count(b.Bytes())
-		env.Logf("SBOM %s is %s JSON listing %d packages", h.Source, format, count)
+		doc, made.Count = b.Bytes(), sbom.Count(b.Bytes())
+		env.Logf("SBOM %s is %s JSON listing %d packages", h.Source, made.Format, made.Count)
 	}
 	dst := ""
 	if h.Destination != "" {
@@ -58,7 +73,8 @@ func runHCPSBOM(ctx context.Context, h *spec.HCPSBOM, env *Env) error {
 		env.Logf("Wrote the SBOM to %s", dst)
 	}
 	if env.SBOM != nil {
-		env.SBOM(doc, format, count, dst)
+		made.Doc, made.Path = doc, dst
+		env.SBOM(made)
 	}
 	return nil
 }

@@ -412,6 +412,7 @@ type HCPSBOM struct {
 	Destination  string // resolved; "" keeps no local copy
 	Name         string // sbom_name
 	ScanPath     string // default "/"
+	Format       string // "cyclonedx" (default) or "spdx": scanner_args' -o
 }
 
 // Sleep is Packer's sleep provisioner.
@@ -447,6 +448,7 @@ type Provenance struct {
 	// one read from SBOMScanPath.
 	SBOM         bool
 	SBOMScanPath string
+	SBOMFormat   string // "cyclonedx" or "spdx"
 	// SigningMode is "none", "key" or "keyless".
 	SigningMode string
 	Signer      string // key mode: the private key's path

@@ -23,7 +23,11 @@ func (d *decoder) provenance(o *object, opts Options) *spec.Provenance {
 	if v, _, ok := o.str("sbom_scan_path"); ok && v != "" {
 		p.SBOMScanPath = resolveLocal(v, opts.Cwd)
 	}
-	d.oneOf(o, "sbom_format", []string{"cyclonedx"}, "SPDX is not made here: the SBOM is CycloneDX JSON")
+	p.SBOMFormat = "cyclonedx"
+	if v, _, ok := o.str("sbom_format"); ok && v != "" {
+		p.SBOMFormat = v
+	}
+	d.oneOf(o, "sbom_format", []string{"cyclonedx", "spdx"}, "the SBOM is CycloneDX or SPDX JSON")
 	d.oneOf(o, "sbom_scope", []string{"squashed"}, "a snapshot is one file system, with no layers")
 	if m := o.member("sbom_exclude"); m != nil {
 		d.errorAt(m.KeyPos, join(o.path, "sbom_exclude"), "sbom_exclude cannot take effect: the SBOM comes from the package databases, not from scanning paths", "remove sbom_exclude")

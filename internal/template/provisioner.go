@@ -763,8 +763,15 @@ func (d *decoder) hcpSBOM(o *object, s *spec.Spec, opts Options) *spec.HCPSBOM {
 	if p, _, ok := o.str("scan_path"); ok && p != "" {
 		h.ScanPath = p
 	}
-	if args, ok := o.strList("scanner_args"); ok && strings.Join(args, " ") != "-o cyclonedx-json" {
-		d.errorAt(o.n.Get("scanner_args").Value.Pos, join(o.path, "scanner_args"), fmt.Sprintf("scanner_args %q: the SBOM is made here, in CycloneDX JSON only", args), `remove scanner_args, or set ["-o", "cyclonedx-json"]`)
+	h.Format = "cyclonedx"
+	if args, ok := o.strList("scanner_args"); ok {
+		switch strings.Join(args, " ") {
+		case "-o cyclonedx-json":
+		case "-o spdx-json":
+			h.Format = "spdx"
+		default:
+			d.errorAt(o.n.Get("scanner_args").Value.Pos, join(o.path, "scanner_args"), fmt.Sprintf("scanner_args %q: the SBOM is made here, as CycloneDX or SPDX JSON", args), `remove scanner_args, or set ["-o", "cyclonedx-json"] or ["-o", "spdx-json"]`)
+		}
 	}
 	for _, k := range []string{"scanner_url", "scanner_checksum", "execute_command", "elevated_user", "elevated_password"} {
 		if m := o.member(k); m != nil {

@@ -1,7 +1,8 @@
 # Keyless signing as a GitHub Actions job does it: the job's OIDC token
 # (audience sigstore) buys a Fulcio certificate naming the workflow, and
 # the statement is written with its Sigstore bundle. Here Fulcio, the
-# token endpoint and the trusted root are in-process.
+# token endpoint and the trusted root are in-process. The SBOM, SPDX this
+# time, is attested too.
 variable "fulcio" {
   type    = string
   default = env("CORPUS_FULCIO_URL")
@@ -22,8 +23,16 @@ build {
     inline = ["echo keyless > /root/built.txt"]
   }
 
+  provisioner "hcp-sbom" {
+    auto_generate = true
+    scanner_args  = ["-o", "spdx-json"]
+    destination   = "sbom/keyless.spdx.json"
+  }
+
   post-processor "provenance" {
     output_dir          = "att"
+    sbom                = true
+    sbom_format         = "spdx"
     signing_mode        = "keyless"
     fulcio_url          = var.fulcio
     trusted_root_path   = "keys/trusted_root.json"
