@@ -13,6 +13,7 @@ package main
 //	                 endpoint) for a job of workflow ref WF: the runner's
 //	                 token variables, GITHUB_WORKFLOW_REF, CORPUS_FULCIO_URL,
 //	                 and the trusted root in keys/trusted_root.json
+//	fault KIND       the emulator injects a fault of this kind (every time)
 //	bastion-ca       a jump host (Debian's sshd) that trusts a CA: the
 //	                 user key in keys/bastion, its certificate in
 //	                 keys/bastion-cert.pub, the address in
@@ -94,6 +95,8 @@ func corpusSetup(t *testing.T, r *corpusRun) []string {
 			env = append(env, "CORPUS_SOCKS5_HOST="+host, "CORPUS_SOCKS5_PORT="+port)
 		case f[0] == "bastion-ca":
 			env = append(env, bastionCA(t, r.abs)...)
+		case f[0] == "fault" && len(f) == 2:
+			r.e.srv.Inject(vultremu.Fault{Kind: vultremu.FaultKind(f[1])})
 		case f[0] == "signing-key" && len(f) == 2:
 			signingKey(t, filepath.Join(r.abs, "keys", f[1]))
 		case f[0] == "sigstore" && len(f) == 2:

@@ -13,6 +13,9 @@ package main
 //	/etc/motd !~ bye      the file exists and does not contain "bye"
 //	! /root/db.txt        the file does not exist
 //	skipped               no artifact: the build was filtered out
+//	fails TEXT            the build fails, its log saying TEXT; the command
+//	                      exits 1, and nothing temporary is left
+//	snapshots N           the account holds N snapshots at the end
 //	secret s3cr3t         no file anywhere in the image holds s3cr3t
 //
 // A `needs` file names programs the build needs on this machine, one a
@@ -25,11 +28,13 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +45,8 @@ import (
 // expectation is what one build's image must hold.
 type expectation struct {
 	skipped bool
+	fails   string
+	snaps   int // -1: not checked
 	equal   map[string]string
 	contain map[string]string
 	lacks   map[string]string
@@ -71,12 +78,20 @@ func readExpect(t *testing.T, path string) map[string]*expectation {
 		switch {
 		case line == "" || strings.HasPrefix(line, "#"):
 		case strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]"):
-			cur = &expectation{equal: map[string]string{}, contain: map[string]string{}, lacks: map[string]string{}, local: map[string]string{}}
+			cur = &expectation{snaps: -1, equal: map[string]string{}, contain: map[string]string{}, lacks: map[string]string{}, local: map[string]string{}}
 			out[strings.Trim(line, "[]")] = cur
 		case cur == nil:
 			t.Fatalf("%s:%d: a line before the first [build]", path, n)
 		case line == "skipped":
 			cur.skipped = true
+		case strings.HasPrefix(line, "fails "):
+			cur.fails = strings.TrimPrefix(line, "fails ")
+		case strings.HasPrefix(line, "snapshots "):
+			k, err := strconv.Atoi(strings.TrimPrefix(line, "snapshots "))
+			if err != nil {
+				t.Fatalf("%s:%d: %v", path, n, err)
+			}
+			cur.snaps = k
 		case strings.HasPrefix(line, "artifact "):
 			cur.artifact = strings.TrimPrefix(line, "artifact ")
 		case line == "no-temporary-key":
@@ -120,6 +135,22 @@ func readExpect(t *testing.T, path string) map[string]*expectation {
 		}
 	}
 	return out
+}
+
+// expectsFailure reports whether the expect file wants a build to fail,
+// and the command failed as a failed build does (exit 1).
+func expectsFailure(t *testing.T, r *corpusRun) bool {
+	t.Helper()
+	var exit *exec.ExitError
+	if !errors.As(r.err, &exit) || exit.ExitCode() != 1 {
+		return false
+	}
+	for _, exp := range readExpect(t, filepath.Join(r.abs, "expect")) {
+		if exp.fails != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // artifacts reads the snapshot IDs from -machine-readable output.
@@ -189,7 +220,7 @@ func TestCorpus(t *testing.T) {
 				}
 				t.Skipf("needs %s, which this machine lacks (apt-get install ansible-core; .ci/run installs it)", r.missing)
 			}
-			if r.err != nil {
+			if r.err != nil && !expectsFailure(t, r) {
 				t.Fatalf("build %s: %v\n%s", strings.Join(r.args, " "), r.err, r.out)
 			}
 			checkCorpusRun(t, r)
@@ -251,6 +282,21 @@ func checkCorpusRun(t *testing.T, r *corpusRun) {
 	want := readExpect(t, filepath.Join(r.abs, "expect"))
 	for build, exp := range want {
 		id, ok := ids[build]
+		if exp.snaps >= 0 {
+			if n := len(r.e.srv.Snapshots()); n != exp.snaps {
+				t.Errorf("build %s: the account holds %d snapshots, want %d", build, n, exp.snaps)
+			}
+		}
+		if exp.fails != "" {
+			if !strings.Contains(string(r.out), exp.fails) {
+				t.Errorf("build %s: the log does not say %q:\n%s", build, exp.fails, r.out)
+			}
+			if r.err == nil {
+				t.Errorf("build %s succeeded; want it to fail", build)
+			}
+			checkExtras(t, r, build, id, exp)
+			continue
+		}
 		if exp.skipped {
 			if ok {
 				t.Errorf("build %s ran (snapshot %s); want it skipped", build, id)

@@ -39,7 +39,7 @@ var (
 const faultSecret = "s3cr3t-fault-db-pw"
 
 // faultKinds is how many kinds of case faultPlan makes, in turn.
-const faultKinds = 26
+const faultKinds = 28
 
 type faultCase struct {
 	n      int
@@ -73,6 +73,9 @@ type faultCase struct {
 	// injected are markers of workflow commands the machine prints: no
 	// command the runner would run may hold one.
 	injected []string
+	// verify, when set, is the check a vultr-verify post-processor runs
+	// on an instance of the new snapshot.
+	verify string
 }
 
 // machineCommands is what case 23's provisioner prints: workflow commands
@@ -188,6 +191,27 @@ func faultPlan(seed int64, n int) []faultCase {
 		case 25:
 			c.name = "late-appearing duplicate create"
 			c.faults = []vultremu.Fault{{Kind: vultremu.FaultCreateThenError, Status: []int{500, 502, 503}[rng.Intn(3)], Delay: time.Duration(200+rng.Intn(600)) * time.Millisecond, Count: 1}}
+		case 26:
+			c.verify = "test -f /root/who"
+			switch rng.Intn(4) {
+			case 0:
+				c.name = "checked snapshot"
+			case 1:
+				c.name = "checked snapshot, locked on delete"
+				c.faults = []vultremu.Fault{{Kind: vultremu.FaultLockedDelete, Count: 2 + rng.Intn(3)}}
+			case 2:
+				c.name = "checked snapshot, creates error but create"
+				c.faults = []vultremu.Fault{{Kind: vultremu.FaultCreateThenError, Status: 502, Probability: 0.5}}
+			default:
+				c.name = "checked snapshot that never boots"
+				c.faults = []vultremu.Fault{{Kind: vultremu.FaultSnapshotBootFail}}
+				c.wantSuccess = false
+			}
+		case 27:
+			sig := []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGKILL}[rng.Intn(3)]
+			c.name = fmt.Sprintf("%s during the snapshot's check", sig)
+			c.verify, c.signal, c.trigger, c.wantSuccess = "true", sig, "verify", false
+			c.faults = []vultremu.Fault{{Kind: vultremu.FaultSnapshotBootFail}}
 		default:
 			sig := []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGKILL}[rng.Intn(3)]
 			trig := []string{"preflight", "key", "instance", "provision", "snapshot"}[rng.Intn(5)]
@@ -257,12 +281,17 @@ func faultTemplate(t *testing.T, c faultCase) string {
     "ssh_username": "root", %s"boot_timeout": "2m", "keep_snapshots": %d
   }`, b, c.n, timeout, c.keep))
 	}
+	pps := ""
+	if c.verify != "" {
+		pps = fmt.Sprintf(`,
+  "post-processors": [{"type": "vultr-verify", "timeout": "8s", "inline": [%q]}]`, c.verify)
+	}
 	tmpl := fmt.Sprintf(`{
   "variables": {"key": "{{env `+"`VULTR_API_KEY`"+`}}", "db_password": %q},
   "sensitive-variables": ["db_password"],
   "builders": [%s],
-  "provisioners": [%s]
-}`, faultSecret, strings.Join(builders, ","), prov)
+  "provisioners": [%s]%s
+}`, faultSecret, strings.Join(builders, ","), prov, pps)
 	p := filepath.Join(t.TempDir(), "fault.json")
 	if err := os.WriteFile(p, []byte(tmpl), 0o644); err != nil {
 		t.Fatal(err)
@@ -352,6 +381,8 @@ func TestFaultInjection(t *testing.T) {
 						}
 					case "snapshot":
 						fired = len(e.srv.Snapshots()) > 0
+					case "verify":
+						fired = slices.ContainsFunc(e.srv.Instances(), func(in vultremu.Instance) bool { return in.SnapshotID != "" })
 					}
 					if !fired {
 						time.Sleep(5 * time.Millisecond)
@@ -485,6 +516,20 @@ func TestFaultInjection(t *testing.T) {
 				if s.Status == "complete" && c.signal == 0 && outputs["snapshot-id"] != s.ID && !strings.Contains(all, s.ID) {
 					failures.Add(1)
 					t.Errorf("snapshot %s was made but not reported:\n%s", s.ID, tail(all))
+				}
+			}
+			// A snapshot that failed its check is deleted; one that passed
+			// is reported.
+			if c.verify != "" && c.signal == 0 {
+				for _, s := range e.srv.Snapshots() {
+					if !c.wantSuccess && !slices.Contains(older, s.ID) {
+						failures.Add(1)
+						t.Errorf("snapshot %s failed its check and was not deleted", s.ID)
+					}
+				}
+				if want := map[bool]string{true: "true", false: "false"}[c.wantSuccess]; outputs["verified"] != want {
+					failures.Add(1)
+					t.Errorf("output verified = %q, want %q", outputs["verified"], want)
 				}
 			}
 			switch {

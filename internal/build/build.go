@@ -193,6 +193,30 @@ type Result struct {
 	// Attestations are the statements the provenance post-processor
 	// wrote.
 	Attestations []Attestation
+	// Checks are the vultr-verify post-processor's checks of the
+	// snapshot.
+	Checks []Check
+}
+
+// Check is one boot-and-check of the snapshot.
+type Check struct {
+	Snapshot string
+	Took     time.Duration
+	Err      error
+}
+
+// Verified reports whether the build's snapshot was checked ("" when it
+// was not): "true" when every check passed.
+func (r *Result) Verified() string {
+	if len(r.Checks) == 0 {
+		return ""
+	}
+	for _, c := range r.Checks {
+		if c.Err != nil {
+			return "false"
+		}
+	}
+	return "true"
 }
 
 // SBOM is a build's software bill of materials.

@@ -34,7 +34,7 @@ func runNull(ctx context.Context, s *spec.Spec, b *spec.Build, run *runState, r 
 	cerr := undo.run(ctx, o.Stop, o.CleanupTimeout).err // the connection only
 	r.ArtifactID, r.BuilderID = nullArtifactID, nullBuilderID
 	if err == nil && cerr == nil && len(b.PostProcessors) > 0 {
-		err = r.phase(ctx, o, "post-process", func(ctx context.Context) error { return postProcess(ctx, s, b, r, o) })
+		err = r.phase(ctx, o, "post-process", func(ctx context.Context) error { return postProcess(ctx, nil, s, b, r, o) })
 	}
 	r.finish(ctx, b, errors.Join(err, cerr), o)
 }

@@ -18,7 +18,7 @@ import (
 var manifestMu sync.Mutex
 
 // postProcess runs the build's post-processor sequences in order.
-func postProcess(ctx context.Context, s *spec.Spec, b *spec.Build, r *Result, o Options) error {
+func postProcess(ctx context.Context, st *state, s *spec.Spec, b *spec.Build, r *Result, o Options) error {
 	for _, seq := range b.PostProcessors {
 		for _, pp := range seq {
 			var err error
@@ -50,6 +50,8 @@ func postProcess(ctx context.Context, s *spec.Spec, b *spec.Build, r *Result, o 
 				if err != nil {
 					err = fmt.Errorf("snapshot %s stays, unattested: %w", r.SnapshotID, err)
 				}
+			case pp.Verify != nil && st != nil:
+				err = verifySnapshot(ctx, st, r, o, pp.Verify)
 			case pp.Type == "provenance":
 				o.UI.Message(b.Name, "provenance = false: no attestation")
 			default:

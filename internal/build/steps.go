@@ -128,7 +128,7 @@ func runOne(ctx context.Context, s *spec.Spec, b *spec.Build, p prepared, run *r
 	// asked for. Their failure fails the build but never hides the
 	// snapshot ID.
 	if err == nil && cerr == nil && len(b.PostProcessors) > 0 {
-		err = r.phase(ctx, o, "post-process", func(ctx context.Context) error { return postProcess(ctx, s, b, r, o) })
+		err = r.phase(ctx, o, "post-process", func(ctx context.Context) error { return postProcess(ctx, st, s, b, r, o) })
 	}
 	if err == nil && cerr == nil && b.Vultr.KeepSnapshots > 0 {
 		err = r.phase(ctx, o, "snapshot retention", func(ctx context.Context) error { return retain(ctx, st, o) })

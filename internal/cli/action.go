@@ -137,6 +137,7 @@ func readInputs(act *ghaction.Action, env Env) (actionInputs, error) {
 	for i, f := range j.varFiles {
 		j.varFiles[i] = resolveTemplatePath(base, f)
 	}
+	j.verify = list("verify", false)
 	j.only = list("only", true)
 	j.except = list("except", true)
 	j.parallel = integer("parallel-builds", 0)
@@ -313,6 +314,7 @@ func writeActionResults(act *ghaction.Action, s *spec.Spec, results []*build.Res
 	sbomPath, provPath := firstProof(results)
 	set("sbom", workspaceRelative(workspace, sbomPath))
 	set("provenance", workspaceRelative(workspace, provPath))
+	set("verified", verifiedOutput(results))
 	artifacts, _ := json.Marshal(artifactsJSON(results, red, workspace))
 	set("artifacts", string(artifacts))
 	errs = append(errs, act.AddStepSummary(red.String(summaryMarkdown(results, red.String))))
@@ -361,6 +363,23 @@ type artifactJSON struct {
 	Provenance      string `json:"provenance,omitempty"`
 	SBOMAttestation string `json:"sbom_attestation,omitempty"`
 	Signing         string `json:"signing,omitempty"`
+	// Verified is "true" or "false" when the snapshot was checked.
+	Verified string `json:"verified,omitempty"`
+}
+
+// verifiedOutput is "true" when every checked build's snapshot passed,
+// "false" when one failed, "" when none was checked.
+func verifiedOutput(results []*build.Result) string {
+	out := ""
+	for _, r := range results {
+		switch r.Verified() {
+		case "false":
+			return "false"
+		case "true":
+			out = "true"
+		}
+	}
+	return out
 }
 
 // firstProof is the first build's SBOM and provenance statement, for the
@@ -387,6 +406,7 @@ func artifactsJSON(results []*build.Result, red *redact.Redactor, workspace stri
 		if r.Err != nil {
 			a.Error = red.String(r.Err.Error())
 		}
+		a.Verified = r.Verified()
 		if r.SBOM != nil {
 			a.SBOM, a.SBOMPackages = workspaceRelative(workspace, r.SBOM.Path), r.SBOM.Packages
 		}

@@ -44,6 +44,7 @@ type job struct {
 	timestamps      bool   // -timestamp-ui
 	timeout         time.Duration
 	workDir         string
+	verify          []string // the action's verify input: checks of every vultr build's snapshot
 
 	action  *ghaction.Action
 	tracker build.Tracker
@@ -373,6 +374,11 @@ func loadJobTemplate(j job, o templateOptions, red *redact.Redactor) (*spec.Spec
 	}
 	if err != nil {
 		return s, err
+	}
+	if len(j.verify) > 0 {
+		if err := template.AddVerify(s, j.verify, spec.Pos{File: "action input verify"}); err != nil {
+			return s, &UsageError{Err: err}
+		}
 	}
 	for i := range s.Builds {
 		v := &s.Builds[i].Vultr

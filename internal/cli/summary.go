@@ -30,6 +30,7 @@ func summaryMarkdown(results []*build.Result, redact func(string) string) string
 			cell(r.Name), cell(r.Region), cell(r.Plan), cell(r.Image), cell(code(r.SnapshotID)), statusCell(r.Status), dur(r.Duration()))
 	}
 	writeProof(&b, results, cell)
+	writeChecks(&b, results, cell)
 	b.WriteString("\n#### Phases\n\n")
 	b.WriteString("| Build | Phase | Duration | Result |\n|---|---|---|---|\n")
 	for _, r := range results {
@@ -105,6 +106,28 @@ func dur(d time.Duration) string {
 		return d.Round(time.Millisecond).String()
 	default:
 		return d.Round(100 * time.Millisecond).String()
+	}
+}
+
+// writeChecks adds each snapshot check (vultr-verify): its result and how
+// long the boot and the checks took.
+func writeChecks(b *strings.Builder, results []*build.Result, cell func(string) string) {
+	var rows []string
+	for _, r := range results {
+		for _, c := range r.Checks {
+			res := "passed"
+			if c.Err != nil {
+				res = "failed: " + c.Err.Error()
+			}
+			rows = append(rows, fmt.Sprintf("| %s | %s | %s | %s |\n", cell(r.Name), cell(code(c.Snapshot)), cell(res), dur(c.Took)))
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	b.WriteString("\n#### Snapshot checks\n\n| Build | Snapshot | Check | Boot and checks |\n|---|---|---|---|\n")
+	for _, row := range rows {
+		b.WriteString(row)
 	}
 }
 

@@ -50,6 +50,10 @@ func ValidRunID(id string) bool { return runIDRE.MatchString(id) }
 // RunTag is the tag that names one build of one run.
 func RunTag(runID, build string) string { return runTagPrefix + runID + ":" + build }
 
+// VerifyTag is the run tag of the instance that checks one build's
+// snapshot (the vultr-verify post-processor).
+func VerifyTag(runID, build string) string { return RunTag(runID, build+"/verify") }
+
 // KeyName is the name of a run's n-th temporary SSH key in one account.
 func KeyName(runID string, n int) string { return fmt.Sprintf("%s%s-key%d", keyPrefix, runID, n) }
 

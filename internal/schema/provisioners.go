@@ -131,6 +131,26 @@ var Provenance = Block{ID: "provenance", Name: "a provenance post-processor", Ke
 	{Name: "keyless_oidc_issuer", Type: String, Origin: Core, Doc: "the expected OIDC issuer (GitHub: `https://token.actions.githubusercontent.com`); needed by `keyless`"},
 }}
 
+// VultrVerify is this tool's own post-processor: it boots an instance from
+// the new snapshot, runs checks on it as a shell provisioner does, and
+// destroys it; a failed check fails the build (and deletes the snapshot,
+// unless on_failure = "keep").
+var VultrVerify = Block{ID: "vultr-verify", Name: "a vultr-verify post-processor", Keys: append([]Key{
+	{Name: "timeout", Type: Duration, Origin: Ours, Default: "`10m`", Doc: "the whole check: create, boot, SSH and the commands; past it the check fails"},
+	{Name: "on_failure", Type: String, Origin: Ours, Default: "`delete`", Doc: "`delete`: a failed check deletes the snapshot; `keep`: keep it for debugging (the build still fails, naming it)"},
+	{Name: "region_id", Type: String, Origin: Ours, Doc: "the region of the check's instance (default the build's)"},
+	{Name: "plan_id", Type: String, Origin: Ours, Doc: "the plan of the check's instance (default the build's)"},
+}, withOrigin(Shell.Keys, Ours)...)}
+
+// withOrigin is keys with another origin.
+func withOrigin(keys []Key, o Origin) []Key {
+	out := append([]Key(nil), keys...)
+	for i := range out {
+		out[i].Origin = o
+	}
+	return out
+}
+
 // Provisioners are the provisioner types, by name; refused types are in
 // RefusedProvisioners.
 var Provisioners = map[string]*Block{
@@ -139,7 +159,7 @@ var Provisioners = map[string]*Block{
 }
 
 // PostProcessors are the post-processor types, by name.
-var PostProcessors = map[string]*Block{"manifest": &Manifest, "shell-local": &ShellLocal, "provenance": &Provenance}
+var PostProcessors = map[string]*Block{"manifest": &Manifest, "shell-local": &ShellLocal, "provenance": &Provenance, "vultr-verify": &VultrVerify}
 
 const windowsRefused = "it runs Windows commands; Vultr images built here are Linux (this tool speaks SSH to them). Use a shell provisioner"
 

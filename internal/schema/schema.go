@@ -123,7 +123,7 @@ func cell(s string) string {
 
 // Blocks is every declared block.
 func Blocks() []*Block {
-	return []*Block{&Vultr, &Null, &Shell, &ShellLocal, &File, &Breakpoint, &Sleep, &AnsibleLocal, &Ansible, &HCPSBOM, &Manifest, &Provenance, &commonProvisioner, &commonPostProcessor}
+	return []*Block{&Vultr, &Null, &Shell, &ShellLocal, &File, &Breakpoint, &Sleep, &AnsibleLocal, &Ansible, &HCPSBOM, &Manifest, &Provenance, &VultrVerify, &commonProvisioner, &commonPostProcessor}
 }
 
 var (

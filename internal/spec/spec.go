@@ -432,6 +432,20 @@ type PostProcessor struct {
 	Manifest   *Manifest
 	ShellLocal *ShellLocal
 	Provenance *Provenance
+	Verify     *Verify
+}
+
+// Verify is this tool's vultr-verify post-processor: the snapshot is
+// booted once and checked before anyone deploys it.
+type Verify struct {
+	// Shell is what runs on the instance, as a shell provisioner.
+	Shell   *Shell
+	Timeout time.Duration // default 10m
+	// Keep keeps a snapshot whose check failed (on_failure = "keep");
+	// otherwise it is deleted.
+	Keep bool
+	// Region and Plan are the instance's; "" is the build's.
+	Region, Plan string
 }
 
 // Provenance is Packer's provenance post-processor: an in-toto SLSA

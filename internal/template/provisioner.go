@@ -8,7 +8,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/schema"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
@@ -294,6 +293,7 @@ func (d *decoder) assemble(s *spec.Spec, provs []rawProvisioner, pps [][]rawPost
 		}
 		d.dropRepeats(saved)
 		d.checkProvenance(b)
+		d.checkVerify(b)
 	}
 	d.in.buildName, d.in.buildType = "", ""
 }
@@ -403,8 +403,7 @@ func (d *decoder) withPlaceholders(fn func()) {
 }
 
 func (d *decoder) shell(o *object, s *spec.Spec, opts Options) *spec.Shell {
-	sh := &spec.Shell{InlineShebang: "/bin/sh -e", EnvVarFormat: "%s='%s' ", ExecuteCommand: "chmod +x {{.Path}}; {{.Vars}} {{.Path}}",
-		RemoteFolder: "/tmp", ValidExitCodes: []int{0}, StartRetryTimeout: 5 * time.Minute}
+	sh := DefaultShell()
 	set := o.exclusive("inline", "script", "scripts")
 	if len(set) == 0 {
 		d.errorAt(o.n.Pos, join(o.path, "inline"), "the shell provisioner has nothing to run", `set one of "inline", "script" or "scripts"`)
@@ -642,6 +641,8 @@ func (d *decoder) postProcessor(rp rawPostProcessor, s *spec.Spec, opts Options)
 		out.ShellLocal = d.shellLocal(o, s, opts)
 	case "provenance":
 		out.Provenance = d.provenance(o, opts)
+	case "vultr-verify":
+		out.Verify = d.vultrVerify(o, s, opts)
 	}
 	o.unknown(append(append([]string{}, commonPostProcessorKeys...), postProcessorKeys[rp.typ]...), "a "+rp.typ+" post-processor")
 	return out, len(d.diags.Errors()) == before

@@ -57,6 +57,10 @@ const (
 	FaultHangSnapshot FaultKind = "hang-snapshot"
 	// FaultFailSnapshot makes new snapshots fail.
 	FaultFailSnapshot FaultKind = "fail-snapshot"
+	// FaultSnapshotBootFail makes an instance created from a snapshot
+	// never come up: the API reports it ok (the hypervisor booted it), and
+	// its system never answers SSH (a broken first boot).
+	FaultSnapshotBootFail FaultKind = "snapshot-boot-fail"
 )
 
 // Fault is one injected failure. Count limits how often it fires (0: every

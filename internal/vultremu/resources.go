@@ -455,6 +455,15 @@ func (s *Server) activate(id string, v6 bool) {
 	s.changed(id, "status", "active")
 	spec := in.spec
 	spec.OnPowerOff = func() { s.poweredOff(id) }
+	if in.SnapshotID != "" && s.kindFiresLocked(FaultSnapshotBootFail) != nil {
+		s.after(s.o.Delays.InstanceBooting, func() {
+			if in, ok := s.insts[id]; ok && in.ServerStatus == "installingbooting" {
+				in.ServerStatus = "ok"
+				s.changed(id, "server_status", "ok")
+			}
+		})
+		return
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

@@ -56,7 +56,11 @@ type Machines struct {
 	ids     idMap
 	mu      sync.Mutex
 	snaps   map[string]string
-	live    map[*machine]struct{}
+	// snapPass is each snapshot's root password: the one its machine
+	// had. A machine restored from it keeps it, whatever the API says
+	// (Vultr cannot set a snapshot deploy's password).
+	snapPass map[string]string
+	live     map[*machine]struct{}
 }
 
 var _ vultremu.Machines = (*Machines)(nil)
@@ -263,6 +267,9 @@ func (ms *Machines) Boot(ctx context.Context, spec vultremu.MachineSpec) (vultre
 	if spec.From != "" {
 		ms.mu.Lock()
 		src, ok := ms.snaps[spec.From]
+		if pw, ok := ms.snapPass[spec.From]; ok {
+			spec.RootPassword = pw
+		}
 		ms.mu.Unlock()
 		if !ok {
 			return nil, fmt.Errorf("snapshot %s has no disk", spec.From)
@@ -279,13 +286,9 @@ func (ms *Machines) Boot(ctx context.Context, spec vultremu.MachineSpec) (vultre
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("write authorized_keys: %w", err)
 	}
-	var keys []ssh.PublicKey
-	for _, line := range spec.AuthorizedKeys {
-		k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
-		if err == nil {
-			keys = append(keys, k)
-		}
-	}
+	// The keys are those of root's authorized_keys on the disk, as sshd
+	// reads them: the instance's, and those a restored snapshot holds.
+	keys := diskKeys(filepath.Join(rootSSH, "authorized_keys"))
 	if ms.o.SSHD != "" {
 		err = m.startSSHD(keys)
 	} else {
@@ -326,6 +329,10 @@ func (ms *Machines) Snapshot(_ context.Context, vm vultremu.Machine, snapshotID 
 	_ = ms.chownTree(filepath.Join(dst, "work"))
 	ms.mu.Lock()
 	ms.snaps[snapshotID] = dst
+	if ms.snapPass == nil {
+		ms.snapPass = map[string]string{}
+	}
+	ms.snapPass[snapshotID] = m.spec.RootPassword
 	ms.mu.Unlock()
 	return nil
 }
@@ -776,6 +783,21 @@ func (ms *Machines) SnapshotDir(snapshotID string) (dir string, ok bool) {
 	defer ms.mu.Unlock()
 	dir, ok = ms.snaps[snapshotID]
 	return dir, ok
+}
+
+// diskKeys are the keys of an authorized_keys file.
+func diskKeys(path string) []ssh.PublicKey {
+	b, _ := os.ReadFile(path)
+	var keys []ssh.PublicKey
+	for len(b) > 0 {
+		k, _, _, rest, err := ssh.ParseAuthorizedKey(b)
+		if err != nil {
+			break
+		}
+		keys = append(keys, k)
+		b = rest
+	}
+	return keys
 }
 
 // writeAuthorizedKeys adds the instance's keys to root's authorized_keys on

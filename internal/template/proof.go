@@ -3,6 +3,7 @@ package template
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 )
@@ -119,4 +120,75 @@ func (d *decoder) checkProvenance(b *spec.Build) {
 			}
 		}
 	}
+}
+
+// vultrVerify decodes this tool's vultr-verify post-processor: the keys of
+// a shell provisioner, and its own.
+func (d *decoder) vultrVerify(o *object, s *spec.Spec, opts Options) *spec.Verify {
+	v := &spec.Verify{Shell: d.shell(o, s, opts), Timeout: 10 * time.Minute}
+	if t, ok := o.dur("timeout"); ok && t > 0 {
+		v.Timeout = t
+	}
+	switch f, pos, _ := o.str("on_failure"); f {
+	case "", "delete":
+	case "keep":
+		v.Keep = true
+	default:
+		d.errorAt(pos, join(o.path, "on_failure"), fmt.Sprintf("on_failure %q is not a choice", f), `valid: "delete" (the default) and "keep"`)
+	}
+	v.Region, _, _ = o.str("region_id")
+	v.Plan, _, _ = o.str("plan_id")
+	return v
+}
+
+// checkVerify fails a vultr-verify post-processor that cannot check its
+// build: a build with no snapshot, or one that leaves no way to log in to
+// the snapshot (Vultr restores a snapshot's disk as it was: the build's
+// own credentials are what let the check in).
+func (d *decoder) checkVerify(b *spec.Build) {
+	for _, seq := range b.PostProcessors {
+		for _, pp := range seq {
+			if pp.Verify == nil {
+				continue
+			}
+			where := fmt.Sprintf("post-processors[%d]", pp.Index)
+			switch {
+			case b.Type != "vultr":
+				d.errorAt(pp.Pos, where, fmt.Sprintf("the vultr-verify post-processor boots a snapshot, and build %s (%s) makes none", b.Name, b.Type), fmt.Sprintf("add except = [%q] to it", b.Name))
+			case b.SSH.ClearAuthorizedKeys && b.SSH.PrivateKeyFile == "" && b.SSH.Password == "" && !b.SSH.AgentAuth:
+				d.errorAt(pp.Pos, where, fmt.Sprintf("the vultr-verify post-processor cannot log in to build %s's snapshot: ssh_clear_authorized_keys removes the temporary key it would use, and the build has no other credential", b.Name),
+					"set ssh_private_key_file (with its public key in the image) or ssh_password, or drop ssh_clear_authorized_keys")
+			}
+		}
+	}
+}
+
+// DefaultShell is a shell provisioner with Packer's defaults and nothing
+// to run.
+func DefaultShell() *spec.Shell {
+	return &spec.Shell{InlineShebang: "/bin/sh -e", EnvVarFormat: "%s='%s' ", ExecuteCommand: "chmod +x {{.Path}}; {{.Vars}} {{.Path}}",
+		RemoteFolder: "/tmp", ValidExitCodes: []int{0}, StartRetryTimeout: 5 * time.Minute}
+}
+
+// AddVerify gives every vultr build a vultr-verify post-processor that
+// runs commands (the action's verify input), before its other
+// post-processors: a snapshot that fails its check is neither attested
+// nor recorded. It fails as validate would for a build it cannot check.
+func AddVerify(s *spec.Spec, commands []string, pos spec.Pos) error {
+	d := &decoder{}
+	for i := range s.Builds {
+		b := &s.Builds[i]
+		if b.Type != "vultr" {
+			continue
+		}
+		sh := DefaultShell()
+		sh.Inline = append([]string(nil), commands...)
+		pp := spec.PostProcessor{Index: -1, Type: "vultr-verify", Pos: pos, Name: "verify input", Verify: &spec.Verify{Shell: sh, Timeout: 10 * time.Minute}}
+		b.PostProcessors = append([][]spec.PostProcessor{{pp}}, b.PostProcessors...)
+		d.checkVerify(b)
+	}
+	if d.diags.HasErrors() {
+		return d.diags
+	}
+	return nil
 }

@@ -1,0 +1,140 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/leftovers"
+	"github.com/vultr-image-action/vultr-image-action/internal/provision"
+	"github.com/vultr-image-action/vultr-image-action/internal/remote"
+	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+	"github.com/vultr-image-action/vultr-image-action/internal/vultr"
+)
+
+// ErrVerifyFailed is a snapshot whose check failed.
+var ErrVerifyFailed = errors.New("the snapshot failed its check")
+
+// verifySnapshot is the vultr-verify post-processor: an instance booted
+// from the new snapshot, logged in to with the build's own credentials
+// (Vultr restores a snapshot's disk as it was, so what let the build in
+// lets the check in), the checks run on it as a shell provisioner runs,
+// and the instance destroyed, whatever happens, with the build's cleanup
+// rules. A failed check deletes the snapshot unless Keep is set.
+func verifySnapshot(ctx context.Context, st *state, r *Result, o Options, v *spec.Verify) error {
+	start := o.Now()
+	err := checkSnapshot(ctx, st, r, o, v)
+	r.Checks = append(r.Checks, Check{Snapshot: r.SnapshotID, Took: o.Now().Sub(start), Err: err})
+	if err == nil {
+		o.UI.Message(st.b.Name, fmt.Sprintf("Snapshot %s passed its check in %s", r.SnapshotID, o.Now().Sub(start).Round(time.Millisecond)))
+		return nil
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("check of snapshot %s: %w", r.SnapshotID, err)
+	}
+	if v.Keep {
+		return fmt.Errorf("%w: snapshot %s is kept for debugging (on_failure = \"keep\"): %w", ErrVerifyFailed, r.SnapshotID, err)
+	}
+	id := r.SnapshotID
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.CleanupTimeout)
+	defer cancel()
+	if derr := st.cloud.DeleteSnapshot(dctx, id); derr != nil && !errors.Is(derr, vultr.ErrNotFound) {
+		return fmt.Errorf("%w: %w; and deleting snapshot %s failed, so it remains: %w", ErrVerifyFailed, err, id, derr)
+	}
+	o.UI.Message(st.b.Name, "Deleted snapshot "+id+", which failed its check")
+	r.SnapshotID, r.ArtifactID = "", ""
+	return fmt.Errorf("%w and was deleted: %w", ErrVerifyFailed, err)
+}
+
+// checkSnapshot boots, checks and destroys the check's instance.
+func checkSnapshot(ctx context.Context, st *state, r *Result, o Options, v *spec.Verify) (err error) {
+	b := *st.b
+	b.SSH.Host = "" // the check's instance, not a fixed host
+	b.Vultr.BootTimeout = v.Timeout
+	vs := &state{b: &b, run: st.run, cloud: st.cloud, resolved: st.resolved, runTag: leftovers.VerifyTag(o.RunID, st.b.Name),
+		key: st.key, password: st.password, pin: &remote.Pin{}, bastionPin: st.bastionPin}
+	tctx, cancel := context.WithTimeout(ctx, v.Timeout)
+	defer cancel()
+	var undo cleanups
+	defer func() {
+		budget := o.CleanupTimeout
+		if ctx.Err() != nil {
+			budget = o.CancelBudget
+		}
+		res := undo.run(ctx, o.Stop, budget)
+		r.Left = append(r.Left, res.left...)
+		err = errors.Join(err, res.err)
+	}()
+	steps := []struct {
+		name string
+		run  func(context.Context, *state, *cleanups, Options) error
+	}{
+		{"create instance", func(ctx context.Context, vs *state, undo *cleanups, o Options) error {
+			return createCheckInstance(ctx, vs, undo, o, r.SnapshotID, v)
+		}},
+		{"wait for instance", stepWaitInstance},
+		{"connect over SSH", stepConnect},
+		{"run the checks", func(ctx context.Context, vs *state, _ *cleanups, o Options) error { return runChecks(ctx, vs, o, v) }},
+	}
+	for _, s := range steps {
+		end := o.UI.Phase(st.b.Name, "verify: "+s.name)
+		err := s.run(tctx, vs, &undo, o)
+		end()
+		if err != nil {
+			if tctx.Err() != nil && ctx.Err() == nil {
+				return fmt.Errorf("%s: not done within the check's timeout of %s: %w", s.name, v.Timeout, err)
+			}
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	return nil
+}
+
+// createCheckInstance creates the instance from the snapshot, tagged with
+// the run, and registers its delete the moment it has an ID.
+func createCheckInstance(ctx context.Context, vs *state, undo *cleanups, o Options, snapshot string, v *spec.Verify) error {
+	region, plan := vs.resolved.Region, vs.resolved.Plan
+	if v.Region != "" {
+		region = v.Region
+	}
+	if v.Plan != "" {
+		plan = v.Plan
+	}
+	label := "verify " + vs.b.Name
+	req := vultr.CreateInstanceRequest{Region: region, Plan: plan, SnapshotID: snapshot, Label: label,
+		Tags: []string{leftovers.ToolTag}, ListTag: leftovers.ToolTag, RunTag: vs.runTag,
+		EnableIPv6: vs.resolved.IPv6Only || vs.b.SSH.Interface == "public_v6"}
+	inst, err := vs.cloud.CreateInstance(ctx, req)
+	var amb *vultr.AmbiguousCreateError
+	if errors.As(err, &amb) || inst != nil && inst.Unclear {
+		undo.pushDelete(leftovers.Resource{Kind: leftovers.Instance, Run: o.RunID, Name: vs.runTag}, func(ctx context.Context) error {
+			return deleteTagged(ctx, vs, o)
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("create an instance of snapshot %s in %s: %w", snapshot, region, err)
+	}
+	vs.instance = inst
+	o.Tracker.Track(leftovers.Instance, inst.ID)
+	undo.pushDelete(leftovers.Resource{Kind: leftovers.Instance, ID: inst.ID, Name: label}, func(ctx context.Context) error {
+		if err := vs.cloud.DeleteInstance(ctx, inst.ID); err != nil {
+			return err
+		}
+		o.Tracker.Untrack(leftovers.Instance, inst.ID)
+		o.UI.Message(vs.b.Name, "Destroyed check instance "+inst.ID)
+		return nil
+	})
+	o.UI.Message(vs.b.Name, fmt.Sprintf("Created check instance %s of snapshot %s in %s", inst.ID, snapshot, region))
+	return nil
+}
+
+// runChecks runs the checks on the instance as a shell provisioner.
+func runChecks(ctx context.Context, vs *state, o Options, v *spec.Verify) error {
+	out := o.UI.Output(vs.b.Name)
+	defer out.Close()
+	env := &provision.Env{BuildName: vs.b.Name, BuilderType: vs.b.Type, Comm: vs.comm, Stdout: out, Stderr: out,
+		Logf:    func(format string, args ...any) { o.UI.Message(vs.b.Name, fmt.Sprintf(format, args...)) },
+		Secrets: o.SecretValues(), PTY: vs.b.SSH.PTY, WorkDir: o.WorkDir, LocalEnviron: o.Environ}
+	return provision.Run(ctx, spec.Provisioner{Type: "shell", Shell: v.Shell}, env)
+}
