@@ -171,6 +171,13 @@ func run() error {
 			fmt.Sprintf("%.2f s total (+%.2f s over 1 build), peak RSS %.0f MB, %.1f req/s avg, %.0f req/s peak", total, total-single, m.maxRSSMB, m.avgRate, m.peakRate))
 	}
 
+	// 6b. The snapshot's check (vultr-verify): what it adds to one build
+	// beyond the cloud's create and boot of its instance, and 16 verified
+	// builds against one.
+	if err := verifyRows(&rep, bin, c); err != nil {
+		return err
+	}
+
 	// 7. How cost grows with provisioners and uploaded files.
 	growDelays := vultremu.Delays{InstancePending: 100 * time.Millisecond, InstanceBooting: 100 * time.Millisecond, SnapshotPending: 100 * time.Millisecond}
 	base, err := buildTemplate(bin, growDelays, "")
@@ -272,6 +279,7 @@ type measure struct {
 	peakRate, avgRate float64
 	reactions         []float64
 	maxRSSMB          float64
+	cpu               time.Duration // the binary's user and system CPU time
 }
 
 // traceBuilds runs n parallel builds once and prints each request's time
@@ -293,6 +301,12 @@ func traceBuilds(bin string, d vultremu.Delays, n int) error {
 // emulator whose delays, and the binary's polls, are multiplied by scale
 // (0: 1).
 func buildOnce(bin string, d vultremu.Delays, scale float64, n int) (measure, error) {
+	return buildN(bin, d, scale, n, "")
+}
+
+// buildN runs n parallel builds whose every builder has these
+// post-processors (a JSON array's contents).
+func buildN(bin string, d vultremu.Delays, scale float64, n int, pps string) (measure, error) {
 	var m measure
 	ms, err := machine.New(machine.Options{})
 	if err != nil {
@@ -303,7 +317,7 @@ func buildOnce(bin string, d vultremu.Delays, scale float64, n int) (measure, er
 	srv := vultremu.New(vultremu.Options{APIKey: key, Machines: ms, Delays: d, TimeScale: scale})
 	hs := httptest.NewServer(srv)
 	defer func() { hs.Close(); srv.Close() }()
-	tmpl, err := template(n)
+	tmpl, err := template(n, pps)
 	if err != nil {
 		return m, err
 	}
@@ -323,6 +337,7 @@ func buildOnce(bin string, d vultremu.Delays, scale float64, n int) (measure, er
 	m.wall = time.Since(start)
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		m.maxRSSMB = float64(ru.Maxrss) / 1024
+		m.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
 	m.overhead = m.wall - d.InstancePending - d.InstanceBooting - d.SnapshotPending
 	rs := srv.Requests()
@@ -361,7 +376,7 @@ func buildOnce(bin string, d vultremu.Delays, scale float64, n int) (measure, er
 	return m, nil
 }
 
-func template(n int) (string, error) {
+func template(n int, pps string) (string, error) {
 	var b strings.Builder
 	b.WriteString(`{"variables":{"key":"{{env ` + "`VULTR_API_KEY`" + `}}"},"builders":[`)
 	for i := 0; i < n; i++ {
@@ -370,7 +385,11 @@ func template(n int) (string, error) {
 		}
 		fmt.Fprintf(&b, `{"type":"vultr","name":"b%d","api_key":"{{user `+"`key`"+`}}","snapshot_description":"bench %d","region_id":"2","plan_id":"201","os_id":"167","ssh_username":"root"}`, i, i)
 	}
-	b.WriteString("]}")
+	b.WriteString("]")
+	if pps != "" {
+		b.WriteString(`,"post-processors":[` + pps + `]`)
+	}
+	b.WriteString("}")
 	f, err := os.CreateTemp("", "bench-*.json")
 	if err != nil {
 		return "", err
@@ -433,7 +452,7 @@ func startupToFirstRequest(bin string) (time.Duration, error) {
 	srv := vultremu.New(vultremu.Options{APIKey: key})
 	hs := httptest.NewServer(srv)
 	defer func() { hs.Close(); srv.Close() }()
-	tmpl, err := template(1)
+	tmpl, err := template(1, "")
 	if err != nil {
 		return 0, err
 	}
@@ -574,6 +593,35 @@ func writeRandom(path string, mb int) error {
 		return err
 	}
 	return f.Close()
+}
+
+// verifyRows measures the vultr-verify post-processor (medians of runs).
+func verifyRows(rep *report, bin string, c config) error {
+	const check = `{"type":"vultr-verify","inline":["test -d /root"]}`
+	var plain, checked, sixteen, cpu []float64
+	for i := 0; i < max(1, c.runs); i++ {
+		p, err := buildN(bin, c.delays, 0, 1, "")
+		if err != nil {
+			return err
+		}
+		v, err := buildN(bin, c.delays, 0, 1, check)
+		if err != nil {
+			return err
+		}
+		s, err := buildN(bin, c.delays, 0, 16, check)
+		if err != nil {
+			return err
+		}
+		plain, checked, sixteen = append(plain, p.wall.Seconds()), append(checked, v.wall.Seconds()), append(sixteen, s.wall.Seconds())
+		cpu = append(cpu, s.cpu.Seconds())
+	}
+	cloud := (c.delays.InstancePending + c.delays.InstanceBooting).Seconds()
+	own := median(checked) - median(plain) - cloud
+	rep.add("vultr-verify: our overhead per build beyond the cloud's create and boot of the check's instance", "≤ 1 s",
+		fmt.Sprintf("%.2f s (a verified build %.2f s, unverified %.2f s, the emulator's create and boot %.2f s)", own, median(checked), median(plain), cloud))
+	rep.add("vultr-verify: 16 parallel verified builds", "16 within 2 s of 1",
+		fmt.Sprintf("%.2f s total (+%.2f s over 1 verified build); this tool used %.2f s of CPU, the rest is the emulator booting 32 sandboxed machines on %d cores", median(sixteen), median(sixteen)-median(checked), median(cpu), numCPU()))
+	return nil
 }
 
 // provenanceCost is what a key-signed provenance post-processor adds to a
