@@ -196,7 +196,7 @@ func runJob(ctx context.Context, env Env, j job) ([]*build.Result, error) {
 		Stop:           env.Stop,
 		Ask:            term.askOnError(red),
 		Pause:          term.pause(red),
-		Interactive:    term.interactive(red),
+		Interactive:    term.interactive(ctx, red),
 		Version:        Version,
 	})
 	if len(results) == 0 && err != nil {

@@ -608,6 +608,21 @@ func TestTerminalAsksThroughOneReader(t *testing.T) {
 	if strings.Contains(out.String(), "prompt-secret-123") {
 		t.Errorf("the prompt showed a secret: %q", out.String())
 	}
+	// A bastion's keyboard-interactive question ends with the run's
+	// context (Ctrl-C), not at the next Enter.
+	done := make(chan error, 1)
+	go func() {
+		_, err := term.interactive(ctx, red)("bastion", "", []string{"Code: "}, []bool{true})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("an interrupted bastion question: %v, want context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("an interrupted bastion question still waits for Enter")
+	}
 }
 
 // TestISOBuild builds from one of Vultr's public ISOs (iso_id) on the

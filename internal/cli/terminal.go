@@ -84,8 +84,10 @@ func (t *terminal) pause(red *redact.Redactor) func(ctx context.Context, msg str
 
 // interactive answers an SSH server's keyboard-interactive questions
 // (ssh_bastion_interactive) in the terminal; an answer the server asks not
-// to echo is typed with echo off. Nil without a terminal.
-func (t *terminal) interactive(red *redact.Redactor) func(name, instruction string, questions []string, echos []bool) ([]string, error) {
+// to echo is typed with echo off. The SSH library's callback takes no
+// context, so the run's is kept: an interrupt (Ctrl-C) ends the question.
+// Nil without a terminal.
+func (t *terminal) interactive(ctx context.Context, red *redact.Redactor) func(name, instruction string, questions []string, echos []bool) ([]string, error) {
 	if !t.ok {
 		return nil
 	}
@@ -102,7 +104,7 @@ func (t *terminal) interactive(red *redact.Redactor) func(name, instruction stri
 					return nil, fmt.Errorf("turn echo off for %q: %w", q, err)
 				}
 			}
-			a, err := t.ask(context.Background(), red, q)
+			a, err := t.ask(ctx, red, q)
 			restore()
 			if !echos[i] {
 				fmt.Fprintln(t.env.Stdout)
