@@ -16,6 +16,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -236,5 +237,33 @@ func TestKeyless(t *testing.T) {
 	}
 	if _, err := attest.Token(ctx, func(string) string { return "" }, http.DefaultClient); !errors.Is(err, attest.ErrNoToken) {
 		t.Errorf("no token: %v", err)
+	}
+}
+
+// The source of a local checkout is recorded without the credentials its
+// remote's URL may hold, as Packer strips them, and without a query.
+func TestLocalGitSourceHoldsNoCredentials(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("needs git")
+	}
+	dir := t.TempDir()
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q", "--allow-empty", "-m", "x"},
+		{"remote", "add", "origin", "https://bot:ghp_secret123@example.com/o/r.git?private_token=tok456"}} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v %s", args, err, out)
+		}
+	}
+	st := attest.ProvenanceStatement(context.Background(), attest.Input{Snapshot: attest.SnapshotRecord{ID: "s"}, WorkDir: dir, Getenv: func(string) string { return "" }})
+	b, _ := json.Marshal(st)
+	for _, secret := range []string{"ghp_secret123", "tok456", "bot"} {
+		if strings.Contains(string(b), secret) {
+			t.Errorf("the statement holds %q: %s", secret, b)
+		}
+	}
+	if !strings.Contains(string(b), `"uri":"git+https://example.com/o/r.git@refs/heads/main"`) {
+		t.Errorf("the source is not recorded: %s", b)
 	}
 }

@@ -35,6 +35,8 @@ type Keyless struct {
 	Identity, Issuer string
 	// Token is the OIDC identity token (see Token).
 	Token string
+
+	tm root.TrustedMaterial // loaded once
 }
 
 // ErrNoToken is keyless signing without an OIDC token.
@@ -84,17 +86,42 @@ func Token(ctx context.Context, getenv func(string) string, client *http.Client)
 	return strings.TrimSpace(body.Value), nil
 }
 
-// TrustedMaterial is the Sigstore trusted root that keyless checks use.
-func (k Keyless) TrustedMaterial() (root.TrustedMaterial, error) {
-	if k.TrustedRootPath == "" {
-		return root.FetchTrustedRoot()
+// TrustedMaterial is the Sigstore trusted root that keyless checks use,
+// loaded once. The public one comes over the network through TUF, whose
+// client takes no context: the wait for it ends with ctx all the same.
+func (k *Keyless) TrustedMaterial(ctx context.Context) (root.TrustedMaterial, error) {
+	if k.tm != nil {
+		return k.tm, nil
 	}
-	return root.NewTrustedRootFromPath(k.TrustedRootPath)
+	type answer struct {
+		tm  root.TrustedMaterial
+		err error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		var a answer
+		if k.TrustedRootPath == "" {
+			a.tm, a.err = root.FetchTrustedRoot()
+		} else {
+			a.tm, a.err = root.NewTrustedRootFromPath(k.TrustedRootPath)
+		}
+		ch <- a
+	}()
+	select {
+	case a := <-ch:
+		if a.err != nil {
+			return nil, a.err
+		}
+		k.tm = a.tm
+		return a.tm, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // Sign signs payload keyless and returns Packer's envelope (signature and
 // certificate) and the Sigstore bundle's JSON.
-func (k Keyless) Sign(ctx context.Context, payload []byte) (Envelope, []byte, error) {
+func (k *Keyless) Sign(ctx context.Context, payload []byte) (Envelope, []byte, error) {
 	if k.Token == "" {
 		return Envelope{}, nil, ErrNoToken
 	}
@@ -109,7 +136,7 @@ func (k Keyless) Sign(ctx context.Context, payload []byte) (Envelope, []byte, er
 	}
 	opts := sign.BundleOptions{CertificateProvider: fixedCert(der), Context: ctx}
 	if k.UploadTlog {
-		tm, err := k.TrustedMaterial()
+		tm, err := k.TrustedMaterial(ctx)
 		if err != nil {
 			return Envelope{}, nil, fmt.Errorf("load the Sigstore trusted root: %w", err)
 		}
@@ -162,7 +189,7 @@ func (c fixedCert) GetCertificate(context.Context, sign.Keypair, *sign.Certifica
 // and names Identity and Issuer, and its signature holds. Without a Rekor
 // entry or timestamp the certificate must still be valid now (Fulcio's
 // last ten minutes), as in Packer.
-func (k Keyless) Verify(env Envelope, bundleJSON []byte) error {
+func (k *Keyless) Verify(ctx context.Context, env Envelope, bundleJSON []byte) error {
 	if k.Identity == "" || k.Issuer == "" {
 		return errors.New("checking a keyless signature needs the identity (the workflow ref) and the OIDC issuer")
 	}
@@ -180,7 +207,7 @@ func (k Keyless) Verify(env Envelope, bundleJSON []byte) error {
 	if !slicesContainSig(env.Signatures, inner.Signatures[0].Sig) {
 		return errors.New("the Sigstore bundle's signature is none of the attestation's")
 	}
-	tm, err := k.TrustedMaterial()
+	tm, err := k.TrustedMaterial(ctx)
 	if err != nil {
 		return fmt.Errorf("load the Sigstore trusted root: %w", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Input is what a provenance statement records about one build.
@@ -70,6 +72,9 @@ func ProvenanceStatement(ctx context.Context, in Input) Statement {
 	id := in.InvocationID
 	if id == "" {
 		id = firstEnv(in.Getenv, "GITHUB_RUN_ID", "CI_PIPELINE_ID", "CI_JOB_ID", "BUILD_ID")
+	}
+	if id == "" {
+		id = uuid.NewString() // as Packer does without a CI run
 	}
 	by := []Byproduct{IdentityByproductFor(VultrBuilderID, in.Snapshot.ID), {Name: SnapshotByproduct, Content: in.Snapshot}}
 	if in.SBOM != nil {
@@ -162,8 +167,14 @@ func localGit(ctx context.Context, dir string) (ResolvedDependency, bool) {
 			return ResolvedDependency{}, false
 		}
 		repo = (&url.URL{Scheme: "file", Path: filepath.ToSlash(filepath.Clean(top))}).String()
-	} else if u, err := url.Parse(repo); err == nil && strings.Contains(repo, "://") {
-		u.User = nil // a token in the remote's URL never reaches the statement
+	} else if strings.Contains(repo, "://") {
+		// A token in the remote's URL (user info, query) never reaches
+		// the statement; a URL that does not parse is not recorded.
+		u, err := url.Parse(repo)
+		if err != nil {
+			return ResolvedDependency{}, false
+		}
+		u.User, u.RawQuery, u.Fragment = nil, "", ""
 		repo = u.String()
 	}
 	uri := "git+" + repo

@@ -58,7 +58,7 @@ func Verify(ctx context.Context, envelopeJSON []byte, p Policy) (*Checked, error
 	return checkPolicy(payload, p)
 }
 
-func checkSignature(_ context.Context, env Envelope, p Policy) error {
+func checkSignature(ctx context.Context, env Envelope, p Policy) error {
 	_, certErr := env.Certificate()
 	mode := p.Mode
 	if mode == "" {
@@ -88,7 +88,7 @@ func checkSignature(_ context.Context, env Envelope, p Policy) error {
 		if len(p.Bundle) == 0 {
 			return errors.New("checking a keyless signature needs its Sigstore bundle (-bundle, or the .sigstore.json beside the attestation)")
 		}
-		return p.Keyless.Verify(env, p.Bundle)
+		return p.Keyless.Verify(ctx, env, p.Bundle)
 	case SigningKMS:
 		return errors.New(`signing_mode "kms" is not supported by this tool (see docs/compatibility.md)`)
 	default:

@@ -131,12 +131,15 @@ func provenanceInput(ctx context.Context, s *spec.Spec, b *spec.Build, r *Result
 		return attest.Input{}, err
 	}
 	secrets := o.SecretValues()
-	vars := map[string]string{}
+	vars, sensitive := map[string]string{}, map[string]bool{}
 	for _, v := range s.Variables {
 		vars[v.Name] = redactIf(v.Sensitive, v.Value, secrets)
+		sensitive[v.Name] = v.Sensitive
 	}
+	// As Packer does, a name that is a sensitive variable's is redacted
+	// whatever user_variables gives it.
 	for k, v := range p.UserVariables {
-		vars[k] = redactIf(false, v, secrets)
+		vars[k] = redactIf(sensitive[k], v, secrets)
 	}
 	return attest.Input{
 		BuildType: p.BuildType, BuildName: b.Name, BuilderType: b.Type,
@@ -283,7 +286,7 @@ func signKeyless(ctx context.Context, o Options, p *spec.Provenance, payload []b
 	if err != nil {
 		return attest.Envelope{}, nil, err
 	}
-	if err := k.Verify(env, bundle); err != nil {
+	if err := k.Verify(ctx, env, bundle); err != nil {
 		return attest.Envelope{}, nil, fmt.Errorf("check the new keyless signature: %w", err)
 	}
 	return env, bundle, nil

@@ -24,31 +24,38 @@ var ErrVerifyFailed = errors.New("the snapshot failed its check")
 // rules. A failed check deletes the snapshot unless Keep is set.
 func verifySnapshot(ctx context.Context, st *state, r *Result, o Options, v *spec.Verify) error {
 	start := o.Now()
-	err := checkSnapshot(ctx, st, r, o, v)
-	r.Checks = append(r.Checks, Check{Snapshot: r.SnapshotID, Took: o.Now().Sub(start), Err: err})
-	if err == nil {
+	failed, err := checkSnapshot(ctx, st, r, o, v)
+	r.Checks = append(r.Checks, Check{Snapshot: r.SnapshotID, Took: o.Now().Sub(start), Err: errors.Join(failed, err)})
+	switch {
+	case failed == nil && err == nil:
 		o.UI.Message(st.b.Name, fmt.Sprintf("Snapshot %s passed its check in %s", r.SnapshotID, o.Now().Sub(start).Round(time.Millisecond)))
 		return nil
-	}
-	if ctx.Err() != nil {
-		return fmt.Errorf("check of snapshot %s: %w", r.SnapshotID, err)
-	}
-	if v.Keep {
-		return fmt.Errorf("%w: snapshot %s is kept for debugging (on_failure = \"keep\"): %w", ErrVerifyFailed, r.SnapshotID, err)
+	case ctx.Err() != nil:
+		return fmt.Errorf("check of snapshot %s: %w", r.SnapshotID, errors.Join(failed, err))
+	case failed == nil:
+		// The cloud, not the snapshot, failed (the create was refused, or
+		// the check's instance could not be deleted): nothing says the
+		// snapshot is broken, so it stays, unchecked.
+		return fmt.Errorf("snapshot %s stays (the cloud failed, not the snapshot): %w", r.SnapshotID, err)
+	case v.Keep:
+		return fmt.Errorf("%w: snapshot %s is kept for debugging (on_failure = \"keep\"): %w", ErrVerifyFailed, r.SnapshotID, errors.Join(failed, err))
 	}
 	id := r.SnapshotID
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.CleanupTimeout)
 	defer cancel()
 	if derr := st.cloud.DeleteSnapshot(dctx, id); derr != nil && !errors.Is(derr, vultr.ErrNotFound) {
-		return fmt.Errorf("%w: %w; and deleting snapshot %s failed, so it remains: %w", ErrVerifyFailed, err, id, derr)
+		return fmt.Errorf("%w: %w; and deleting snapshot %s failed, so it remains: %w", ErrVerifyFailed, failed, id, derr)
 	}
 	o.UI.Message(st.b.Name, "Deleted snapshot "+id+", which failed its check")
 	r.SnapshotID, r.ArtifactID = "", ""
-	return fmt.Errorf("%w and was deleted: %w", ErrVerifyFailed, err)
+	return fmt.Errorf("%w and was deleted: %w", ErrVerifyFailed, errors.Join(failed, err))
 }
 
-// checkSnapshot boots, checks and destroys the check's instance.
-func checkSnapshot(ctx context.Context, st *state, r *Result, o Options, v *spec.Verify) (err error) {
+// checkSnapshot boots, checks and destroys the check's instance. failed
+// is the snapshot's failure: it did not boot, SSH never answered, or a
+// check failed. err is the cloud's: the create was refused, or cleanup
+// left the check's instance.
+func checkSnapshot(ctx context.Context, st *state, r *Result, o Options, v *spec.Verify) (failed, err error) {
 	b := *st.b
 	b.SSH.Host = "" // the check's instance, not a fixed host
 	b.Vultr.BootTimeout = v.Timeout
@@ -66,29 +73,35 @@ func checkSnapshot(ctx context.Context, st *state, r *Result, o Options, v *spec
 		r.Left = append(r.Left, res.left...)
 		err = errors.Join(err, res.err)
 	}()
+	if err := phase(tctx, o, st.b.Name, "create instance", func(ctx context.Context) error {
+		return createCheckInstance(ctx, vs, &undo, o, r.SnapshotID, v)
+	}); err != nil {
+		return nil, fmt.Errorf("create instance: %w", err)
+	}
 	steps := []struct {
 		name string
 		run  func(context.Context, *state, *cleanups, Options) error
 	}{
-		{"create instance", func(ctx context.Context, vs *state, undo *cleanups, o Options) error {
-			return createCheckInstance(ctx, vs, undo, o, r.SnapshotID, v)
-		}},
 		{"wait for instance", stepWaitInstance},
 		{"connect over SSH", stepConnect},
 		{"run the checks", func(ctx context.Context, vs *state, _ *cleanups, o Options) error { return runChecks(ctx, vs, o, v) }},
 	}
 	for _, s := range steps {
-		end := o.UI.Phase(st.b.Name, "verify: "+s.name)
-		err := s.run(tctx, vs, &undo, o)
-		end()
-		if err != nil {
+		if err := phase(tctx, o, st.b.Name, s.name, func(ctx context.Context) error { return s.run(ctx, vs, &undo, o) }); err != nil {
 			if tctx.Err() != nil && ctx.Err() == nil {
-				return fmt.Errorf("%s: not done within the check's timeout of %s: %w", s.name, v.Timeout, err)
+				return fmt.Errorf("%s: not done within the check's timeout of %s: %w", s.name, v.Timeout, err), nil
 			}
-			return fmt.Errorf("%s: %w", s.name, err)
+			return fmt.Errorf("%s: %w", s.name, err), nil
 		}
 	}
-	return nil
+	return nil, nil
+}
+
+// phase runs one step of the check, shown as a phase of the build.
+func phase(ctx context.Context, o Options, build, name string, fn func(context.Context) error) error {
+	end := o.UI.Phase(build, "verify: "+name)
+	defer end()
+	return fn(ctx)
 }
 
 // createCheckInstance creates the instance from the snapshot, tagged with

@@ -142,17 +142,25 @@ func (d *decoder) vultrVerify(o *object, s *spec.Spec, opts Options) *spec.Verif
 }
 
 // checkVerify fails a vultr-verify post-processor that cannot check its
-// build: a build with no snapshot, or one that leaves no way to log in to
+// build, or that comes too late (after the snapshot is recorded or
+// attested): a build with no snapshot, or one that leaves no way to log in to
 // the snapshot (Vultr restores a snapshot's disk as it was: the build's
 // own credentials are what let the check in).
 func (d *decoder) checkVerify(b *spec.Build) {
+	recorded := "" // a post-processor before this point that records or attests the snapshot
 	for _, seq := range b.PostProcessors {
 		for _, pp := range seq {
+			if pp.Provenance != nil || pp.Manifest != nil {
+				recorded = pp.Type
+			}
 			if pp.Verify == nil {
 				continue
 			}
 			where := fmt.Sprintf("post-processors[%d]", pp.Index)
 			switch {
+			case recorded != "":
+				d.errorAt(pp.Pos, where, fmt.Sprintf("the vultr-verify post-processor comes after a %s post-processor in build %s: a snapshot that fails its check would already be recorded or attested", recorded, b.Name),
+					"move vultr-verify before the manifest and provenance post-processors")
 			case b.Type != "vultr":
 				d.errorAt(pp.Pos, where, fmt.Sprintf("the vultr-verify post-processor boots a snapshot, and build %s (%s) makes none", b.Name, b.Type), fmt.Sprintf("add except = [%q] to it", b.Name))
 			case b.SSH.ClearAuthorizedKeys && b.SSH.PrivateKeyFile == "" && b.SSH.Password == "" && !b.SSH.AgentAuth:

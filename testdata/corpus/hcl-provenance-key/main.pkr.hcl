@@ -55,6 +55,6 @@ build {
   post-processor "provenance" {
     only           = ["vultr.plain"]
     output_dir     = "att"
-    user_variables = { channel = "stable" }
+    user_variables = { channel = "stable", db_password = upper(var.db_password) }
   }
 }
