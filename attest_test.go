@@ -4,12 +4,7 @@ package main
 // checks the attestation before it uses the snapshot.
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,26 +12,11 @@ import (
 	"testing"
 )
 
-func writeSigningKey(t *testing.T, dir string) {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, _ := x509.MarshalPKCS8PrivateKey(k)
-	pub, _ := x509.MarshalPKIXPublicKey(k.Public())
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(dir, "release.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
-	os.WriteFile(filepath.Join(dir, "release.pub.pem"), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o644)
-}
-
 func TestActionAttestsAndVerifies(t *testing.T) {
 	t.Parallel()
 	e := startEmulator(t, "", fastDelays)
 	r := newActionRun(t, e, "testdata/attest/attested.json", nil)
-	writeSigningKey(t, filepath.Join(r.workspace, "keys"))
+	signingKey(t, filepath.Join(r.workspace, "keys", "release"))
 	if code := r.run(t); code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, r.stdout.String(), r.stderr.String())
 	}

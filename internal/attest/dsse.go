@@ -179,6 +179,9 @@ func VerifyEnvelope(e Envelope, pub crypto.PublicKey) error {
 	return fmt.Errorf("signature verification failed: %w", last)
 }
 
+// SHA256 is b's digest set: its sha256.
+func SHA256(b []byte) DigestSet { return DigestSet{"sha256": sha256Hex(b)} }
+
 func sha256Hex(b []byte) string {
 	d := sha256.Sum256(b)
 	return hex.EncodeToString(d[:])

@@ -229,11 +229,14 @@ func (k *Keyless) Verify(ctx context.Context, env Envelope, bundleJSON []byte) e
 	return nil
 }
 
+// slicesContainSig reports whether one of sigs is sig (both base64).
 func slicesContainSig(sigs []EnvelopeSignature, sig string) bool {
+	want, err := base64.StdEncoding.DecodeString(sig)
+	if err != nil {
+		return false
+	}
 	for _, s := range sigs {
-		a, err1 := base64.StdEncoding.DecodeString(s.Sig)
-		b, err2 := base64.StdEncoding.DecodeString(sig)
-		if err1 == nil && err2 == nil && bytes.Equal(a, b) {
+		if got, err := base64.StdEncoding.DecodeString(s.Sig); err == nil && bytes.Equal(got, want) {
 			return true
 		}
 	}

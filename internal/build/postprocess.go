@@ -135,11 +135,7 @@ func writeManifest(s *spec.Spec, b *spec.Build, r *Result, o Options, m *spec.Ma
 			return "", fmt.Errorf("create manifest directory: %w", err)
 		}
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(out, '\n'), 0o644); err != nil {
-		return "", fmt.Errorf("write manifest: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := writeAtomic(path, append(out, '\n')); err != nil {
 		return "", fmt.Errorf("write manifest: %w", err)
 	}
 	return path, nil

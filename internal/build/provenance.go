@@ -2,8 +2,6 @@ package build
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,7 +51,7 @@ func writeProvenance(ctx context.Context, s *spec.Spec, b *spec.Build, r *Result
 			doc.Path = raw
 		}
 		r.SBOM = doc
-		in.SBOM = &attest.Byproduct{Name: filepath.Base(raw), MediaType: mediaType(doc.Format), Digest: attest.DigestSet{"sha256": sha256Hex(doc.Doc)}}
+		in.SBOM = &attest.Byproduct{Name: filepath.Base(raw), MediaType: mediaType(doc.Format), Digest: attest.SHA256(doc.Doc)}
 		var pred any
 		if err := json.Unmarshal(doc.Doc, &pred); err != nil {
 			return fmt.Errorf("read the SBOM: %w", err)
@@ -193,7 +191,7 @@ func templateFiles(path, workDir string) ([]attest.ResolvedDependency, error) {
 		if rel, err := filepath.Rel(workDir, f); err == nil && workDir != "" && !strings.HasPrefix(rel, "..") {
 			name = rel
 		}
-		out = append(out, attest.ResolvedDependency{URI: "file:" + filepath.ToSlash(name), Digest: attest.DigestSet{"sha256": sha256Hex(b)}})
+		out = append(out, attest.ResolvedDependency{URI: "file:" + filepath.ToSlash(name), Digest: attest.SHA256(b)})
 	}
 	return out, nil
 }
@@ -311,9 +309,4 @@ func writeAtomic(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
-}
-
-func sha256Hex(b []byte) string {
-	d := sha256.Sum256(b)
-	return hex.EncodeToString(d[:])
 }

@@ -261,40 +261,56 @@ func stepCreateInstance(ctx context.Context, st *state, undo *cleanups, o Option
 	if id := rv.KeyPairID; id != "" {
 		req.SSHKeyIDs = append(req.SSHKeyIDs, id)
 	}
-	inst, err := st.cloud.CreateInstance(ctx, req)
-	var amb *vultr.AmbiguousCreateError
-	if errors.As(err, &amb) || inst != nil && inst.Unclear {
-		// A try may have made one that appears later, even when another
-		// succeeded: look for the run tag again at cleanup, on a budget of
-		// its own, and delete what carries it (but this build's own
-		// instance, which has its own cleanup and may be kept).
-		undo.pushDelete(leftovers.Resource{Kind: leftovers.Instance, Run: o.RunID, Name: st.runTag}, func(ctx context.Context) error {
-			return deleteTagged(ctx, st, o)
-		})
-	}
+	stopped := ctx.Err // why the build stopped, if it did: cancelled, or out of time
+	inst, err := createInstance(ctx, st, undo, o, req, "Destroyed instance ", func(ctx context.Context) error {
+		return st.snapshotStillPending(ctx, stopped(), o)
+	})
 	if err != nil {
 		return fmt.Errorf("create instance in %s: %w", rv.Region, err)
 	}
-	st.instance = inst
-	o.Tracker.Track(leftovers.Instance, inst.ID)
-	stopped := ctx.Err // why the build stopped, if it did: cancelled, or out of time
-	undo.pushDelete(leftovers.Resource{Kind: leftovers.Instance, ID: inst.ID, Name: v.InstanceLabel}, func(ctx context.Context) error {
-		if err := st.snapshotStillPending(ctx, stopped(), o); err != nil {
-			return err
-		}
-		if err := st.cloud.DeleteInstance(ctx, inst.ID); err != nil {
-			return err
-		}
-		o.Tracker.Untrack(leftovers.Instance, inst.ID)
-		o.UI.Message(st.b.Name, "Destroyed instance "+inst.ID)
-		return nil
-	})
 	if inst.DefaultPassword != "" {
 		o.Secrets.Add(inst.DefaultPassword)
 		st.password = inst.DefaultPassword
 	}
 	o.UI.Message(st.b.Name, fmt.Sprintf("Created instance %s (%q) in %s", inst.ID, v.InstanceLabel, rv.Region))
 	return nil
+}
+
+// createInstance creates an instance tagged with st's run tag and
+// registers its delete the moment it has an ID (after beforeDelete, when
+// set, agrees); a create whose answer was unclear also registers a delete
+// of whatever carries the run tag. It sets st.instance.
+func createInstance(ctx context.Context, st *state, undo *cleanups, o Options, req vultr.CreateInstanceRequest, destroyed string, beforeDelete func(context.Context) error) (*vultr.Instance, error) {
+	inst, err := st.cloud.CreateInstance(ctx, req)
+	var amb *vultr.AmbiguousCreateError
+	if errors.As(err, &amb) || inst != nil && inst.Unclear {
+		// A try may have made one that appears later, even when another
+		// succeeded: look for the run tag again at cleanup, on a budget of
+		// its own, and delete what carries it (but st's own instance,
+		// which has its own cleanup and may be kept).
+		undo.pushDelete(leftovers.Resource{Kind: leftovers.Instance, Run: o.RunID, Name: st.runTag}, func(ctx context.Context) error {
+			return deleteTagged(ctx, st, o)
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	st.instance = inst
+	o.Tracker.Track(leftovers.Instance, inst.ID)
+	undo.pushDelete(leftovers.Resource{Kind: leftovers.Instance, ID: inst.ID, Name: req.Label}, func(ctx context.Context) error {
+		if beforeDelete != nil {
+			if err := beforeDelete(ctx); err != nil {
+				return err
+			}
+		}
+		if err := st.cloud.DeleteInstance(ctx, inst.ID); err != nil {
+			return err
+		}
+		o.Tracker.Untrack(leftovers.Instance, inst.ID)
+		o.UI.Message(st.b.Name, destroyed+inst.ID)
+		return nil
+	})
+	return inst, nil
 }
 
 // deleteTagged finds the instances that carry this build's run tag (a

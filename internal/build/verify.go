@@ -118,26 +118,10 @@ func createCheckInstance(ctx context.Context, vs *state, undo *cleanups, o Optio
 	req := vultr.CreateInstanceRequest{Region: region, Plan: plan, SnapshotID: snapshot, Label: label,
 		Tags: []string{leftovers.ToolTag}, ListTag: leftovers.ToolTag, RunTag: vs.runTag,
 		EnableIPv6: vs.resolved.IPv6Only || vs.b.SSH.Interface == "public_v6"}
-	inst, err := vs.cloud.CreateInstance(ctx, req)
-	var amb *vultr.AmbiguousCreateError
-	if errors.As(err, &amb) || inst != nil && inst.Unclear {
-		undo.pushDelete(leftovers.Resource{Kind: leftovers.Instance, Run: o.RunID, Name: vs.runTag}, func(ctx context.Context) error {
-			return deleteTagged(ctx, vs, o)
-		})
-	}
+	inst, err := createInstance(ctx, vs, undo, o, req, "Destroyed check instance ", nil)
 	if err != nil {
 		return fmt.Errorf("create an instance of snapshot %s in %s: %w", snapshot, region, err)
 	}
-	vs.instance = inst
-	o.Tracker.Track(leftovers.Instance, inst.ID)
-	undo.pushDelete(leftovers.Resource{Kind: leftovers.Instance, ID: inst.ID, Name: label}, func(ctx context.Context) error {
-		if err := vs.cloud.DeleteInstance(ctx, inst.ID); err != nil {
-			return err
-		}
-		o.Tracker.Untrack(leftovers.Instance, inst.ID)
-		o.UI.Message(vs.b.Name, "Destroyed check instance "+inst.ID)
-		return nil
-	})
 	o.UI.Message(vs.b.Name, fmt.Sprintf("Created check instance %s of snapshot %s in %s", inst.ID, snapshot, region))
 	return nil
 }
