@@ -21,7 +21,7 @@ import (
 	"github.com/vultr-image-action/vultr-image-action/internal/redact"
 	"github.com/vultr-image-action/vultr-image-action/internal/remote"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
-	"github.com/vultr-image-action/vultr-image-action/internal/template"
+	"github.com/vultr-image-action/vultr-image-action/internal/decode"
 	"github.com/vultr-image-action/vultr-image-action/internal/ui"
 )
 
@@ -355,7 +355,7 @@ func jobGetenv(env Env, j job) func(string) string {
 func jobTemplateOptions(j job, getenv func(string) string, runUUID string) templateOptions {
 	return templateOptions{
 		vars: j.vars, varFiles: j.varFiles, only: j.only, except: j.except,
-		getenv: getenv, now: time.Now(), runUUID: runUUID, cwd: j.workDir, fetches: &template.Fetches{},
+		getenv: getenv, now: time.Now(), runUUID: runUUID, cwd: j.workDir, fetches: &decode.Fetches{},
 	}
 }
 
@@ -376,7 +376,7 @@ func loadJobTemplate(j job, o templateOptions, red *redact.Redactor) (*spec.Spec
 		return s, err
 	}
 	if len(j.verify) > 0 {
-		if err := template.AddVerify(s, j.verify, spec.Pos{File: "action input verify"}); err != nil {
+		if err := decode.AddVerify(s, j.verify, spec.Pos{File: "action input verify"}); err != nil {
 			return s, &UsageError{Err: err}
 		}
 	}

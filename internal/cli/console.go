@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/hcl2template"
-	"github.com/vultr-image-action/vultr-image-action/internal/template"
+	"github.com/vultr-image-action/vultr-image-action/internal/decode"
 	"github.com/vultr-image-action/vultr-image-action/internal/ui"
 )
 
@@ -35,7 +35,7 @@ func cmdConsole(ctx context.Context, env Env, args []string) error {
 	}
 	red := newSession(env, nil, "").red
 	cwd, _ := env.Getwd()
-	c, err := hcl2template.NewConsole(path, template.Options{Vars: vars, VarFiles: varFiles, Getenv: env.Getenv, Now: time.Now(), RunUUID: newUUID(), Cwd: cwd,
+	c, err := hcl2template.NewConsole(path, decode.Options{Vars: vars, VarFiles: varFiles, Getenv: env.Getenv, Now: time.Now(), RunUUID: newUUID(), Cwd: cwd,
 		Secret: func(v string) { red.Add(v) }})
 	if err != nil {
 		reportTemplateError(ui.New(ui.Options{Out: env.Stderr, Redactor: red}), err)

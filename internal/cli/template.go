@@ -12,7 +12,7 @@ import (
 	"github.com/vultr-image-action/vultr-image-action/internal/hcl2template"
 	"github.com/vultr-image-action/vultr-image-action/internal/provision"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
-	"github.com/vultr-image-action/vultr-image-action/internal/template"
+	"github.com/vultr-image-action/vultr-image-action/internal/decode"
 	"github.com/vultr-image-action/vultr-image-action/internal/ui"
 )
 
@@ -28,7 +28,7 @@ type templateOptions struct {
 	cwd string
 	// fetches remembers what services answered, so that a second
 	// rendering (markVaryingDescriptions) asks them nothing.
-	fetches *template.Fetches
+	fetches *decode.Fetches
 	// secret is told each secret value the moment loading finds it (the
 	// run's redactor's Add), so a failed load's diagnostics are masked.
 	secret func(...string)
@@ -37,7 +37,7 @@ type templateOptions struct {
 // loadTemplate reads a Packer template: JSON, or HCL2 (a .pkr.hcl file or a
 // directory of them).
 func loadTemplate(path string, o templateOptions) (*spec.Spec, error) {
-	opts := template.Options{
+	opts := decode.Options{
 		Vars:       o.vars,
 		VarFiles:   o.varFiles,
 		Only:       o.only,

@@ -11,7 +11,7 @@ import (
 	"github.com/vultr-image-action/vultr-image-action/internal/ghaction"
 	"github.com/vultr-image-action/vultr-image-action/internal/redact"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
-	"github.com/vultr-image-action/vultr-image-action/internal/template"
+	"github.com/vultr-image-action/vultr-image-action/internal/decode"
 	"github.com/vultr-image-action/vultr-image-action/internal/ui"
 )
 
@@ -77,7 +77,7 @@ func runValidate(env Env, path string, j job, syntaxOnly bool, act *ghaction.Act
 	}
 	opts := templateOptions{
 		vars: j.vars, varFiles: j.varFiles, only: j.only, except: j.except,
-		getenv: getenv, now: time.Now(), runUUID: newUUID(), syntaxOnly: syntaxOnly, cwd: cwd, fetches: &template.Fetches{},
+		getenv: getenv, now: time.Now(), runUUID: newUUID(), syntaxOnly: syntaxOnly, cwd: cwd, fetches: &decode.Fetches{},
 		secret: addSecretsBut(red, placeholderKey),
 	}
 	s, err := loadTemplate(path, opts)

@@ -10,15 +10,15 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
-	"github.com/vultr-image-action/vultr-image-action/internal/template"
+	"github.com/vultr-image-action/vultr-image-action/internal/decode"
 )
 
 // builds turns every build block into the template's builders,
 // provisioners, post-processors and error-cleanup-provisioners.
-func (l *loader) builds(first *hcl.File, top *topBlocks, ctx *hcl.EvalContext) (*template.Node, hcl.Diagnostics) {
+func (l *loader) builds(first *hcl.File, top *topBlocks, ctx *hcl.EvalContext) (*decode.Node, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
-	root := &template.Node{Kind: template.Object, Pos: spec.Pos{File: first.Body.MissingItemRange().Filename, Line: 1, Col: 1}}
-	var builders, provs, pps, ecps []*template.Node
+	root := &decode.Node{Kind: decode.Object, Pos: spec.Pos{File: first.Body.MissingItemRange().Filename, Line: 1, Col: 1}}
+	var builders, provs, pps, ecps []*decode.Node
 	used := map[string]bool{}
 	for _, b := range top.builds {
 		if d, ok := description(b, ctx); ok {
@@ -40,9 +40,9 @@ func (l *loader) builds(first *hcl.File, top *topBlocks, ctx *hcl.EvalContext) (
 	if !diags.HasErrors() {
 		diags = append(diags, unusedSources(top, used)...)
 	}
-	add := func(key string, items []*template.Node) {
+	add := func(key string, items []*decode.Node) {
 		if len(items) > 0 {
-			root.Keys = append(root.Keys, template.Member{Key: key, KeyPos: root.Pos, Value: &template.Node{Kind: template.Array, Pos: root.Pos, Items: items}})
+			root.Keys = append(root.Keys, decode.Member{Key: key, KeyPos: root.Pos, Value: &decode.Node{Kind: decode.Array, Pos: root.Pos, Items: items}})
 		}
 	}
 	add("builders", builders)
@@ -53,17 +53,17 @@ func (l *loader) builds(first *hcl.File, top *topBlocks, ctx *hcl.EvalContext) (
 }
 
 // description is a build block's description, as the template's.
-func description(b *hcl.Block, ctx *hcl.EvalContext) (template.Member, bool) {
+func description(b *hcl.Block, ctx *hcl.EvalContext) (decode.Member, bool) {
 	attrs, _ := b.Body.JustAttributes()
 	a, ok := attrs["description"]
 	if !ok {
-		return template.Member{}, false
+		return decode.Member{}, false
 	}
 	val, ds := a.Expr.Value(ctx)
 	if ds.HasErrors() || val.Type() != cty.String {
-		return template.Member{}, false
+		return decode.Member{}, false
 	}
-	return template.Member{Key: "description", KeyPos: pos(a.NameRange), Value: valueNode(val, pos(a.Expr.Range()))}, true
+	return decode.Member{Key: "description", KeyPos: pos(a.NameRange), Value: valueNode(val, pos(a.Expr.Range()))}, true
 }
 
 // buildSchema is what a build block may hold.
@@ -81,7 +81,7 @@ var buildSchema = &hcl.BodySchema{
 
 // buildParts are what one build block contributes to the template.
 type buildParts struct {
-	builders, provs, pps, ecps []*template.Node
+	builders, provs, pps, ecps []*decode.Node
 	sources                    []string // "vultr.base": the sources it builds
 }
 
@@ -119,7 +119,7 @@ func (l *loader) build(b *hcl.Block, srcs map[string]*hcl.Block, ctx *hcl.EvalCo
 // uses source.name is one per build.
 func (l *loader) buildChildren(blocks []*hcl.Block, ctx *hcl.EvalContext, srcs builtSources, parts *buildParts) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	only := func(n *template.Node) *template.Node {
+	only := func(n *decode.Node) *decode.Node {
 		n.Scope = append([]string{}, srcs.names...)
 		return n
 	}
@@ -163,14 +163,14 @@ func (l *loader) buildChildren(blocks []*hcl.Block, ctx *hcl.EvalContext, srcs b
 // sequence turns post-processor blocks into one sequence for the build
 // block's builds, or, when one of them uses source.name, one per source
 // (as a provisioner that uses it runs once per source).
-func (l *loader) sequence(at *hcl.Block, blocks []*hcl.Block, ctx *hcl.EvalContext, srcs builtSources, scope func(*template.Node) *template.Node) ([]*template.Node, hcl.Diagnostics) {
+func (l *loader) sequence(at *hcl.Block, blocks []*hcl.Block, ctx *hcl.EvalContext, srcs builtSources, scope func(*decode.Node) *decode.Node) ([]*decode.Node, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	perSource := false
 	for _, pb := range blocks {
 		perSource = perSource || refersTo(pb.Body, "source")
 	}
-	one := func(c *hcl.EvalContext, mark func(*template.Node) *template.Node) *template.Node {
-		seq := &template.Node{Kind: template.Array, Pos: pos(at.DefRange)}
+	one := func(c *hcl.EvalContext, mark func(*decode.Node) *decode.Node) *decode.Node {
+		seq := &decode.Node{Kind: decode.Array, Pos: pos(at.DefRange)}
 		for _, pb := range blocks {
 			n, ds := l.bodyNode(pb.Body, c, map[string]string{"type": pb.Labels[0]})
 			diags = append(diags, ds...)
@@ -179,11 +179,11 @@ func (l *loader) sequence(at *hcl.Block, blocks []*hcl.Block, ctx *hcl.EvalConte
 		return seq
 	}
 	if !perSource {
-		return []*template.Node{one(ctx, scope)}, diags
+		return []*decode.Node{one(ctx, scope)}, diags
 	}
-	var out []*template.Node
+	var out []*decode.Node
 	for i, nm := range srcs.names {
-		out = append(out, one(withSource(ctx, srcs.types[i], nm), func(n *template.Node) *template.Node {
+		out = append(out, one(withSource(ctx, srcs.types[i], nm), func(n *decode.Node) *decode.Node {
 			n.Scope = []string{nm}
 			return n
 		}))

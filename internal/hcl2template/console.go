@@ -12,7 +12,7 @@ import (
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
-	"github.com/vultr-image-action/vultr-image-action/internal/template"
+	"github.com/vultr-image-action/vultr-image-action/internal/decode"
 )
 
 // Console evaluates HCL2 expressions as `packer console` does, in a
@@ -32,7 +32,7 @@ ones masked). "exit" (or the end of the input) ends the console.`
 
 // NewConsole loads the template at path (a file or a directory) for the
 // console; with path "" there is no template: functions and path.cwd only.
-func NewConsole(path string, opts template.Options) (*Console, error) {
+func NewConsole(path string, opts decode.Options) (*Console, error) {
 	if path == "" {
 		l := &loader{opts: opts, dir: "."}
 		return &Console{ctx: &hcl.EvalContext{Functions: l.functions(false), Variables: map[string]cty.Value{"path": l.pathObject()}}}, nil

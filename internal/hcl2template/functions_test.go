@@ -17,7 +17,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
-	"github.com/vultr-image-action/vultr-image-action/internal/template"
+	"github.com/vultr-image-action/vultr-image-action/internal/decode"
 )
 
 // The library has exactly the functions Packer 1.16 registers: a function
@@ -36,7 +36,7 @@ func TestFunctionLibrary(t *testing.T) {
 			want = append(want, line)
 		}
 	}
-	l := &loader{opts: template.Options{Getenv: func(string) string { return "" }}}
+	l := &loader{opts: decode.Options{Getenv: func(string) string { return "" }}}
 	var got []string
 	for name := range l.functions(false) {
 		if name != "env" { // Packer's too, but only in variable defaults
@@ -90,7 +90,7 @@ func TestFunctions(t *testing.T) {
 	cwd := t.TempDir()
 	os.WriteFile(filepath.Join(cwd, "blob.bin"), []byte("cwd file"), 0o644)
 	now := time.Date(2026, 11, 30, 5, 23, 49, 0, time.UTC)
-	l := &loader{dir: dir, opts: template.Options{Now: now, Cwd: cwd, Getenv: func(string) string { return "" }}}
+	l := &loader{dir: dir, opts: decode.Options{Now: now, Cwd: cwd, Getenv: func(string) string { return "" }}}
 	tests := []struct{ expr, want string }{
 		{`flatten([["a", "b"], ["c"], []])`, `["a","b","c"]`},
 		{`try(local.missing, "fallback")`, `fallback`},
@@ -159,7 +159,7 @@ func TestServiceFunctions(t *testing.T) {
 	}))
 	defer srv.Close()
 	env := map[string]string{"VAULT_ADDR": srv.URL, "VAULT_TOKEN": "tok", "CONSUL_HTTP_ADDR": srv.URL}
-	l := &loader{opts: template.Options{Getenv: func(k string) string { return env[k] }}}
+	l := &loader{opts: decode.Options{Getenv: func(k string) string { return env[k] }}}
 	if got, err := eval(t, l, `vault("secret/data/app", "db")`); err != nil || got != "vault-secret-1" {
 		t.Errorf("vault = %q, %v", got, err)
 	}
@@ -169,7 +169,7 @@ func TestServiceFunctions(t *testing.T) {
 	if s := l.secrets.all(); len(s) != 2 || s[0] != "vault-secret-1" {
 		t.Errorf("values read from services are not registered as secrets: %v", s)
 	}
-	bare := &loader{opts: template.Options{Getenv: func(string) string { return "" }}}
+	bare := &loader{opts: decode.Options{Getenv: func(string) string { return "" }}}
 	for expr, want := range map[string]string{
 		`vault("secret/data/app", "db")`:  "VAULT_ADDR and VAULT_TOKEN",
 		`consul_key("app/region")`:        "CONSUL_HTTP_ADDR",
@@ -209,7 +209,7 @@ build {
 }
 `), 0o644)
 	o := options()
-	o.Fetches = &template.Fetches{}
+	o.Fetches = &decode.Fetches{}
 	for i := 0; i < 2; i++ {
 		s, err := Load(tmpl, o)
 		if err != nil {

@@ -20,20 +20,20 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
-	"github.com/vultr-image-action/vultr-image-action/internal/template"
+	"github.com/vultr-image-action/vultr-image-action/internal/decode"
 )
 
 // Load reads a .pkr.hcl file, or every .pkr.hcl file of a directory (with
 // its *.auto.pkrvars.hcl), and resolves it with opts (-var, -var-file,
 // -only, -except; PKR_VAR_name through opts.Getenv).
-func Load(path string, opts template.Options) (*spec.Spec, error) {
+func Load(path string, opts decode.Options) (*spec.Spec, error) {
 	ev, err := evaluatePath(path, opts)
 	if err != nil {
 		return nil, err
 	}
 	o := ev.opts
 	o.Vars, o.VarFiles = nil, nil
-	s, err := template.FromNode(ev.name, ev.root, o, ev.vars)
+	s, err := decode.Spec(ev.name, ev.root, o, ev.vars, nil)
 	if s != nil {
 		s.Dir = ev.dir
 		for _, v := range ev.secrets.all() {
@@ -51,13 +51,13 @@ func Load(path string, opts template.Options) (*spec.Spec, error) {
 type evaluated struct {
 	*loader
 	name     string // the file, or the directory of several
-	root     *template.Node
+	root     *decode.Node
 	vars     []spec.Variable
 	warnings spec.Diagnostics
 }
 
 // evaluatePath parses and evaluates the template's files.
-func evaluatePath(path string, opts template.Options) (*evaluated, error) {
+func evaluatePath(path string, opts decode.Options) (*evaluated, error) {
 	l, files, names, autoVars, err := parsePath(path, opts)
 	if err != nil {
 		return nil, err
@@ -76,7 +76,7 @@ func evaluatePath(path string, opts template.Options) (*evaluated, error) {
 // parsePath reads the template's files (a file, or a directory's
 // .pkr.hcl files) and its automatic var files, and returns the loader that
 // evaluates them.
-func parsePath(path string, opts template.Options) (l *loader, files []*hcl.File, names, autoVars []string, err error) {
+func parsePath(path string, opts decode.Options) (l *loader, files []*hcl.File, names, autoVars []string, err error) {
 	if opts.Getenv == nil {
 		opts.Getenv = func(string) string { return "" }
 	}
@@ -142,7 +142,7 @@ func collect(path string) (files, autoVars []string, err error) {
 }
 
 type loader struct {
-	opts   template.Options
+	opts   decode.Options
 	parser *hclparse.Parser
 	dir    string
 	// secrets are values read from services (vault, consul_key).
@@ -189,7 +189,7 @@ func (l *loader) pathObject() cty.Value {
 // Packer's order: the top-level blocks are read, variables get their
 // values, locals and data sources are evaluated, and each build block
 // becomes builders, provisioners and post-processor sequences.
-func (l *loader) evaluate(files []*hcl.File, varFiles []string) (*template.Node, []spec.Variable, hcl.Diagnostics) {
+func (l *loader) evaluate(files []*hcl.File, varFiles []string) (*decode.Node, []spec.Variable, hcl.Diagnostics) {
 	top, ctx, vars, diags := l.context(files, varFiles)
 	if diags.HasErrors() {
 		return nil, nil, diags
@@ -290,7 +290,7 @@ func readBlocks(files []*hcl.File) (*topBlocks, hcl.Diagnostics) {
 }
 
 // bodyNode evaluates a block's attributes into an object Node.
-func (l *loader) bodyNode(body hcl.Body, ctx *hcl.EvalContext, fixed map[string]string) (*template.Node, hcl.Diagnostics) {
+func (l *loader) bodyNode(body hcl.Body, ctx *hcl.EvalContext, fixed map[string]string) (*decode.Node, hcl.Diagnostics) {
 	attrs, diags := body.JustAttributes()
 	// Read them again through Content: a body that a dynamic block made
 	// gives its iterator (provisioner.key, provisioner.value) only so.
@@ -303,14 +303,14 @@ func (l *loader) bodyNode(body hcl.Body, ctx *hcl.EvalContext, fixed map[string]
 			attrs = content.Attributes
 		}
 	}
-	n := &template.Node{Kind: template.Object, Pos: pos(body.MissingItemRange())}
+	n := &decode.Node{Kind: decode.Object, Pos: pos(body.MissingItemRange())}
 	keys := make([]string, 0, len(fixed))
 	for k := range fixed {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		n.Keys = append(n.Keys, template.Member{Key: k, KeyPos: n.Pos, Value: &template.Node{Kind: template.String, Pos: n.Pos, Str: fixed[k]}})
+		n.Keys = append(n.Keys, decode.Member{Key: k, KeyPos: n.Pos, Value: &decode.Node{Kind: decode.String, Pos: n.Pos, Str: fixed[k]}})
 	}
 	for _, a := range sortedAttrs(attrs) {
 		val, ds := a.Expr.Value(ctx)
@@ -318,7 +318,7 @@ func (l *loader) bodyNode(body hcl.Body, ctx *hcl.EvalContext, fixed map[string]
 		if ds.HasErrors() {
 			continue
 		}
-		n.Keys = append(n.Keys, template.Member{Key: a.Name, KeyPos: pos(a.NameRange), Value: valueNode(val, pos(a.Expr.Range()))})
+		n.Keys = append(n.Keys, decode.Member{Key: a.Name, KeyPos: pos(a.NameRange), Value: valueNode(val, pos(a.Expr.Range()))})
 	}
 	return n, diags
 }
@@ -338,30 +338,30 @@ func sortedAttrs(attrs hcl.Attributes) []*hcl.Attribute {
 }
 
 // valueNode converts an evaluated value to a Node.
-func valueNode(v cty.Value, p spec.Pos) *template.Node {
+func valueNode(v cty.Value, p spec.Pos) *decode.Node {
 	switch {
 	case v.IsNull() || !v.IsKnown():
-		return &template.Node{Kind: template.Null, Pos: p}
+		return &decode.Node{Kind: decode.Null, Pos: p}
 	case v.Type() == cty.String:
-		return &template.Node{Kind: template.String, Pos: p, Str: v.AsString()}
+		return &decode.Node{Kind: decode.String, Pos: p, Str: v.AsString()}
 	case v.Type() == cty.Number:
 		bf := v.AsBigFloat()
 		if bf.IsInt() {
 			i, _ := bf.Int(new(big.Int))
-			return &template.Node{Kind: template.Number, Pos: p, Str: i.String()}
+			return &decode.Node{Kind: decode.Number, Pos: p, Str: i.String()}
 		}
-		return &template.Node{Kind: template.Number, Pos: p, Str: bf.Text('g', -1)}
+		return &decode.Node{Kind: decode.Number, Pos: p, Str: bf.Text('g', -1)}
 	case v.Type() == cty.Bool:
-		return &template.Node{Kind: template.Bool, Pos: p, Bool: v.True()}
+		return &decode.Node{Kind: decode.Bool, Pos: p, Bool: v.True()}
 	case v.Type().IsListType() || v.Type().IsTupleType() || v.Type().IsSetType():
-		n := &template.Node{Kind: template.Array, Pos: p}
+		n := &decode.Node{Kind: decode.Array, Pos: p}
 		for it := v.ElementIterator(); it.Next(); {
 			_, e := it.Element()
 			n.Items = append(n.Items, valueNode(e, p))
 		}
 		return n
 	case v.Type().IsMapType() || v.Type().IsObjectType():
-		n := &template.Node{Kind: template.Object, Pos: p}
+		n := &decode.Node{Kind: decode.Object, Pos: p}
 		m := v.AsValueMap()
 		keys := make([]string, 0, len(m))
 		for k := range m {
@@ -369,11 +369,11 @@ func valueNode(v cty.Value, p spec.Pos) *template.Node {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			n.Keys = append(n.Keys, template.Member{Key: k, KeyPos: p, Value: valueNode(m[k], p)})
+			n.Keys = append(n.Keys, decode.Member{Key: k, KeyPos: p, Value: valueNode(m[k], p)})
 		}
 		return n
 	}
-	return &template.Node{Kind: template.Null, Pos: p}
+	return &decode.Node{Kind: decode.Null, Pos: p}
 }
 
 func pos(r hcl.Range) spec.Pos {
@@ -392,7 +392,7 @@ func toDiagnostics(ds hcl.Diagnostics, p *hclparse.Parser) spec.Diagnostics {
 			sd.Pos = pos(*d.Subject)
 			sd.End = spec.Pos{File: d.Subject.Filename, Line: d.Subject.End.Line, Col: d.Subject.End.Column}
 			if f := p.Files()[d.Subject.Filename]; f != nil {
-				sd.Snippet = template.Snippet(f.Bytes, d.Subject.Start.Line, d.Subject.Start.Column)
+				sd.Snippet = decode.Snippet(f.Bytes, d.Subject.Start.Line, d.Subject.Start.Column)
 			}
 		}
 		out = append(out, sd)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+	"github.com/vultr-image-action/vultr-image-action/internal/decode"
 	"github.com/vultr-image-action/vultr-image-action/internal/template"
 )
 
@@ -20,8 +21,8 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 const key = "GOLDEN-API-KEY-0001"
 
-func options() template.Options {
-	return template.Options{
+func options() decode.Options {
+	return decode.Options{
 		Getenv: func(k string) string {
 			if k == "VULTR_API_KEY" {
 				return key
@@ -43,7 +44,7 @@ func render(s *spec.Spec, err error) string {
 	}
 	if err != nil {
 		if ds, ok := err.(spec.Diagnostics); ok {
-			return b.String() + template.FormatDiagnostics(ds)
+			return b.String() + decode.FormatDiagnostics(ds)
 		}
 		return "error: " + err.Error() + "\n"
 	}

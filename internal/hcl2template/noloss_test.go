@@ -23,6 +23,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+	"github.com/vultr-image-action/vultr-image-action/internal/decode"
 	"github.com/vultr-image-action/vultr-image-action/internal/template"
 )
 
@@ -31,7 +32,7 @@ const corpusDir = "../../testdata/corpus"
 // corpusCase is one corpus template with the options its args file gives.
 type corpusCase struct {
 	dir, path string
-	opts      template.Options
+	opts      decode.Options
 	filtered  bool // -only or -except on the command line
 }
 
@@ -51,7 +52,7 @@ func readCorpusCase(t *testing.T, dir string) corpusCase {
 	web := httptest.NewServer(http.FileServer(http.Dir(filepath.Join(abs, "http"))))
 	t.Cleanup(web.Close)
 	env := map[string]string{"CORPUS_HTTP": web.URL, "VULTR_API_KEY": "corpus-key"}
-	c.opts = template.Options{Cwd: abs, Getenv: func(k string) string { return env[k] }, Stat: corpusStat(abs)}
+	c.opts = decode.Options{Cwd: abs, Getenv: func(k string) string { return env[k] }, Stat: corpusStat(abs)}
 	b, _ := os.ReadFile(filepath.Join(abs, "args"))
 	args := strings.Fields(string(b))
 	for i := 0; i+1 < len(args); i += 2 {
@@ -104,7 +105,7 @@ func TestNothingIsDroppedSilently(t *testing.T) {
 	for _, c := range corpusCases(t) {
 		t.Run(filepath.Base(c.dir), func(t *testing.T) {
 			load := template.Load
-			if template.IsHCL2(c.path) {
+			if !strings.HasSuffix(c.path, ".json") || strings.HasSuffix(c.path, ".pkr.json") {
 				load = Load
 			}
 			s, err := load(c.path, c.opts)
@@ -212,8 +213,8 @@ func checkSyntaxReachesTree(t *testing.T, c corpusCase, ev *evaluated) {
 	t.Helper()
 	blocks, attrs, overridden := writtenItems(t, c)
 	nodes, keys := map[spec.Pos]bool{}, map[spec.Pos]bool{}
-	var walk func(*template.Node)
-	walk = func(n *template.Node) {
+	var walk func(*decode.Node)
+	walk = func(n *decode.Node) {
 		nodes[n.Pos] = true
 		for _, it := range n.Items {
 			walk(it)
@@ -249,7 +250,7 @@ func checkSyntaxReachesTree(t *testing.T, c corpusCase, ev *evaluated) {
 // checkTreeReachesBuilds: every provisioner and post-processor of the tree
 // runs in a build, unless its only or except, the command line's -only or
 // -except, or another cloud's source leaves it out.
-func checkTreeReachesBuilds(t *testing.T, c corpusCase, root *template.Node, s *spec.Spec) {
+func checkTreeReachesBuilds(t *testing.T, c corpusCase, root *decode.Node, s *spec.Spec) {
 	t.Helper()
 	ran := map[spec.Pos]bool{}
 	for _, b := range s.Builds {
@@ -272,7 +273,7 @@ func checkTreeReachesBuilds(t *testing.T, c corpusCase, root *template.Node, s *
 			aliases[name] = append([]string{name}, bn.Aliases...)
 		}
 	}
-	check := func(n *template.Node) {
+	check := func(n *decode.Node) {
 		if ran[n.Pos] {
 			return
 		}
@@ -295,7 +296,7 @@ func checkTreeReachesBuilds(t *testing.T, c corpusCase, root *template.Node, s *
 			continue
 		}
 		for _, it := range m.Value.Items {
-			if it.Kind == template.Array {
+			if it.Kind == decode.Array {
 				for _, pp := range it.Items {
 					check(pp)
 				}
@@ -308,7 +309,7 @@ func checkTreeReachesBuilds(t *testing.T, c corpusCase, root *template.Node, s *
 
 // leftOut reports whether a provisioner's only or except leaves out the
 // build with these names.
-func leftOut(n *template.Node, names []string) bool {
+func leftOut(n *decode.Node, names []string) bool {
 	matches := func(key string) (set, match bool) {
 		m := n.Get(key)
 		if m == nil {
@@ -359,14 +360,14 @@ func checkJSONReachesBuilds(t *testing.T, c corpusCase, s *spec.Spec) {
 	}
 	excluded := func(m map[string]any) bool {
 		for _, b := range s.Builds {
-			n := &template.Node{Kind: template.Object}
+			n := &decode.Node{Kind: decode.Object}
 			for _, key := range []string{"only", "except"} {
 				if list, ok := m[key].([]any); ok {
-					arr := &template.Node{Kind: template.Array}
+					arr := &decode.Node{Kind: decode.Array}
 					for _, g := range list {
-						arr.Items = append(arr.Items, &template.Node{Kind: template.String, Str: fmt.Sprint(g)})
+						arr.Items = append(arr.Items, &decode.Node{Kind: decode.String, Str: fmt.Sprint(g)})
 					}
-					n.Keys = append(n.Keys, template.Member{Key: key, Value: arr})
+					n.Keys = append(n.Keys, decode.Member{Key: key, Value: arr})
 				}
 			}
 			if !leftOut(n, append([]string{b.Name}, b.Aliases...)) {

@@ -7,7 +7,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/vultr-image-action/vultr-image-action/internal/template"
+	"github.com/vultr-image-action/vultr-image-action/internal/decode"
 )
 
 // checkRequiredVersion reads packer { required_version = ">= 1.9.0" } and
@@ -26,7 +26,7 @@ func checkRequiredVersion(b *hcl.Block) hcl.Diagnostics {
 	for _, c := range strings.Split(v.AsString(), ",") {
 		c = strings.TrimSpace(c)
 		op := strings.TrimRight(c, "0123456789. v")
-		cmp := template.CompareVersions(template.SupportedPackerVersion, strings.TrimSpace(strings.TrimPrefix(c, op)))
+		cmp := decode.CompareVersions(decode.SupportedPackerVersion, strings.TrimSpace(strings.TrimPrefix(c, op)))
 		ok := true
 		switch strings.TrimSpace(op) {
 		case ">=":
@@ -44,14 +44,14 @@ func checkRequiredVersion(b *hcl.Block) hcl.Diagnostics {
 		case "~>":
 			// ~> 1.9 allows 1.x >= 1.9; ~> 1.9.2 allows 1.9.x >= 1.9.2.
 			want := strings.Split(strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(c, op)), "v"), ".")
-			have := strings.Split(template.SupportedPackerVersion, ".")
+			have := strings.Split(decode.SupportedPackerVersion, ".")
 			n := len(want) - 1
-			ok = cmp >= 0 && (n == 0 || template.CompareVersions(have[0], want[0]) == 0 && (n == 1 || template.CompareVersions(have[1], want[1]) == 0))
+			ok = cmp >= 0 && (n == 0 || decode.CompareVersions(have[0], want[0]) == 0 && (n == 1 || decode.CompareVersions(have[1], want[1]) == 0))
 		}
 		if !ok {
 			rng := a.Expr.Range()
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError,
-				Summary: fmt.Sprintf("required_version %q excludes Packer %s, whose template language vultr-image-action implements", v.AsString(), template.SupportedPackerVersion),
+				Summary: fmt.Sprintf("required_version %q excludes Packer %s, whose template language vultr-image-action implements", v.AsString(), decode.SupportedPackerVersion),
 				Detail:  "relax required_version", Subject: &rng})
 			break
 		}

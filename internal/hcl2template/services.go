@@ -13,7 +13,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 
-	"github.com/vultr-image-action/vultr-image-action/internal/template"
+	"github.com/vultr-image-action/vultr-image-action/internal/decode"
 )
 
 // The functions that read a service: vault() and consul_key() work when
@@ -26,7 +26,7 @@ import (
 var serviceClient = &http.Client{Timeout: 30 * time.Second}
 
 // secretSink collects values that must be masked, and passes each on to
-// notify (template.Options.Secret) the moment it is known.
+// notify (decode.Options.Secret) the moment it is known.
 type secretSink struct {
 	mu     sync.Mutex
 	vals   []string
@@ -98,7 +98,7 @@ type vaultAnswer struct {
 
 // vaultFunc reads a key of a Vault secret: KV version 2 (data.data) or 1
 // (data).
-func vaultFunc(getenv func(string) string, sink *secretSink, fetches *template.Fetches) function.Function {
+func vaultFunc(getenv func(string) string, sink *secretSink, fetches *decode.Fetches) function.Function {
 	return function.New(&function.Spec{
 		Params: []function.Parameter{{Name: "path", Type: cty.String}, {Name: "key", Type: cty.String}},
 		Type:   function.StaticReturnType(cty.String),
@@ -132,7 +132,7 @@ func vaultFunc(getenv func(string) string, sink *secretSink, fetches *template.F
 }
 
 // consulKeyFunc reads a Consul KV key's raw value.
-func consulKeyFunc(getenv func(string) string, sink *secretSink, fetches *template.Fetches) function.Function {
+func consulKeyFunc(getenv func(string) string, sink *secretSink, fetches *decode.Fetches) function.Function {
 	return function.New(&function.Spec{
 		Params: []function.Parameter{{Name: "key", Type: cty.String}},
 		Type:   function.StaticReturnType(cty.String),

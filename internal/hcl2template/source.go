@@ -8,7 +8,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/vultr-image-action/vultr-image-action/internal/template"
+	"github.com/vultr-image-action/vultr-image-action/internal/decode"
 )
 
 // sourceUse is one source a build block builds: from its sources list, or
@@ -55,7 +55,7 @@ func sourceUses(content *hcl.BodyContent) ([]sourceUse, hcl.Diagnostics) {
 // builtSources are the builders a build block makes, with each one's name
 // and source type, in order.
 type builtSources struct {
-	nodes        []*template.Node
+	nodes        []*decode.Node
 	names, types []string
 }
 
@@ -101,12 +101,12 @@ func (l *loader) sources(uses []sourceUse, srcs map[string]*hcl.Block, ctx *hcl.
 // sourceNode evaluates a vultr (or null) source, with a build block's overrides. Another
 // cloud's source is not evaluated (its plugin's schema is not ours): the
 // build is skipped, or refused, by name.
-func (l *loader) sourceNode(src *hcl.Block, override hcl.Body, ctx *hcl.EvalContext, typ, name string) (*template.Node, hcl.Diagnostics) {
+func (l *loader) sourceNode(src *hcl.Block, override hcl.Body, ctx *hcl.EvalContext, typ, name string) (*decode.Node, hcl.Diagnostics) {
 	if typ != "vultr" && typ != "null" {
 		at := pos(src.DefRange)
-		node := &template.Node{Kind: template.Object, Pos: at}
+		node := &decode.Node{Kind: decode.Object, Pos: at}
 		for _, kv := range [][2]string{{"type", typ}, {"name", name}} {
-			node.Keys = append(node.Keys, template.Member{Key: kv[0], KeyPos: at, Value: &template.Node{Kind: template.String, Pos: at, Str: kv[1]}})
+			node.Keys = append(node.Keys, decode.Member{Key: kv[0], KeyPos: at, Value: &decode.Node{Kind: decode.String, Pos: at, Str: kv[1]}})
 		}
 		return node, nil
 	}
@@ -114,7 +114,7 @@ func (l *loader) sourceNode(src *hcl.Block, override hcl.Body, ctx *hcl.EvalCont
 	if override != nil {
 		over, ds := l.bodyNode(override, ctx, nil)
 		diags = append(diags, ds...)
-		node = template.Merge(node, over)
+		node = decode.Merge(node, over)
 	}
 	return node, diags
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
-	"github.com/vultr-image-action/vultr-image-action/internal/template"
+	"github.com/vultr-image-action/vultr-image-action/internal/decode"
 	"github.com/vultr-image-action/vultr-image-action/internal/textdist"
 )
 
@@ -86,7 +86,7 @@ func (l *loader) variables(top *topBlocks, varFiles []string) (*hcl.EvalContext,
 		return nil, nil, diags
 	}
 	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{"var": cty.ObjectVal(varObj), "path": l.pathObject(),
-		"packer": cty.ObjectVal(map[string]cty.Value{"version": cty.StringVal(template.SupportedPackerVersion)})}, Functions: l.functions(false)}
+		"packer": cty.ObjectVal(map[string]cty.Value{"version": cty.StringVal(decode.SupportedPackerVersion)})}, Functions: l.functions(false)}
 	return ctx, out, append(diags, validateVariables(top, ctx)...)
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vultr-image-action/vultr-image-action/internal/decode"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 )
 
@@ -18,8 +19,8 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 const goldenKey = "GOLDEN-API-KEY-0001"
 
-func goldenOptions() Options {
-	return Options{
+func goldenOptions() decode.Options {
+	return decode.Options{
 		Getenv: func(k string) string {
 			if k == "VULTR_API_KEY" {
 				return goldenKey
@@ -48,7 +49,7 @@ func render(s *spec.Spec, err error) string {
 		} else {
 			return "error: " + err.Error() + "\n"
 		}
-		return b.String() + FormatDiagnostics(ds)
+		return b.String() + decode.FormatDiagnostics(ds)
 	}
 	c := *s
 	c.Warnings = nil // shown above
@@ -148,7 +149,7 @@ func TestVariablePrecedence(t *testing.T) {
 		{"later -var wins", []string{"r=fra", "r=ams"}, nil, "ams", "def"},
 	}
 	for _, tt := range tests {
-		s, err := Load(tmpl, Options{Vars: tt.vars, VarFiles: tt.files})
+		s, err := Load(tmpl, decode.Options{Vars: tt.vars, VarFiles: tt.files})
 		if err != nil {
 			t.Errorf("%s: %v", tt.name, err)
 			continue
@@ -158,7 +159,7 @@ func TestVariablePrecedence(t *testing.T) {
 			t.Errorf("%s: region %q description %q, want %q %q", tt.name, v.Region.ID, v.SnapshotDescription, tt.wantR, tt.wantD)
 		}
 	}
-	if _, err := Load(tmpl, Options{Vars: []string{"nope=1"}}); err == nil || !strings.Contains(err.Error(), `"nope" is not declared`) {
+	if _, err := Load(tmpl, decode.Options{Vars: []string{"nope=1"}}); err == nil || !strings.Contains(err.Error(), `"nope" is not declared`) {
 		t.Errorf("undeclared -var: %v", err)
 	}
 }
@@ -208,8 +209,8 @@ func TestCompareVersions(t *testing.T) {
 		{"1.16.0", "1.16.0", 0}, {"v1.16.0", "1.9", 1}, {"1.9.2", "1.16", -1}, {"1.16.0", "1.16.0-rc1", 0}, {"2", "1.99.99", 1},
 	}
 	for _, tt := range tests {
-		if got := CompareVersions(tt.a, tt.b); got != tt.want {
-			t.Errorf("CompareVersions(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		if got := decode.CompareVersions(tt.a, tt.b); got != tt.want {
+			t.Errorf("decode.CompareVersions(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
 		}
 	}
 }

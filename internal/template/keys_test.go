@@ -83,7 +83,7 @@ func TestEveryKeyChangesTheModel(t *testing.T) {
 		documented[m[1]] = true
 	}
 
-	decode := func(t *testing.T, builder map[string]any, provs []map[string]any) (string, string) {
+	decodeJSON := func(t *testing.T, builder map[string]any, provs []map[string]any) (string, string) {
 		t.Helper()
 		builders := []any{builder}
 		if len(provs) > 0 {
@@ -116,7 +116,7 @@ func TestEveryKeyChangesTheModel(t *testing.T) {
 		out, _ := json.Marshal(s)
 		return regexp.MustCompile(`"(Pos|End|KeyPos)":\{[^}]*\}`).ReplaceAllString(string(out), ""), warnings
 	}
-	base, _ := decode(t, builderBase, nil)
+	base, _ := decodeJSON(t, builderBase, nil)
 	sample := map[schema.Type]any{schema.String: "x-1", schema.Number: 1, schema.Bool: true, schema.Duration: "1m",
 		schema.StringList: []string{"x-1"}, schema.StringMap: map[string]string{"a": "b"}, schema.Bytes: []int{1, 2}}
 	for _, k := range schema.Vultr.Keys {
@@ -156,11 +156,11 @@ func TestEveryKeyChangesTheModel(t *testing.T) {
 		}
 		withPartners := base
 		if exclusive[key] == "" && key != "ssh_bastion_host" { // a bastion's credentials mean nothing without it
-			withPartners, _ = decode(t, b, nil)
+			withPartners, _ = decodeJSON(t, b, nil)
 		}
 		delete(b, exclusive[key])
 		b[key] = v
-		got, warnings := decode(t, b, nil)
+		got, warnings := decodeJSON(t, b, nil)
 		switch {
 		case slices.Contains(warnOnly, key):
 			if !strings.Contains(warnings, key) {
@@ -206,8 +206,12 @@ func TestEveryKeyChangesTheModel(t *testing.T) {
 	}
 	provExclusive := map[string]string{"auto_generate": "source", "script": "inline", "scripts": "inline", "sources": "source", "content": "source", "command": "inline", "playbook_files": "playbook_file"}
 	provWarnOrOff := []string{"scanner_args", "use_linux_pathing", "local_port", "use_proxy", "ansible_winrm_use_http", "generated"}
-	for typ, keys := range provisionerKeys {
-		for _, key := range append(append([]string{}, commonProvisionerKeys...), keys...) {
+	var common []string
+	for _, k := range schema.ProvisionerCommon {
+		common = append(common, k.Name)
+	}
+	for typ, block := range schema.Provisioners {
+		for _, key := range append(common, block.Accepted()...) {
 			if key == "type" {
 				continue
 			}
@@ -219,7 +223,7 @@ func TestEveryKeyChangesTheModel(t *testing.T) {
 				t.Errorf("%s key %q has no sample value in this test", typ, key)
 				continue
 			}
-			before, _ := decode(t, builderBase, []map[string]any{provBase[typ]})
+			before, _ := decodeJSON(t, builderBase, []map[string]any{provBase[typ]})
 			p := map[string]any{}
 			for k, x := range provBase[typ] {
 				p[k] = x
@@ -229,7 +233,7 @@ func TestEveryKeyChangesTheModel(t *testing.T) {
 				delete(p, "inline")
 			}
 			p[key] = v
-			after, warnings := decode(t, builderBase, []map[string]any{p})
+			after, warnings := decodeJSON(t, builderBase, []map[string]any{p})
 			if after == before && !slices.Contains(provWarnOrOff, key) && !(strings.Contains(warnings, key)) {
 				t.Errorf("%s key %q = %v changes nothing in the model", typ, key, v)
 			}

@@ -1,91 +1,27 @@
-// Package template is the Packer JSON template front end: it reads a
-// template, applies variables and Packer's template functions, validates
-// every key and produces a *spec.Spec. Every problem is reported at once,
-// each with file:line:col, the key's path and what would be valid.
+// Package template is the Packer JSON template front end. It reads a JSON
+// template with every value's position, owns its top level (the
+// "variables" and "sensitive-variables" sections, var files, -var,
+// min_packer_version and comments) and hands the rest, as a tree, to
+// package decode, which every front end shares.
 package template
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path"
-	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
+	"github.com/vultr-image-action/vultr-image-action/internal/decode"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 )
 
-// Options are the command line's say in a template.
-type Options struct {
-	Vars     []string // -var k=v, in order (later wins)
-	VarFiles []string // -var-file paths, in order (later wins; -var beats files)
-	Only     []string // build-name globs
-	Except   []string
-	Getenv   func(string) string
-	Now      time.Time // {{timestamp}}, fixed for the run
-	RunUUID  string
-	// SyntaxOnly stops after syntax and structure, like
-	// packer validate -syntax-only.
-	SyntaxOnly bool
-	// Cwd is the working directory ({{pwd}}, HCL2's path.cwd); default the
-	// process's.
-	Cwd string
-	// Fetches, when set, remembers what services answered (data "http",
-	// vault(), consul_key()), so a template rendered twice in one command
-	// asks them once.
-	Fetches *Fetches
-	// ReadFile reads var files and checks scripts exist; default os.ReadFile.
-	ReadFile func(string) ([]byte, error)
-	// Stat checks provisioner sources exist; default os.Stat.
-	Stat func(string) (os.FileInfo, error)
-	// Secret is told each value that must never be shown (a sensitive
-	// variable, an API key, a password, a value read from a secret store)
-	// the moment it is known: before anything, a diagnostic of a failed
-	// load included, could quote it. Nil: the values only reach
-	// spec.Spec.Secrets.
-	Secret func(string)
-}
+// topLevelKeys are the keys a Packer JSON template may have.
+var topLevelKeys = []string{"description", "min_packer_version", "variables", "sensitive-variables", "builders", "provisioners", "post-processors", "error-cleanup-provisioner", "_comment"}
 
-func (o *Options) defaults() {
-	if o.Getenv == nil {
-		o.Getenv = func(string) string { return "" }
-	}
-	if o.Now.IsZero() {
-		o.Now = time.Now()
-	}
-	if o.ReadFile == nil {
-		o.ReadFile = os.ReadFile
-	}
-	if o.Stat == nil {
-		o.Stat = os.Stat
-	}
-	if o.Cwd == "" {
-		o.Cwd, _ = os.Getwd()
-	}
-}
-
-// IsHCL2 reports whether path is an HCL2 template: a .pkr.hcl or .pkr.json
-// file, or a directory of them.
-func IsHCL2(path string) bool {
-	if strings.HasSuffix(path, ".pkr.hcl") || strings.HasSuffix(path, ".pkr.json") {
-		return true
-	}
-	fi, err := os.Stat(path)
-	return err == nil && fi.IsDir()
-}
-
-// Load reads and resolves a JSON template (package frontend picks the
-// front end for any path).
-func Load(path string, opts Options) (*spec.Spec, error) {
-	if IsHCL2(path) {
-		return nil, fmt.Errorf("%s is an HCL2 template: read it with package frontend", path)
-	}
-	opts.defaults()
+// Load reads and resolves the JSON template at path.
+func Load(path string, opts decode.Options) (*spec.Spec, error) {
+	opts.SetDefaults()
 	src, err := opts.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read template: %w", err)
@@ -93,378 +29,203 @@ func Load(path string, opts Options) (*spec.Spec, error) {
 	return Parse(path, src, opts)
 }
 
-// topLevelKeys are the keys a Packer JSON template may have.
-var topLevelKeys = []string{"description", "min_packer_version", "variables", "sensitive-variables", "builders", "provisioners", "post-processors", "error-cleanup-provisioner", "_comment"}
-
-// Parse resolves a template from its source.
-func Parse(file string, src []byte, opts Options) (*spec.Spec, error) {
-	opts.defaults()
+// Parse resolves a JSON template from its source.
+func Parse(file string, src []byte, opts decode.Options) (*spec.Spec, error) {
+	opts.SetDefaults()
 	root, diags := parseJSON(file, src)
 	if root == nil {
 		return nil, diags
 	}
-	return fromNode(file, root, diags, opts, nil)
+	if root.Kind != decode.Object {
+		return decode.Spec(file, root, opts, nil, diags)
+	}
+	f := &front{file: file, opts: opts, diags: diags}
+	f.topLevel(root)
+	vars := f.variables(root.Get("variables"), root.Get("sensitive-variables"))
+	return decode.Spec(file, root, opts, vars, f.diags)
 }
 
-// FromNode resolves a template given as a Node tree in the JSON template's
-// shape. Other front ends (HCL2) build that tree, with their variables
-// already evaluated and passed as vars, so every front end produces the
-// same *spec.Spec through the same decoding and validation.
-func FromNode(file string, root *Node, opts Options, vars []spec.Variable) (*spec.Spec, error) {
-	opts.defaults()
-	return fromNode(file, root, nil, opts, vars)
+// front collects the JSON front end's diagnostics.
+type front struct {
+	file  string
+	opts  decode.Options
+	diags spec.Diagnostics
 }
 
-func fromNode(file string, root *Node, diags spec.Diagnostics, opts Options, preset []spec.Variable) (*spec.Spec, error) {
-	d := &decoder{diags: diags, onSecret: opts.Secret, in: &interp{getenv: opts.Getenv, now: opts.Now, runUUID: opts.RunUUID, dir: filepath.Dir(file), cwd: opts.Cwd, vars: map[string]string{}}}
-	s := &spec.Spec{Path: file, Dir: filepath.Dir(file)}
-	top := d.object(root, "")
-	if top == nil {
-		return nil, d.diags
-	}
-	// Structure first: every key known, sections of the right shape.
-	for _, m := range top.n.Keys {
-		if strings.HasPrefix(m.Key, "_") {
-			top.used[m.Key] = true // comments
-		}
-	}
-	if desc, _, ok := top.raw("description"); ok {
-		s.Description = desc
-	}
-	if v, pos, ok := top.raw("min_packer_version"); ok && newerThan(v, SupportedPackerVersion) {
-		d.errorAt(pos, "min_packer_version", fmt.Sprintf("this template needs Packer %s; vultr-image-action implements Packer %s's template language", v, SupportedPackerVersion), "lower min_packer_version, or remove it")
-	}
-	builders := top.member("builders")
-	provisioners := top.member("provisioners")
-	errorCleanup := top.member("error-cleanup-provisioner")
-	postProcessors := top.member("post-processors")
-	variables := top.member("variables")
-	sensitive := top.member("sensitive-variables")
-	top.unknown(topLevelKeys, "the template")
-	if builders == nil || builders.Value.Kind != Array || len(builders.Value.Items) == 0 {
-		pos := root.Pos
-		if builders != nil {
-			pos = builders.Value.Pos
-		}
-		d.errorAt(pos, "builders", "the template needs a \"builders\" array with at least one builder", `add "builders": [{"type": "vultr", ...}]`)
-	}
-
-	// Variables: defaults, then var files, then -var.
-	if preset != nil {
-		for _, v := range preset {
-			d.in.vars[v.Name] = v.Value
-			s.Variables = append(s.Variables, v)
-			if v.Sensitive {
-				d.secret(s, v.Value)
-			}
-		}
-	} else {
-		d.variables(s, variables, sensitive, opts)
-	}
-	if opts.SyntaxOnly {
-		if d.diags.HasErrors() {
-			return nil, d.diags
-		}
-		s.Warnings = warnings(d.diags)
-		return s, nil
-	}
-	if d.diags.HasErrors() {
-		// Undefined variables would cascade into every use; stop here.
-		return nil, d.diags
-	}
-
-	if builders != nil && builders.Value.Kind == Array {
-		d.builders(s, builders.Value, opts)
-	}
-	var provs []rawProvisioner
-	if provisioners != nil {
-		provs = d.provisioners(provisioners.Value, s, opts)
-	}
-	var pps [][]rawPostProcessor
-	if postProcessors != nil {
-		pps = d.postProcessors(postProcessors.Value)
-	}
-	var ecps []rawProvisioner
-	if errorCleanup != nil {
-		ecps = d.errorCleanupProvisioners(errorCleanup.Value, s, opts)
-	}
-	d.assemble(s, provs, pps, opts)
-	d.assembleErrorCleanup(s, ecps, opts)
-	d.filter(s, opts)
-	if d.diags.HasErrors() {
-		return nil, d.diags
-	}
-	s.Warnings = warnings(d.diags)
-	return s, nil
+func (f *front) errorAt(pos spec.Pos, path, summary, detail string) {
+	f.diags = append(f.diags, spec.Diagnostic{Pos: pos, Path: path, Summary: summary, Detail: detail})
 }
 
-func warnings(ds spec.Diagnostics) spec.Diagnostics {
-	var out spec.Diagnostics
-	for _, x := range ds {
-		if x.Severity == spec.Warning {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-// newerThan compares dotted versions numerically.
-func newerThan(a, b string) bool { return CompareVersions(a, b) > 0 }
-
-// CompareVersions compares dotted versions ("v1.16.0", "1.9") numerically:
-// -1, 0 or 1. Non-digits in a part (a pre-release suffix) are ignored.
-func CompareVersions(a, b string) int {
-	pa, pb := strings.Split(strings.TrimPrefix(a, "v"), "."), strings.Split(strings.TrimPrefix(b, "v"), ".")
-	num := func(parts []string, i int) int {
-		if i >= len(parts) {
-			return 0
-		}
-		n, _ := strconv.Atoi(strings.TrimFunc(parts[i], func(r rune) bool { return r < '0' || r > '9' }))
-		return n
-	}
-	for i := 0; i < max(len(pa), len(pb)); i++ {
-		if x, y := num(pa, i), num(pb, i); x != y {
-			if x < y {
-				return -1
-			}
-			return 1
-		}
-	}
-	return 0
-}
-
-func (d *decoder) variables(s *spec.Spec, variables, sensitive *Member, opts Options) {
-	type decl struct {
-		name     string
-		pos      spec.Pos
-		def      *Node
-		required bool
-	}
-	var decls []decl
-	declared := map[string]bool{}
-	if variables != nil {
-		if variables.Value.Kind != Object {
-			d.errorAt(variables.Value.Pos, "variables", fmt.Sprintf("want an object of variable defaults, got %s", variables.Value.Kind), `e.g. "variables": {"region": "ewr"}`)
-		} else {
-			for _, m := range variables.Value.Keys {
-				dc := decl{name: m.Key, pos: m.KeyPos, def: m.Value}
-				switch m.Value.Kind {
-				case Null:
-					dc.required = true
-				case String, Number, Bool:
-				default:
-					d.errorAt(m.Value.Pos, "variables."+m.Key, fmt.Sprintf("a variable's default must be a string or null, got %s", m.Value.Kind), "")
-					continue
-				}
-				decls = append(decls, dc)
-				declared[m.Key] = true
-			}
-		}
-	}
-	sens := map[string]bool{}
-	if sensitive != nil {
-		names, _ := d.strListRaw(sensitive.Value, "sensitive-variables")
-		for i, n := range names {
-			if !declared[n] {
-				pos := sensitive.Value.Pos
-				if sensitive.Value.Kind == Array && i < len(sensitive.Value.Items) {
-					pos = sensitive.Value.Items[i].Pos
-				}
-				d.errorAt(pos, fmt.Sprintf("sensitive-variables[%d]", i), fmt.Sprintf("%q is not a declared variable", n), strings.TrimPrefix(suggest(n, keysOfBool(declared)), "; "))
-			}
-			sens[n] = true
-		}
-	}
-
-	// Overrides: var files in order, then -var in order.
-	overrides := map[string]string{}
-	for _, f := range opts.VarFiles {
-		data, err := opts.ReadFile(f)
-		if err != nil {
-			d.errorAt(spec.Pos{File: f}, "", fmt.Sprintf("read var file: %v", errors.Unwrap(err)), "")
+// topLevel checks the keys of the template object and min_packer_version.
+func (f *front) topLevel(root *decode.Node) {
+	for _, m := range root.Keys {
+		if strings.HasPrefix(m.Key, "_") || slices.Contains(topLevelKeys, m.Key) {
 			continue
 		}
-		vf, ds := parseJSON(f, data)
-		d.diags = append(d.diags, ds...)
+		detail := strings.TrimPrefix(decode.Suggest(m.Key, topLevelKeys), "; ")
+		if detail == "" {
+			detail = "valid keys: " + strings.Join(slices.Sorted(slices.Values(topLevelKeys)), ", ")
+		}
+		f.errorAt(m.KeyPos, m.Key, fmt.Sprintf("unknown key %q in the template", m.Key), detail)
+	}
+	m := root.Get("min_packer_version")
+	if m == nil || m.Value.Kind == decode.Null {
+		return
+	}
+	if m.Value.Kind != decode.String {
+		f.errorAt(m.Value.Pos, "min_packer_version", fmt.Sprintf("want a string, got %s", m.Value.Kind), "")
+		return
+	}
+	if v := m.Value.Str; decode.CompareVersions(v, decode.SupportedPackerVersion) > 0 {
+		f.errorAt(m.Value.Pos, "min_packer_version", fmt.Sprintf("this template needs Packer %s; vultr-image-action implements Packer %s's template language", v, decode.SupportedPackerVersion), "lower min_packer_version, or remove it")
+	}
+}
+
+// declaration is one entry of the "variables" section.
+type declaration struct {
+	name     string
+	pos      spec.Pos
+	def      *decode.Node
+	required bool
+}
+
+// variables resolves the "variables" section: defaults, then var files in
+// order, then -var in order (later wins), as Packer does.
+func (f *front) variables(variables, sensitive *decode.Member) []spec.Variable {
+	decls := f.declarations(variables)
+	declared := make([]string, 0, len(decls))
+	for _, dc := range decls {
+		declared = append(declared, dc.name)
+	}
+	sens := f.sensitive(sensitive, declared)
+	overrides := f.varFiles(declared)
+	for _, kv := range f.opts.Vars {
+		k, v, ok := strings.Cut(kv, "=")
+		switch {
+		case !ok || k == "":
+			f.errorAt(spec.Pos{}, "-var", "a -var is not name=value (its text is not shown: it may be a secret)", "")
+		case !slices.Contains(declared, k):
+			f.errorAt(spec.Pos{}, "-var "+k, fmt.Sprintf("variable %q is not declared in the template's \"variables\"", k), strings.TrimPrefix(decode.Suggest(k, declared), "; "))
+		default:
+			overrides[k] = v
+		}
+	}
+	return f.values(decls, overrides, sens)
+}
+
+func (f *front) declarations(variables *decode.Member) []declaration {
+	if variables == nil {
+		return nil
+	}
+	if variables.Value.Kind != decode.Object {
+		f.errorAt(variables.Value.Pos, "variables", fmt.Sprintf("want an object of variable defaults, got %s", variables.Value.Kind), `e.g. "variables": {"region": "ewr"}`)
+		return nil
+	}
+	var decls []declaration
+	for _, m := range variables.Value.Keys {
+		dc := declaration{name: m.Key, pos: m.KeyPos, def: m.Value}
+		switch m.Value.Kind {
+		case decode.Null:
+			dc.required = true
+		case decode.String, decode.Number, decode.Bool:
+		default:
+			f.errorAt(m.Value.Pos, "variables."+m.Key, fmt.Sprintf("a variable's default must be a string or null, got %s", m.Value.Kind), "")
+			continue
+		}
+		decls = append(decls, dc)
+	}
+	return decls
+}
+
+// sensitive reads "sensitive-variables": names of declared variables.
+func (f *front) sensitive(sensitive *decode.Member, declared []string) map[string]bool {
+	sens := map[string]bool{}
+	if sensitive == nil {
+		return sens
+	}
+	v := sensitive.Value
+	if v.Kind != decode.Array {
+		f.errorAt(v.Pos, "sensitive-variables", fmt.Sprintf("want an array of strings, got %s", v.Kind), "")
+		return sens
+	}
+	for i, it := range v.Items {
+		p := fmt.Sprintf("sensitive-variables[%d]", i)
+		switch {
+		case it.Kind != decode.String:
+			f.errorAt(it.Pos, p, fmt.Sprintf("want a string, got %s", it.Kind), "")
+		case !slices.Contains(declared, it.Str):
+			f.errorAt(it.Pos, p, fmt.Sprintf("%q is not a declared variable", it.Str), strings.TrimPrefix(decode.Suggest(it.Str, declared), "; "))
+			sens[it.Str] = true
+		default:
+			sens[it.Str] = true
+		}
+	}
+	return sens
+}
+
+// varFiles reads the -var-file files, in order.
+func (f *front) varFiles(declared []string) map[string]string {
+	overrides := map[string]string{}
+	for _, file := range f.opts.VarFiles {
+		data, err := f.opts.ReadFile(file)
+		if err != nil {
+			f.errorAt(spec.Pos{File: file}, "", fmt.Sprintf("read var file: %v", errors.Unwrap(err)), "")
+			continue
+		}
+		vf, ds := parseJSON(file, data)
+		f.diags = append(f.diags, ds...)
 		if vf == nil {
 			continue
 		}
-		if vf.Kind != Object {
-			d.errorAt(vf.Pos, "", "a var file must be a JSON object of variable values", `e.g. {"region": "ewr"}`)
+		if vf.Kind != decode.Object {
+			f.errorAt(vf.Pos, "", "a var file must be a JSON object of variable values", `e.g. {"region": "ewr"}`)
 			continue
 		}
 		for _, m := range vf.Keys {
-			if !declared[m.Key] {
-				d.errorAt(m.KeyPos, m.Key, fmt.Sprintf("variable %q is set here but not declared in the template's \"variables\"", m.Key), strings.TrimPrefix(suggest(m.Key, keysOfBool(declared)), "; "))
+			if !slices.Contains(declared, m.Key) {
+				f.errorAt(m.KeyPos, m.Key, fmt.Sprintf("variable %q is set here but not declared in the template's \"variables\"", m.Key), strings.TrimPrefix(decode.Suggest(m.Key, declared), "; "))
 				continue
 			}
 			switch m.Value.Kind {
-			case String, Number:
+			case decode.String, decode.Number:
 				overrides[m.Key] = m.Value.Str
-			case Bool:
+			case decode.Bool:
 				overrides[m.Key] = strconv.FormatBool(m.Value.Bool)
 			default:
-				d.errorAt(m.Value.Pos, m.Key, fmt.Sprintf("want a string, got %s", m.Value.Kind), "")
+				f.errorAt(m.Value.Pos, m.Key, fmt.Sprintf("want a string, got %s", m.Value.Kind), "")
 			}
 		}
 	}
-	for _, kv := range opts.Vars {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			d.errorAt(spec.Pos{}, "-var", "a -var is not name=value (its text is not shown: it may be a secret)", "")
-			continue
-		}
-		if !declared[k] {
-			d.errorAt(spec.Pos{}, "-var "+k, fmt.Sprintf("variable %q is not declared in the template's \"variables\"", k), strings.TrimPrefix(suggest(k, keysOfBool(declared)), "; "))
-			continue
-		}
-		overrides[k] = v
-	}
+	return overrides
+}
 
-	// Defaults may use {{env}} and earlier variables, as in Packer.
-	d.in.allowEnv = true
+// values gives each declared variable its value. A sensitive value is
+// told to Options.Secret the moment it is known.
+func (f *front) values(decls []declaration, overrides map[string]string, sens map[string]bool) []spec.Variable {
+	defaults := decode.NewDefaults(f.file, f.opts)
+	var out []spec.Variable
 	for _, dc := range decls {
 		val, ok := overrides[dc.name]
 		switch {
 		case ok:
 		case dc.required:
-			d.errorAt(dc.pos, "variables."+dc.name, fmt.Sprintf("variable %s is required; set it with -var %s=... or in a var file", dc.name, dc.name), "")
+			f.errorAt(dc.pos, "variables."+dc.name, fmt.Sprintf("variable %s is required; set it with -var %s=... or in a var file", dc.name, dc.name), "")
 			continue
-		case dc.def.Kind == Bool:
+		case dc.def.Kind == decode.Bool:
 			val = strconv.FormatBool(dc.def.Bool)
 		default:
-			v, err := d.in.render(dc.def.Str)
+			v, err := defaults.Render(dc.def.Str)
 			if err != nil {
-				d.errorAt(dc.def.Pos, "variables."+dc.name, err.Error(), "")
+				f.errorAt(dc.def.Pos, "variables."+dc.name, err.Error(), "")
 				continue
 			}
 			val = v
 		}
-		d.in.vars[dc.name] = val
-		s.Variables = append(s.Variables, spec.Variable{Name: dc.name, Value: val, Sensitive: sens[dc.name], Pos: dc.pos})
-		if sens[dc.name] {
-			d.secret(s, val)
+		defaults.Set(dc.name, val)
+		if sens[dc.name] && val != "" && f.opts.Secret != nil {
+			f.opts.Secret(val)
 		}
+		out = append(out, spec.Variable{Name: dc.name, Value: val, Sensitive: sens[dc.name], Pos: dc.pos})
 	}
-	d.in.allowEnv = false
-}
-
-func keysOfBool(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
-}
-
-func (d *decoder) strListRaw(v *Node, p string) ([]string, bool) {
-	if v.Kind != Array {
-		d.errorAt(v.Pos, p, fmt.Sprintf("want an array of strings, got %s", v.Kind), "")
-		return nil, false
-	}
-	var out []string
-	for i, it := range v.Items {
-		if it.Kind != String {
-			d.errorAt(it.Pos, fmt.Sprintf("%s[%d]", p, i), fmt.Sprintf("want a string, got %s", it.Kind), "")
-			continue
-		}
-		out = append(out, it.Str)
-	}
-	return out, true
-}
-
-// filter applies -only and -except: globs against build names and their
-// aliases ("vultr.*", "*.web", "app.vultr.web", "web"). Another cloud's
-// build must be filtered out: it is then reported as skipped; left in, it
-// is an error that names it and says which filter builds the rest.
-func (d *decoder) filter(s *spec.Spec, opts Options) {
-	all := append(append([]spec.Build{}, s.Builds...), d.foreign...)
-	check := func(flag string, globs []string) {
-		for _, g := range globs {
-			if _, err := path.Match(g, ""); err != nil {
-				d.errorAt(spec.Pos{}, flag, fmt.Sprintf("invalid pattern %q: %v", g, err), "")
-				continue
-			}
-			matched := false
-			for i := range all {
-				matched = matched || matchesAny([]string{g}, &all[i])
-			}
-			if !matched {
-				d.errorAt(spec.Pos{}, flag, fmt.Sprintf("%q matches no build", g), "builds: "+strings.Join(buildNames(all), ", "))
-			}
-		}
-	}
-	check("-only", opts.Only)
-	check("-except", opts.Except)
-	keep := func(b *spec.Build) bool {
-		return (len(opts.Only) == 0 || matchesAny(opts.Only, b)) && !matchesAny(opts.Except, b)
-	}
-	var out []spec.Build
-	for i := range s.Builds {
-		if keep(&s.Builds[i]) {
-			out = append(out, s.Builds[i])
-		}
-	}
-	for i := range d.foreign {
-		f := &d.foreign[i]
-		full := f.Type + "." + f.Name
-		if !keep(f) {
-			s.Skipped = append(s.Skipped, full)
-			d.warnAt(f.Pos, "", fmt.Sprintf("skipping %s: vultr-image-action builds only Vultr images", full), "")
-			continue
-		}
-		d.errorAt(f.Pos, "", fmt.Sprintf("%s uses the %q builder: vultr-image-action builds only Vultr images", full, f.Type), "build the Vultr sources and skip the others with -only 'vultr.*' (the action's only: input), or -except '"+f.Type+".*'")
-	}
-	s.Builds = out
-}
-
-// FormatDiagnostics renders diagnostics one per line, each with its
-// snippet when there is one.
-func FormatDiagnostics(ds spec.Diagnostics) string {
-	var b strings.Builder
-	for _, d := range ds {
-		fmt.Fprintf(&b, "%s: %s\n", d.Severity, d.Error())
-		if d.Snippet != "" {
-			b.WriteString(d.Snippet)
-			b.WriteString("\n")
-		}
-	}
-	return b.String()
-}
-
-// jsonString quotes s as JSON, for messages.
-func jsonString(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
-}
-
-// Fetches remembers the answers of services a template reads, for the
-// length of one command. A nil *Fetches remembers nothing.
-type Fetches struct {
-	mu sync.Mutex
-	m  map[string]fetched
-}
-
-type fetched struct {
-	v   any
-	err error
-}
-
-// Do returns the remembered answer for key, or fetch's, remembered.
-func (f *Fetches) Do(key string, fetch func() (any, error)) (any, error) {
-	if f == nil {
-		return fetch()
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if r, ok := f.m[key]; ok {
-		return r.v, r.err
-	}
-	v, err := fetch()
-	if f.m == nil {
-		f.m = map[string]fetched{}
-	}
-	f.m[key] = fetched{v, err}
-	return v, err
 }

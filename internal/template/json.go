@@ -6,65 +6,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/vultr-image-action/vultr-image-action/internal/decode"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 )
-
-// Kind is the kind of a Node.
-type Kind int
-
-// Node kinds.
-const (
-	Null Kind = iota
-	Bool
-	Number
-	String
-	Array
-	Object
-)
-
-func (k Kind) String() string {
-	return [...]string{"null", "boolean", "number", "string", "array", "object"}[k]
-}
-
-// Node is a template value with its position: the front-end-neutral tree
-// that decoding works on. The JSON front end builds it from JSON; the HCL2
-// front end builds it from evaluated HCL.
-type Node struct {
-	Kind  Kind
-	Pos   spec.Pos
-	Str   string // String: the value; Number: the literal
-	Bool  bool
-	Items []*Node  // Array
-	Keys  []Member // Object, in source order
-
-	// Aliases, on a builder, are the other names the build answers to in
-	// -only, -except, only, except and override: HCL2's "vultr.web" and
-	// "BUILD.vultr.web". The JSON front end sets none.
-	Aliases []string
-	// Scope, on a provisioner or post-processor, lists the builds (by name)
-	// it belongs to: HCL2's build block. Empty means every build.
-	Scope []string
-}
-
-// Member is one key of an object.
-type Member struct {
-	Key    string
-	KeyPos spec.Pos
-	Value  *Node
-}
-
-// Get returns the member named key, or nil.
-func (n *Node) Get(key string) *Member {
-	if n == nil {
-		return nil
-	}
-	for i := range n.Keys {
-		if n.Keys[i].Key == key {
-			return &n.Keys[i]
-		}
-	}
-	return nil
-}
 
 // syntaxError is a JSON syntax problem at an offset.
 type syntaxError struct {
@@ -85,7 +29,7 @@ type parser struct {
 	dups spec.Diagnostics
 }
 
-func parseJSON(file string, src []byte) (*Node, spec.Diagnostics) {
+func parseJSON(file string, src []byte) (*decode.Node, spec.Diagnostics) {
 	p := &parser{file: file, src: src, line: 1, col: 1}
 	// A UTF-8 byte order mark is allowed and skipped.
 	if len(src) >= 3 && src[0] == 0xEF && src[1] == 0xBB && src[2] == 0xBF {
@@ -118,7 +62,7 @@ func (p *parser) syntaxDiag() spec.Diagnostic {
 	return spec.Diagnostic{
 		Pos:     spec.Pos{File: p.file, Line: line, Col: col},
 		Summary: "JSON syntax error: " + p.err.msg,
-		Snippet: snippet(p.src, line, col),
+		Snippet: decode.Snippet(p.src, line, col),
 	}
 }
 
@@ -138,31 +82,6 @@ func lineCol(src []byte, off int) (int, int) {
 	return line, utf8.RuneCount(src[start:off]) + 1
 }
 
-// snippet is the source line with a caret under col.
-func snippet(src []byte, line, col int) string { return Snippet(src, line, col) }
-
-// Snippet is a source line with a caret under col, as every diagnostic
-// shows it (tabs kept, so the caret lines up).
-func Snippet(src []byte, line, col int) string {
-	lines := strings.Split(string(src), "\n")
-	if line < 1 || line > len(lines) {
-		return ""
-	}
-	text := strings.TrimRight(lines[line-1], "\r")
-	pad := []rune(text)
-	if col-1 < len(pad) {
-		pad = pad[:col-1]
-	}
-	var b strings.Builder
-	for _, r := range pad {
-		if r == '\t' {
-			b.WriteRune('\t')
-		} else {
-			b.WriteRune(' ')
-		}
-	}
-	return fmt.Sprintf("  %d | %s\n  %s | %s^", line, text, strings.Repeat(" ", len(strconv.Itoa(line))), b.String())
-}
 
 func (p *parser) advance() {
 	if p.i >= len(p.src) {
@@ -201,7 +120,7 @@ func (p *parser) describe() string {
 // maxDepth bounds nesting so hostile input cannot exhaust the stack.
 const maxDepth = 200
 
-func (p *parser) value(depth int) *Node {
+func (p *parser) value(depth int) *decode.Node {
 	if depth > maxDepth {
 		p.fail("nesting deeper than %d levels", maxDepth)
 		return nil
@@ -221,22 +140,22 @@ func (p *parser) value(depth int) *Node {
 		if !ok {
 			return nil
 		}
-		return &Node{Kind: String, Pos: pos, Str: s}
+		return &decode.Node{Kind: decode.String, Pos: pos, Str: s}
 	case c == '-' || (c >= '0' && c <= '9'):
 		return p.number(pos)
 	case c == 't':
-		return p.literal(pos, "true", &Node{Kind: Bool, Pos: pos, Bool: true})
+		return p.literal(pos, "true", &decode.Node{Kind: decode.Bool, Pos: pos, Bool: true})
 	case c == 'f':
-		return p.literal(pos, "false", &Node{Kind: Bool, Pos: pos})
+		return p.literal(pos, "false", &decode.Node{Kind: decode.Bool, Pos: pos})
 	case c == 'n':
-		return p.literal(pos, "null", &Node{Kind: Null, Pos: pos})
+		return p.literal(pos, "null", &decode.Node{Kind: decode.Null, Pos: pos})
 	default:
 		p.fail("unexpected %s; a value was expected", p.describe())
 		return nil
 	}
 }
 
-func (p *parser) literal(pos spec.Pos, word string, n *Node) *Node {
+func (p *parser) literal(pos spec.Pos, word string, n *decode.Node) *decode.Node {
 	if !strings.HasPrefix(string(p.src[p.i:min(len(p.src), p.i+len(word))]), word) {
 		p.fail("unexpected %s; a value was expected (strings need double quotes)", p.describe())
 		return nil
@@ -247,7 +166,7 @@ func (p *parser) literal(pos spec.Pos, word string, n *Node) *Node {
 	return n
 }
 
-func (p *parser) number(pos spec.Pos) *Node {
+func (p *parser) number(pos spec.Pos) *decode.Node {
 	start := p.i
 	for p.i < len(p.src) && strings.IndexByte("+-0123456789.eE", p.src[p.i]) >= 0 {
 		p.advance()
@@ -258,7 +177,7 @@ func (p *parser) number(pos spec.Pos) *Node {
 		p.fail("invalid number %q", lit)
 		return nil
 	}
-	return &Node{Kind: Number, Pos: pos, Str: lit}
+	return &decode.Node{Kind: decode.Number, Pos: pos, Str: lit}
 }
 
 func (p *parser) str() (string, bool) {
@@ -341,8 +260,8 @@ func (p *parser) str() (string, bool) {
 	}
 }
 
-func (p *parser) object(pos spec.Pos, depth int) *Node {
-	n := &Node{Kind: Object, Pos: pos}
+func (p *parser) object(pos spec.Pos, depth int) *decode.Node {
+	n := &decode.Node{Kind: decode.Object, Pos: pos}
 	p.advance() // {
 	p.skipSpace()
 	if p.i < len(p.src) && p.src[p.i] == '}' {
@@ -380,7 +299,7 @@ func (p *parser) object(pos spec.Pos, depth int) *Node {
 			p.dups = append(p.dups, spec.Diagnostic{Pos: kpos, Summary: fmt.Sprintf("duplicate key %q", key), Detail: fmt.Sprintf("first set at line %d; remove one", first.Line)})
 		}
 		seen[key] = kpos
-		n.Keys = append(n.Keys, Member{Key: key, KeyPos: kpos, Value: v})
+		n.Keys = append(n.Keys, decode.Member{Key: key, KeyPos: kpos, Value: v})
 		p.skipSpace()
 		if p.i >= len(p.src) {
 			p.fail("unexpected end of file; ',' or '}' was expected")
@@ -399,8 +318,8 @@ func (p *parser) object(pos spec.Pos, depth int) *Node {
 	}
 }
 
-func (p *parser) array(pos spec.Pos, depth int) *Node {
-	n := &Node{Kind: Array, Pos: pos}
+func (p *parser) array(pos spec.Pos, depth int) *decode.Node {
+	n := &decode.Node{Kind: decode.Array, Pos: pos}
 	p.advance() // [
 	p.skipSpace()
 	if p.i < len(p.src) && p.src[p.i] == ']' {
@@ -435,3 +354,4 @@ func (p *parser) array(pos spec.Pos, depth int) *Node {
 		}
 	}
 }
+

@@ -1,4 +1,4 @@
-package template
+package decode
 
 import (
 	"fmt"
@@ -332,4 +332,21 @@ func quoteJoin(keys []string) string {
 	default:
 		return strings.Join(q[:len(q)-1], ", ") + " and " + q[len(q)-1]
 	}
+}
+
+// strListRaw reads an array of strings without interpolation.
+func (d *decoder) strListRaw(v *Node, p string) ([]string, bool) {
+	if v.Kind != Array {
+		d.errorAt(v.Pos, p, fmt.Sprintf("want an array of strings, got %s", v.Kind), "")
+		return nil, false
+	}
+	var out []string
+	for i, it := range v.Items {
+		if it.Kind != String {
+			d.errorAt(it.Pos, fmt.Sprintf("%s[%d]", p, i), fmt.Sprintf("want a string, got %s", it.Kind), "")
+			continue
+		}
+		out = append(out, it.Str)
+	}
+	return out, true
 }

@@ -1,4 +1,4 @@
-package template
+package decode
 
 import (
 	"bytes"
@@ -39,6 +39,30 @@ type interp struct {
 	// placeholders, kept as-is for run time.
 	data map[string]string
 }
+
+// newInterp is the interpolation of a template at file.
+func newInterp(file string, opts Options) *interp {
+	return &interp{getenv: opts.Getenv, now: opts.Now, runUUID: opts.RunUUID, dir: filepath.Dir(file), cwd: opts.Cwd, vars: map[string]string{}}
+}
+
+// Defaults renders a JSON template's variable defaults, as Packer does:
+// each may use {{env}} (the one place Packer allows it) and the variables
+// declared before it.
+type Defaults struct{ in *interp }
+
+// NewDefaults is the rendering of the defaults of the template at file.
+func NewDefaults(file string, opts Options) *Defaults {
+	opts.SetDefaults()
+	in := newInterp(file, opts)
+	in.allowEnv = true
+	return &Defaults{in: in}
+}
+
+// Set makes a variable's value known to the defaults after it.
+func (d *Defaults) Set(name, value string) { d.in.vars[name] = value }
+
+// Render renders one default.
+func (d *Defaults) Render(s string) (string, error) { return d.in.render(s) }
 
 var errEnvNotAllowed = errors.New("{{env}} can only be used in variable defaults; define a variable whose default is {{env `NAME`}} and use {{user `name`}} here")
 
@@ -166,8 +190,12 @@ func keysOf(m map[string]string) []string {
 	return out
 }
 
-// suggest returns `; did you mean "x"?` for the closest candidate, or a
-// short list of valid names when none is close.
+// Suggest returns `; did you mean "x"?` for the closest candidate, or ""
+// when none is close.
+func Suggest(got string, valid []string) string { return suggest(got, valid) }
+
+// suggest returns `; did you mean "x"?` for the closest candidate, or ""
+// when none is close.
 func suggest(got string, valid []string) string {
 	c := textdist.Closest(got, valid, 1)
 	if len(c) == 1 && textdist.Distance(strings.ToLower(got), strings.ToLower(c[0])) <= max(2, len(got)/3) {
