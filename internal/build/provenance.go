@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/attest"
+	"github.com/vultr-image-action/vultr-image-action/internal/decode"
 	"github.com/vultr-image-action/vultr-image-action/internal/sbom"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
-	"github.com/vultr-image-action/vultr-image-action/internal/decode"
 )
 
 // errSecretInStatement stops a statement that would carry a secret.

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vultr-image-action/vultr-image-action/internal/hcl2template"
 	"github.com/vultr-image-action/vultr-image-action/internal/decode"
+	"github.com/vultr-image-action/vultr-image-action/internal/hcl2template"
 	"github.com/vultr-image-action/vultr-image-action/internal/ui"
 )
 

@@ -9,8 +9,8 @@ import (
 	"github.com/hashicorp/hcl/v2/ext/dynblock"
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 	"github.com/vultr-image-action/vultr-image-action/internal/decode"
+	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 )
 
 // builds turns every build block into the template's builders,

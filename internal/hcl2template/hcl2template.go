@@ -19,8 +19,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 	"github.com/vultr-image-action/vultr-image-action/internal/decode"
+	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 )
 
 // Load reads a .pkr.hcl file, or every .pkr.hcl file of a directory (with

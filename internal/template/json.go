@@ -82,7 +82,6 @@ func lineCol(src []byte, off int) (int, int) {
 	return line, utf8.RuneCount(src[start:off]) + 1
 }
 
-
 func (p *parser) advance() {
 	if p.i >= len(p.src) {
 		return
@@ -354,4 +353,3 @@ func (p *parser) array(pos spec.Pos, depth int) *decode.Node {
 		}
 	}
 }
-
