@@ -243,7 +243,7 @@ func testSpec() *spec.Spec {
 		Vultr: spec.Vultr{APIKey: "k", SnapshotDescription: "d", InstanceLabel: "l", ShutdownCommand: "shutdown -P now",
 			Image: spec.Image{Kind: spec.ImageOS}, BootTimeout: time.Minute, ShutdownTimeout: time.Minute, SnapshotTimeout: time.Minute},
 		SSH:          spec.SSH{Username: "root", Port: 22},
-		Provisioners: []spec.Provisioner{{Type: "shell", Shell: &spec.Shell{Inline: []string{"x"}, RemotePath: "/tmp/s.sh"}}},
+		Provisioners: []spec.Provisioner{{Type: "shell", Config: &spec.Shell{Inline: []string{"x"}, RemotePath: "/tmp/s.sh"}}},
 	}}}
 }
 

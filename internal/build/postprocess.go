@@ -31,7 +31,7 @@ func postProcess(ctx context.Context, st *state, s *spec.Spec, b *spec.Build, r 
 				}
 			case pp.ShellLocal != nil:
 				out := o.UI.Output(b.Name)
-				err = provision.Run(ctx, spec.Provisioner{Index: pp.Index, Type: pp.Type, Pos: pp.Pos, ShellLocal: pp.ShellLocal}, &provision.Env{
+				err = provision.Run(ctx, spec.Provisioner{Index: pp.Index, Type: pp.Type, Pos: pp.Pos, Config: pp.ShellLocal}, &provision.Env{
 					BuildName:    b.Name,
 					BuilderType:  b.Type,
 					Stdout:       out,

@@ -133,5 +133,5 @@ func runChecks(ctx context.Context, vs *state, o Options, v *spec.Verify) error 
 	env := &provision.Env{BuildName: vs.b.Name, BuilderType: vs.b.Type, Comm: vs.comm, Stdout: out, Stderr: out,
 		Logf:    func(format string, args ...any) { o.UI.Message(vs.b.Name, fmt.Sprintf(format, args...)) },
 		Secrets: o.SecretValues(), PTY: vs.b.SSH.PTY, WorkDir: o.WorkDir, LocalEnviron: o.Environ}
-	return provision.Run(ctx, spec.Provisioner{Type: "shell", Shell: v.Shell}, env)
+	return provision.Run(ctx, spec.Provisioner{Type: "shell", Config: v.Shell}, env)
 }

@@ -131,7 +131,8 @@ func warnLocalPrograms(console *ui.Console, s *spec.Spec, look func(string) (str
 	}
 	for _, b := range s.Builds {
 		for _, p := range b.Provisioners {
-			check(p.ShellLocal, fmt.Sprintf("shell-local provisioner %d", p.Index), p.Pos)
+			sl, _ := p.Config.(*spec.ShellLocal)
+			check(sl, fmt.Sprintf("shell-local provisioner %d", p.Index), p.Pos)
 		}
 		for _, seq := range b.PostProcessors {
 			for _, pp := range seq {
@@ -139,7 +140,8 @@ func warnLocalPrograms(console *ui.Console, s *spec.Spec, look func(string) (str
 			}
 		}
 		if b.ErrorCleanup != nil {
-			check(b.ErrorCleanup.ShellLocal, "the shell-local error-cleanup-provisioner", b.ErrorCleanup.Pos)
+			sl, _ := b.ErrorCleanup.Config.(*spec.ShellLocal)
+			check(sl, "the shell-local error-cleanup-provisioner", b.ErrorCleanup.Pos)
 		}
 	}
 }

@@ -83,7 +83,7 @@ func (o *object) unknown(valid []string, what string) {
 		if o.used[m.Key] {
 			continue
 		}
-		detail := suggest(m.Key, valid)
+		detail := Suggest(m.Key, valid)
 		if detail != "" {
 			detail = strings.TrimPrefix(detail, "; ")
 		} else {

@@ -74,7 +74,7 @@ func (in *interp) funcs() texttemplate.FuncMap {
 		"user": func(name string) (string, error) {
 			v, ok := in.vars[name]
 			if !ok {
-				return "", fmt.Errorf("variable %q is not defined in \"variables\"%s", name, suggest(name, keysOf(in.vars)))
+				return "", fmt.Errorf("variable %q is not defined in \"variables\"%s", name, Suggest(name, keysOf(in.vars)))
 			}
 			return v, nil
 		},
@@ -192,14 +192,4 @@ func keysOf(m map[string]string) []string {
 
 // Suggest returns `; did you mean "x"?` for the closest candidate, or ""
 // when none is close.
-func Suggest(got string, valid []string) string { return suggest(got, valid) }
-
-// suggest returns `; did you mean "x"?` for the closest candidate, or ""
-// when none is close.
-func suggest(got string, valid []string) string {
-	c := textdist.Closest(got, valid, 1)
-	if len(c) == 1 && textdist.Distance(strings.ToLower(got), strings.ToLower(c[0])) <= max(2, len(got)/3) {
-		return fmt.Sprintf("; did you mean %q?", c[0])
-	}
-	return ""
-}
+func Suggest(got string, valid []string) string { return textdist.DidYouMean(got, valid) }

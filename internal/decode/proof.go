@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/vultr-image-action/vultr-image-action/internal/provision"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 )
 
@@ -114,7 +115,7 @@ func (d *decoder) checkProvenance(b *spec.Build) {
 				d.errorAt(pp.Pos, where, fmt.Sprintf("the provenance post-processor attests a snapshot, and build %s (%s) makes none", b.Name, b.Type), fmt.Sprintf("add except = [%q] to it", b.Name))
 				continue
 			}
-			if pp.Provenance.SBOM && pp.Provenance.SBOMScanPath == "" && !slices.ContainsFunc(b.Provisioners, func(p spec.Provisioner) bool { return p.HCPSBOM != nil }) {
+			if pp.Provenance.SBOM && pp.Provenance.SBOMScanPath == "" && !slices.ContainsFunc(b.Provisioners, func(p spec.Provisioner) bool { return p.Type == "hcp-sbom" }) {
 				d.errorAt(pp.Pos, where+".sbom", fmt.Sprintf("sbom = true needs the SBOM of build %s's snapshot, and the build has no hcp-sbom provisioner (a snapshot has no local files to scan)", b.Name),
 					`add provisioner "hcp-sbom" { auto_generate = true } to the build, or set sbom_scan_path`)
 			}
@@ -125,7 +126,7 @@ func (d *decoder) checkProvenance(b *spec.Build) {
 // vultrVerify decodes this tool's vultr-verify post-processor: the keys of
 // a shell provisioner, and its own.
 func (d *decoder) vultrVerify(o *object, s *spec.Spec, opts Options) *spec.Verify {
-	v := &spec.Verify{Shell: d.shell(o, s, opts), Timeout: 10 * time.Minute}
+	v := &spec.Verify{Shell: provision.DecodeShell(fields{o: o, s: s, opts: opts}), Timeout: 10 * time.Minute}
 	if t, ok := o.dur("timeout"); ok && t > 0 {
 		v.Timeout = t
 	}
@@ -171,13 +172,6 @@ func (d *decoder) checkVerify(b *spec.Build) {
 	}
 }
 
-// DefaultShell is a shell provisioner with Packer's defaults and nothing
-// to run.
-func DefaultShell() *spec.Shell {
-	return &spec.Shell{InlineShebang: "/bin/sh -e", EnvVarFormat: "%s='%s' ", ExecuteCommand: "chmod +x {{.Path}}; {{.Vars}} {{.Path}}",
-		RemoteFolder: "/tmp", ValidExitCodes: []int{0}, StartRetryTimeout: 5 * time.Minute}
-}
-
 // AddVerify gives every vultr build a vultr-verify post-processor that
 // runs commands (the action's verify input), before its other
 // post-processors: a snapshot that fails its check is neither attested
@@ -189,7 +183,7 @@ func AddVerify(s *spec.Spec, commands []string, pos spec.Pos) error {
 		if b.Type != "vultr" {
 			continue
 		}
-		sh := DefaultShell()
+		sh := provision.DefaultShell()
 		sh.Inline = append([]string(nil), commands...)
 		pp := spec.PostProcessor{Index: -1, Type: "vultr-verify", Pos: pos, Name: "verify input", Verify: &spec.Verify{Shell: sh, Timeout: 10 * time.Minute}}
 		b.PostProcessors = append([][]spec.PostProcessor{{pp}}, b.PostProcessors...)

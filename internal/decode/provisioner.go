@@ -3,12 +3,11 @@ package decode
 import (
 	"fmt"
 	"path"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/vultr-image-action/vultr-image-action/internal/provision"
 	"github.com/vultr-image-action/vultr-image-action/internal/schema"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 )
@@ -34,11 +33,11 @@ type rawPostProcessor struct {
 	scope      []string
 }
 
-// commonProvisionerKeys, provisionerKeys and postProcessorKeys come from
-// internal/schema, where each key is declared once.
+// commonProvisionerKeys and postProcessorKeys come from internal/schema,
+// where each key is declared once; a provisioner's own keys come from its
+// kind (provision.Kinds).
 var (
 	commonProvisionerKeys   = keyNames(schema.ProvisionerCommon)
-	provisionerKeys         = blockKeys(schema.Provisioners)
 	postProcessorKeys       = blockKeys(schema.PostProcessors)
 	commonPostProcessorKeys = keyNames(schema.PostProcessorCommon)
 )
@@ -87,15 +86,15 @@ func (d *decoder) provisioners(n *Node, s *spec.Spec, opts Options) []rawProvisi
 		}
 		typ, tpos, ok := o.raw("type")
 		if !ok {
-			d.errorAt(it.Pos, p+".type", "the provisioner has no \"type\"", "valid types: "+typeList(provisionerKeys))
+			d.errorAt(it.Pos, p+".type", "the provisioner has no \"type\"", "valid types: "+quoteJoin(provision.Types()))
 			continue
 		}
 		if why := schema.RefusedProvisioners[typ]; why != "" {
-			d.errorAt(tpos, p+".type", fmt.Sprintf("the %s provisioner is not supported: %s", typ, why), "valid types: "+typeList(provisionerKeys))
+			d.errorAt(tpos, p+".type", fmt.Sprintf("the %s provisioner is not supported: %s", typ, why), "valid types: "+quoteJoin(provision.Types()))
 			continue
 		}
-		if _, ok := provisionerKeys[typ]; !ok {
-			d.errorAt(tpos, p+".type", fmt.Sprintf("unsupported provisioner type %q", typ), "valid types: "+typeList(provisionerKeys)+suggest(typ, supported(provisionerKeys)))
+		if _, ok := provision.Kinds[typ]; !ok {
+			d.errorAt(tpos, p+".type", fmt.Sprintf("unsupported provisioner type %q", typ), "valid types: "+quoteJoin(provision.Types())+Suggest(typ, provision.Types()))
 			continue
 		}
 		rp := rawProvisioner{where: p, index: i, typ: typ, node: it, override: map[string]*Node{}, scope: it.Scope}
@@ -153,7 +152,7 @@ func (d *decoder) postProcessors(n *Node) [][]rawPostProcessor {
 			return rp, false
 		}
 		if _, ok := postProcessorKeys[rp.typ]; !ok {
-			d.errorAt(it.Pos, p+".type", fmt.Sprintf("unsupported post-processor type %q", rp.typ), "valid types: "+typeList(postProcessorKeys)+suggest(rp.typ, supported(postProcessorKeys)))
+			d.errorAt(it.Pos, p+".type", fmt.Sprintf("unsupported post-processor type %q", rp.typ), "valid types: "+typeList(postProcessorKeys)+Suggest(rp.typ, supported(postProcessorKeys)))
 			return rp, false
 		}
 		return rp, true
@@ -231,7 +230,7 @@ func (d *decoder) checkNames(builds []spec.Build, where string, pos spec.Pos, ke
 			hit = hit || matchesAny([]string{g}, &builds[i])
 		}
 		if !hit {
-			d.errorAt(pos, where+"."+key, fmt.Sprintf("%s %q names no build", key, g), "builds: "+strings.Join(buildNames(builds), ", ")+suggest(g, buildNames(builds)))
+			d.errorAt(pos, where+"."+key, fmt.Sprintf("%s %q names no build", key, g), "builds: "+strings.Join(buildNames(builds), ", ")+Suggest(g, buildNames(builds)))
 		}
 	}
 }
@@ -245,7 +244,7 @@ func (d *decoder) assemble(s *spec.Spec, provs []rawProvisioner, pps [][]rawPost
 		where := rp.where
 		for name, n := range rp.override {
 			if override(rp.override, name, named) == nil {
-				d.errorAt(n.Pos, where+".override."+name, fmt.Sprintf("no build is named %q", name), "builds: "+strings.Join(buildNames(named), ", ")+suggest(name, buildNames(named)))
+				d.errorAt(n.Pos, where+".override."+name, fmt.Sprintf("no build is named %q", name), "builds: "+strings.Join(buildNames(named), ", ")+Suggest(name, buildNames(named)))
 			}
 		}
 		d.checkNames(named, where, keyPos(rp.node, "only"), "only", rp.only)
@@ -359,7 +358,8 @@ func (d *decoder) provisioner(rp rawProvisioner, node *Node, s *spec.Spec, opts 
 		o.member(k)
 	}
 	out := spec.Provisioner{Index: rp.index, Type: rp.typ, Pos: node.Pos}
-	d.declared(o, schema.Provisioners[rp.typ])
+	kind := provision.Kinds[rp.typ]
+	d.declared(o, kind.Block)
 	out.PauseBefore, _ = o.dur("pause_before")
 	out.Timeout, _ = o.dur("timeout")
 	if n, ok := o.intv("max_retries"); ok {
@@ -368,30 +368,8 @@ func (d *decoder) provisioner(rp rawProvisioner, node *Node, s *spec.Spec, opts 
 	out.Name, _, _ = o.str("name")
 	out.ContinueOnError, _ = o.boolv("continue_on_error")
 	before := len(d.diags.Errors())
-	switch rp.typ {
-	case "shell":
-		out.Shell = d.shell(o, s, opts)
-	case "file":
-		out.File = d.file(o, s, opts)
-	case "shell-local":
-		out.ShellLocal = d.shellLocal(o, s, opts)
-	case "ansible-local":
-		out.AnsibleLocal = d.ansibleLocal(o, s, opts)
-	case "ansible":
-		out.Ansible = d.ansible(o, s, opts)
-	case "hcp-sbom":
-		out.HCPSBOM = d.hcpSBOM(o, s, opts)
-	case "sleep":
-		sl := &spec.Sleep{}
-		sl.Duration, _ = o.dur("duration")
-		out.Sleep = sl
-	case "breakpoint":
-		bp := &spec.Breakpoint{}
-		bp.Disable, _ = o.boolv("disable")
-		bp.Note, _, _ = o.str("note")
-		out.Breakpoint = bp
-	}
-	o.unknown(append(append([]string{}, commonProvisionerKeys...), provisionerKeys[rp.typ]...), "a "+rp.typ+" provisioner")
+	out.Config = kind.Decode(fields{o: o, s: s, opts: opts})
+	o.unknown(append(append([]string{}, commonProvisionerKeys...), kind.Block.Accepted()...), "a "+rp.typ+" provisioner")
 	return out, len(d.diags.Errors()) == before
 }
 
@@ -400,214 +378,6 @@ func (d *decoder) withPlaceholders(fn func()) {
 	d.in.data = placeholders
 	defer func() { d.in.data = nil }()
 	fn()
-}
-
-func (d *decoder) shell(o *object, s *spec.Spec, opts Options) *spec.Shell {
-	sh := DefaultShell()
-	set := o.exclusive("inline", "script", "scripts")
-	if len(set) == 0 {
-		d.errorAt(o.n.Pos, join(o.path, "inline"), "the shell provisioner has nothing to run", `set one of "inline", "script" or "scripts"`)
-	}
-	sh.Inline, _ = o.strList("inline")
-	if sc, pos, ok := o.str("script"); ok {
-		sh.Scripts = []string{sc}
-		d.checkLocal(sc, pos, join(o.path, "script"), s, opts)
-	}
-	if m := o.member("scripts"); m != nil && m.Value.Kind != Null {
-		list, _ := d.strList(m.Value, join(o.path, "scripts"))
-		for i, sc := range list {
-			pos := m.Value.Pos
-			if m.Value.Kind == Array && i < len(m.Value.Items) {
-				pos = m.Value.Items[i].Pos
-			}
-			d.checkLocal(sc, pos, fmt.Sprintf("%s[%d]", join(o.path, "scripts"), i), s, opts)
-		}
-		sh.Scripts = list
-	}
-	for i := range sh.Scripts {
-		sh.Scripts[i] = resolveLocal(sh.Scripts[i], opts.Cwd)
-	}
-	if v, _, ok := o.str("inline_shebang"); ok {
-		sh.InlineShebang = v
-	}
-	sh.EnvironmentVars = d.envVars(o)
-	sh.Env, _ = o.strMap("env")
-	if v, _, ok := o.raw("env_var_format"); ok {
-		sh.EnvVarFormat = v
-	}
-	sh.UseEnvVarFile, _ = o.boolv("use_env_var_file")
-	d.withPlaceholders(func() {
-		if v, _, ok := o.str("execute_command"); ok {
-			sh.ExecuteCommand = v
-		}
-	})
-	if v, _, ok := o.str("remote_folder"); ok {
-		sh.RemoteFolder = v
-	}
-	sh.RemoteFile, _, _ = o.str("remote_file")
-	sh.RemotePath, _, _ = o.str("remote_path")
-	sh.SkipClean, _ = o.boolv("skip_clean")
-	sh.ExpectDisconnect, _ = o.boolv("expect_disconnect")
-	if codes, ok := o.intList("valid_exit_codes"); ok {
-		sh.ValidExitCodes = codes
-	}
-	if t, ok := o.dur("start_retry_timeout"); ok {
-		sh.StartRetryTimeout = t
-	}
-	sh.PauseAfter, _ = o.dur("pause_after")
-	sh.Binary, _ = o.boolv("binary")
-	return sh
-}
-
-// envVars reads environment_vars, which must be KEY=VALUE.
-func (d *decoder) envVars(o *object) []string {
-	m := o.n.Get("environment_vars")
-	list, _ := o.strList("environment_vars")
-	for i, kv := range list {
-		k, _, ok := strings.Cut(kv, "=")
-		if !ok || k == "" || strings.ContainsAny(k, " \t'\"$") {
-			pos := m.Value.Pos
-			if m.Value.Kind == Array && i < len(m.Value.Items) {
-				pos = m.Value.Items[i].Pos
-			}
-			d.errorAt(pos, fmt.Sprintf("%s[%d]", join(o.path, "environment_vars"), i), fmt.Sprintf("%q is not NAME=value", kv), "")
-		}
-	}
-	return list
-}
-
-func resolveLocal(p, dir string) string {
-	if filepath.IsAbs(p) || dir == "" {
-		return p
-	}
-	return filepath.Join(dir, p)
-}
-
-// checkLocal reports a local file that does not exist, as Packer does at
-// validation time.
-func (d *decoder) checkLocal(p string, pos spec.Pos, path string, s *spec.Spec, opts Options) {
-	if _, err := opts.Stat(resolveLocal(p, opts.Cwd)); err != nil {
-		d.errorAt(pos, path, fmt.Sprintf("file %q does not exist (relative paths are relative to the working directory %s, as in Packer)", p, opts.Cwd), "use a path relative to the directory you build from, or {{template_dir}} (JSON) / path.root (HCL2)")
-	}
-}
-
-func (d *decoder) file(o *object, s *spec.Spec, opts Options) *spec.File {
-	f := &spec.File{Direction: "upload"}
-	if dir, pos, ok := o.str("direction"); ok {
-		switch dir {
-		case "upload", "download":
-			f.Direction = dir
-		default:
-			d.errorAt(pos, join(o.path, "direction"), fmt.Sprintf("unknown direction %q", dir), `valid values: "upload", "download"`+suggest(dir, []string{"upload", "download"}))
-		}
-	}
-	f.Generated, _ = o.boolv("generated")
-	set := o.exclusive("source", "sources", "content")
-	if len(set) == 0 {
-		d.errorAt(o.n.Pos, join(o.path, "source"), "the file provisioner has nothing to copy", `set "source", "sources" or "content"`)
-	}
-	var posOf []spec.Pos
-	if src, pos, ok := o.str("source"); ok {
-		f.Sources, posOf = []string{src}, []spec.Pos{pos}
-	}
-	if m := o.member("sources"); m != nil && m.Value.Kind != Null {
-		f.Sources, _ = d.strList(m.Value, join(o.path, "sources"))
-		for i := range f.Sources {
-			pos := m.Value.Pos
-			if m.Value.Kind == Array && i < len(m.Value.Items) {
-				pos = m.Value.Items[i].Pos
-			}
-			posOf = append(posOf, pos)
-		}
-	}
-	if c, _, ok := o.str("content"); ok {
-		f.Content, f.HasContent = c, true
-		if f.Direction == "download" {
-			d.errorAt(o.n.Get("content").KeyPos, join(o.path, "content"), "content cannot be downloaded", `use "source" with "direction": "download"`)
-		}
-	}
-	dest, dpos, ok := o.str("destination")
-	if !ok || dest == "" {
-		d.errorAt(o.n.Pos, join(o.path, "destination"), "the file provisioner needs a \"destination\"", "")
-	}
-	f.Destination = dest
-	if len(f.Sources) > 1 && !strings.HasSuffix(dest, "/") {
-		d.errorAt(dpos, join(o.path, "destination"), "with several sources the destination must be a directory", fmt.Sprintf("end it with a slash: %q", dest+"/"))
-	}
-	for i, src := range f.Sources {
-		if f.Direction == "upload" {
-			if !f.Generated {
-				d.checkLocal(src, posOf[i], join(o.path, "source"), s, opts)
-			}
-			f.Sources[i] = keepSlash(src, resolveLocal(src, opts.Cwd))
-		}
-	}
-	if f.Direction == "download" {
-		f.Destination = keepSlash(dest, resolveLocal(dest, opts.Cwd))
-	}
-	return f
-}
-
-// keepSlash keeps a trailing slash that filepath.Join would drop: it is
-// meaningful in the file provisioner.
-func keepSlash(orig, resolved string) string {
-	if strings.HasSuffix(orig, "/") && !strings.HasSuffix(resolved, "/") {
-		return resolved + "/"
-	}
-	return resolved
-}
-
-func (d *decoder) shellLocal(o *object, s *spec.Spec, opts Options) *spec.ShellLocal {
-	sl := &spec.ShellLocal{InlineShebang: "/bin/sh -e", ExecuteCommand: []string{"/bin/sh", "-c", "{{.Vars}} {{.Script}}"}, ValidExitCodes: []int{0}}
-	set := o.exclusive("inline", "command", "script", "scripts")
-	if len(set) == 0 {
-		d.errorAt(o.n.Pos, join(o.path, "inline"), "shell-local has nothing to run", `set one of "inline", "command", "script" or "scripts"`)
-	}
-	sl.Inline, _ = o.strList("inline")
-	sl.Command, _, _ = o.str("command")
-	if sc, pos, ok := o.str("script"); ok {
-		d.checkLocal(sc, pos, join(o.path, "script"), s, opts)
-		sl.Scripts = []string{resolveLocal(sc, opts.Cwd)}
-	}
-	if list, ok := o.strList("scripts"); ok {
-		for _, sc := range list {
-			d.checkLocal(sc, o.n.Get("scripts").Value.Pos, join(o.path, "scripts"), s, opts)
-			sl.Scripts = append(sl.Scripts, resolveLocal(sc, opts.Cwd))
-		}
-	}
-	if v, _, ok := o.str("inline_shebang"); ok {
-		sl.InlineShebang = v
-	}
-	sl.EnvironmentVars = d.envVars(o)
-	sl.Env, _ = o.strMap("env")
-	d.withPlaceholders(func() {
-		if list, ok := o.strList("execute_command"); ok {
-			sl.ExecuteCommand = list
-		}
-	})
-	if codes, ok := o.intList("valid_exit_codes"); ok {
-		sl.ValidExitCodes = codes
-	}
-	// use_linux_pathing changes paths for WSL on Windows; elsewhere it
-	// does nothing, in Packer too: said, never silent.
-	if on, ok := o.boolv("use_linux_pathing"); ok && on {
-		d.warnAt(o.n.Get("use_linux_pathing").KeyPos, join(o.path, "use_linux_pathing"), "use_linux_pathing has no effect: it converts paths for the Windows Subsystem for Linux, and this runs on Linux or macOS", "")
-	}
-	if v, _, ok := o.raw("env_var_format"); ok {
-		sl.EnvVarFormat = v
-	}
-	sl.TempfileExtension, _, _ = o.str("tempfile_extension")
-	if list, ok := o.strList("only_on"); ok {
-		for i, osName := range list {
-			switch osName {
-			case "linux", "darwin", "windows", "freebsd", "openbsd", "netbsd", "solaris":
-			default:
-				d.errorAt(o.n.Get("only_on").Value.Pos, fmt.Sprintf("%s[%d]", join(o.path, "only_on"), i), fmt.Sprintf("unknown operating system %q", osName), `use Go's names, as Packer does: "linux", "darwin", "windows"`)
-			}
-		}
-		sl.OnlyOn = list
-	}
-	return sl
 }
 
 func (d *decoder) postProcessor(rp rawPostProcessor, s *spec.Spec, opts Options) (spec.PostProcessor, bool) {
@@ -638,7 +408,7 @@ func (d *decoder) postProcessor(rp rawPostProcessor, s *spec.Spec, opts Options)
 		m.CustomData, _ = o.strMap("custom_data")
 		out.Manifest = m
 	case "shell-local":
-		out.ShellLocal = d.shellLocal(o, s, opts)
+		out.ShellLocal = provision.DecodeShellLocal(fields{o: o, s: s, opts: opts})
 	case "provenance":
 		out.Provenance = d.provenance(o, opts)
 	case "vultr-verify":
@@ -710,78 +480,20 @@ func (d *decoder) assembleErrorCleanup(s *spec.Spec, ecps []rawProvisioner, opts
 	d.in.buildName, d.in.buildType = "", ""
 }
 
-// machineless are the provisioners that run without a machine: a null
-// builder with communicator = "none" can run them.
-var machineless = []string{"shell-local", "breakpoint", "sleep"}
-
 // checkReach fails a provisioner that cannot reach the build's machine:
-// one that needs a machine in a build that has none, and the ansible
-// provisioner in a build reached through a SOCKS5 proxy.
+// one that needs a machine in a build that has none, or one its kind's
+// Check refuses in this build.
 func (d *decoder) checkReach(b *spec.Build, p spec.Provisioner, where string) {
-	if b.SSH.Communicator == "none" && !slices.Contains(machineless, p.Type) {
+	kind := provision.Kinds[p.Type]
+	if b.SSH.Communicator == "none" && !kind.Machineless {
+		machineless := provision.MachinelessTypes()
 		d.errorAt(p.Pos, where+".type", fmt.Sprintf("the %s provisioner needs a machine, and build %s has communicator = \"none\"", p.Type, b.Name),
 			"use "+quoteJoin(machineless)+` there, or give the null builder "ssh_host" and credentials`)
 	}
-	// The ansible provisioner's own ssh reaches the machine directly or
-	// through the bastion: never silently around the build's proxy.
-	if p.Type == "ansible" && b.SSH.Proxy != nil {
-		d.errorAt(p.Pos, where+".type", fmt.Sprintf("the ansible provisioner cannot reach build %s's machine through ssh_proxy_host: its OpenSSH would go around the proxy", b.Name),
-			"use ansible-local (the playbook runs on the machine), or reach the machine through ssh_bastion_host")
+	if kind.Check == nil {
+		return
 	}
-}
-
-// sbomNameRE is Packer's rule for sbom_name.
-var sbomNameRE = regexp.MustCompile(`^[0-9A-Za-z_-]{3,36}$`)
-
-// hcpSBOM decodes the hcp-sbom provisioner with Packer's rules: source or
-// auto_generate, never both. Keys about Packer's uploaded scanner are
-// accepted and said to have no effect: nothing runs on the machine here.
-func (d *decoder) hcpSBOM(o *object, s *spec.Spec, opts Options) *spec.HCPSBOM {
-	h := &spec.HCPSBOM{ScanPath: "/"}
-	var srcPos spec.Pos
-	h.Source, srcPos, _ = o.str("source")
-	h.AutoGenerate, _ = o.boolv("auto_generate")
-	switch {
-	case h.Source != "" && h.AutoGenerate:
-		d.errorAt(srcPos, join(o.path, "source"), "source and auto_generate are mutually exclusive", "use source for an SBOM the template made on the machine, or auto_generate to make one")
-	case h.Source == "" && !h.AutoGenerate:
-		d.errorAt(o.n.Pos, join(o.path, "source"), "source must be specified when auto_generate is not enabled", `set "auto_generate": true, or "source"`)
+	if problem, fix := kind.Check(b); problem != "" {
+		d.errorAt(p.Pos, where+".type", problem, fix)
 	}
-	if dst, _, ok := o.str("destination"); ok && dst != "" {
-		h.Destination = resolveLocal(dst, opts.Cwd)
-		if strings.HasSuffix(dst, "/") {
-			h.Destination += "/" // Packer's mark of a directory, kept
-		}
-	} else {
-		d.warnAt(o.n.Pos, join(o.path, "destination"), "the hcp-sbom provisioner has no destination: the SBOM is made and checked, then not kept", `set "destination" (a file, or an existing directory)`)
-	}
-	if n, pos, ok := o.str("sbom_name"); ok {
-		if !sbomNameRE.MatchString(n) {
-			d.errorAt(pos, join(o.path, "sbom_name"), fmt.Sprintf("sbom_name %q must be 3 to 36 of A-Z, a-z, 0-9, _ and -", n), "")
-		}
-		h.Name = n
-	}
-	if p, _, ok := o.str("scan_path"); ok && p != "" {
-		h.ScanPath = p
-	}
-	h.Format = "cyclonedx"
-	if args, ok := o.strList("scanner_args"); ok {
-		switch strings.Join(args, " ") {
-		case "-o cyclonedx-json":
-		case "-o spdx-json":
-			h.Format = "spdx"
-		default:
-			d.errorAt(o.n.Get("scanner_args").Value.Pos, join(o.path, "scanner_args"), fmt.Sprintf("scanner_args %q: the SBOM is made here, as CycloneDX or SPDX JSON", args), `remove scanner_args, or set ["-o", "cyclonedx-json"] or ["-o", "spdx-json"]`)
-		}
-	}
-	for _, k := range []string{"scanner_url", "scanner_checksum", "execute_command", "elevated_user", "elevated_password"} {
-		if m := o.member(k); m != nil {
-			if k == "elevated_password" {
-				v, _, _ := o.str(k)
-				d.secret(s, v)
-			}
-			d.warnAt(m.KeyPos, join(o.path, k), fmt.Sprintf("%s has no effect: Packer uploads and runs a scanner on the machine; here the package databases are read, and nothing runs there", k), "remove it")
-		}
-	}
-	return h
 }

@@ -17,17 +17,93 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/vultr-image-action/vultr-image-action/internal/schema"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 )
 
 // --- ansible-local: the playbook runs on the machine --------------------
+
+// AnsibleLocal is Packer's ansible-local provisioner: the playbook runs on
+// the machine. Local paths are resolved; remote ones are as written.
+type AnsibleLocal struct {
+	PlaybookFiles         []string // playbook_file, or playbook_files
+	PlaybookDir           string
+	PlaybookPaths         []string
+	RolePaths             []string
+	GroupVars, HostVars   string
+	GalaxyFile            string
+	GalaxyCommand         string // default "ansible-galaxy"
+	GalaxyRolesPath       string
+	GalaxyCollectionsPath string
+	InventoryFile         string
+	InventoryGroups       []string
+	ExtraArguments        []string
+	Command               string // default "ansible-playbook"
+	StagingDirectory      string // default /tmp/packer-provisioner-ansible-local/<uuid>
+	CleanStagingDirectory bool   // default true here (Packer: false)
+}
+
+var ansibleLocalKind = Kind{
+	Block:  &schema.AnsibleLocal,
+	Decode: func(f Fields) any { return decodeAnsibleLocal(f) },
+	Run:    runAs(runAnsibleLocal),
+}
+
+func decodeAnsibleLocal(f Fields) *AnsibleLocal {
+	a := &AnsibleLocal{GalaxyCommand: "ansible-galaxy", Command: "ansible-playbook", CleanStagingDirectory: true}
+	local := func(key string) string {
+		p, ok := f.String(key)
+		if !ok || p == "" {
+			return ""
+		}
+		return f.Local(key, -1, p, true)
+	}
+	localList := func(key string) []string {
+		list, _ := f.Strings(key)
+		for i, p := range list {
+			list[i] = f.Local(key, i, p, true)
+		}
+		return list
+	}
+	f.Exclusive("playbook_file", "playbook_files")
+	if p := local("playbook_file"); p != "" {
+		a.PlaybookFiles = []string{p}
+	}
+	if list := localList("playbook_files"); len(list) > 0 {
+		a.PlaybookFiles = list
+	}
+	if len(a.PlaybookFiles) == 0 {
+		f.Missing("playbook_file", "ansible-local needs a playbook", `set "playbook_file" (or "playbook_files")`)
+	}
+	a.PlaybookDir = local("playbook_dir")
+	a.PlaybookPaths = localList("playbook_paths")
+	a.RolePaths = localList("role_paths")
+	a.GroupVars, a.HostVars = local("group_vars"), local("host_vars")
+	a.GalaxyFile = local("galaxy_file")
+	a.InventoryFile = local("inventory_file")
+	if v, ok := f.String("galaxy_command"); ok && v != "" {
+		a.GalaxyCommand = v
+	}
+	a.GalaxyRolesPath, _ = f.String("galaxy_roles_path")
+	a.GalaxyCollectionsPath, _ = f.String("galaxy_collections_path")
+	a.InventoryGroups, _ = f.Strings("inventory_groups")
+	a.ExtraArguments, _ = f.Strings("extra_arguments")
+	if v, ok := f.String("command"); ok && v != "" {
+		a.Command = v
+	}
+	a.StagingDirectory, _ = f.String("staging_directory")
+	if v, ok := f.Bool("clean_staging_directory"); ok {
+		a.CleanStagingDirectory = v
+	}
+	return a
+}
 
 // runAnsibleLocal uploads the playbooks, roles, vars and inventory to a
 // staging directory on the machine, installs Galaxy requirements, and runs
 // ansible-playbook there with the local connection, streaming its output.
 // The staging directory is removed afterwards unless the template keeps
 // it (clean_staging_directory = false).
-func runAnsibleLocal(ctx context.Context, a *spec.AnsibleLocal, env *Env) error {
+func runAnsibleLocal(ctx context.Context, a *AnsibleLocal, env *Env) error {
 	staging := a.StagingDirectory
 	if staging == "" {
 		staging = "/tmp/packer-provisioner-ansible-local/" + randomHex()
@@ -129,7 +205,7 @@ func runAnsibleLocal(ctx context.Context, a *spec.AnsibleLocal, env *Env) error 
 }
 
 // galaxyRemote installs a Galaxy requirements file on the machine.
-func galaxyRemote(ctx context.Context, a *spec.AnsibleLocal, staging string, env *Env, up func(what, src, dst string) error) error {
+func galaxyRemote(ctx context.Context, a *AnsibleLocal, staging string, env *Env, up func(what, src, dst string) error) error {
 	req := path.Join(staging, filepath.Base(a.GalaxyFile))
 	if err := up("galaxy file", a.GalaxyFile, req); err != nil {
 		return err
@@ -187,6 +263,91 @@ func randomHex() string {
 
 // --- ansible: the playbook runs here and reaches the machine -------------
 
+// Ansible is Packer's ansible provisioner: the playbook runs on the build
+// host and reaches the machine over SSH.
+type Ansible struct {
+	PlaybookFile          string
+	Command               string // default "ansible-playbook"
+	ExtraArguments        []string
+	AnsibleEnvVars        []string
+	AnsibleSSHExtraArgs   []string
+	Groups, EmptyGroups   []string
+	HostAlias             string // default "default"
+	User                  string // default: the communicator's
+	InventoryFileTemplate string
+	InventoryDirectory    string
+	KeepInventoryFile     bool
+	GalaxyFile            string
+	GalaxyCommand         string
+	RolesPath             string
+	CollectionsPath       string
+	SFTPCommand           string
+	SkipVersionCheck      bool
+}
+
+var ansibleKind = Kind{
+	Block:  &schema.Ansible,
+	Decode: func(f Fields) any { return decodeAnsible(f) },
+	// Its own ssh reaches the machine directly or through the bastion:
+	// never silently around the build's proxy.
+	Check: func(b *spec.Build) (string, string) {
+		if b.SSH.Proxy == nil {
+			return "", ""
+		}
+		return fmt.Sprintf("the ansible provisioner cannot reach build %s's machine through ssh_proxy_host: its OpenSSH would go around the proxy", b.Name),
+			"use ansible-local (the playbook runs on the machine), or reach the machine through ssh_bastion_host"
+	},
+	Run: runAs(runAnsible),
+}
+
+func decodeAnsible(f Fields) *Ansible {
+	a := &Ansible{Command: "ansible-playbook", HostAlias: "default", GalaxyCommand: "ansible-galaxy"}
+	if p, ok := f.String("playbook_file"); !ok || p == "" {
+		f.Missing("playbook_file", "the ansible provisioner needs a playbook_file", "")
+	} else {
+		a.PlaybookFile = f.Local("playbook_file", -1, p, true)
+	}
+	if v, ok := f.String("command"); ok && v != "" {
+		a.Command = v
+	}
+	a.ExtraArguments, _ = f.Strings("extra_arguments")
+	a.AnsibleEnvVars, _ = f.Strings("ansible_env_vars")
+	a.AnsibleSSHExtraArgs, _ = f.Strings("ansible_ssh_extra_args")
+	a.Groups, _ = f.Strings("groups")
+	a.EmptyGroups, _ = f.Strings("empty_groups")
+	if v, ok := f.String("host_alias"); ok && v != "" {
+		a.HostAlias = v
+	}
+	a.User, _ = f.String("user")
+	a.InventoryFileTemplate, _ = f.String("inventory_file_template")
+	if v, ok := f.String("inventory_directory"); ok && v != "" {
+		a.InventoryDirectory = f.Local("inventory_directory", -1, v, true)
+	}
+	a.KeepInventoryFile, _ = f.Bool("keep_inventory_file")
+	if v, ok := f.String("galaxy_file"); ok && v != "" {
+		a.GalaxyFile = f.Local("galaxy_file", -1, v, true)
+	}
+	if v, ok := f.String("galaxy_command"); ok && v != "" {
+		a.GalaxyCommand = v
+	}
+	a.RolesPath, _ = f.String("roles_path")
+	a.CollectionsPath, _ = f.String("collections_path")
+	a.SFTPCommand, _ = f.String("sftp_command")
+	a.SkipVersionCheck, _ = f.Bool("skip_version_check")
+	// Ansible connects straight to the machine, with the pinned host key:
+	// Packer's SSH proxy is not needed, and not offered.
+	if up, ok := f.Bool("use_proxy"); ok && up {
+		f.BadKey("use_proxy", "use_proxy = true is not supported: Ansible connects to the machine directly, with the build's key and pinned host key", `remove "use_proxy" (or set it to false)`)
+	}
+	if _, ok := f.Int("local_port"); ok {
+		f.Warn("local_port", "local_port is ignored: it is the port of Packer's SSH proxy, which is not used", "")
+	}
+	if v, ok := f.Bool("ansible_winrm_use_http"); ok && v {
+		f.BadKey("ansible_winrm_use_http", "ansible_winrm_use_http needs the WinRM communicator, which Vultr builds do not use", "")
+	}
+	return a
+}
+
 // ErrNoAnsible is a missing ansible-playbook (or galaxy) on this machine.
 var ErrNoAnsible = errors.New("ansible-playbook is not installed here")
 
@@ -198,7 +359,7 @@ const defaultInventory = "{{ .HostAlias }} ansible_host={{ .Host }} ansible_user
 // key in a 0600 file, and a known_hosts with the pinned host key, so
 // Ansible never trusts on first use. Every file it writes is removed
 // afterwards (the inventory is kept with keep_inventory_file).
-func runAnsible(ctx context.Context, a *spec.Ansible, env *Env) error {
+func runAnsible(ctx context.Context, a *Ansible, env *Env) error {
 	bin := strings.Fields(a.Command)
 	if len(bin) == 0 {
 		bin = []string{"ansible-playbook"}
@@ -276,7 +437,7 @@ func runAnsible(ctx context.Context, a *spec.Ansible, env *Env) error {
 
 // writeInventory writes the inventory: Packer's line (or the template's
 // inventory_file_template) in each group, and the empty groups.
-func writeInventory(a *spec.Ansible, m MachineAccess, dir string) (string, error) {
+func writeInventory(a *Ansible, m MachineAccess, dir string) (string, error) {
 	user := a.User
 	if user == "" {
 		user = m.User
@@ -383,7 +544,7 @@ func bastionProxy(b *BastionAccess, knownHosts string) (string, error) {
 // ansibleEnviron is the environment of ansible-playbook: ours, strict host
 // key checking against the pinned key (and the bastion's), and the
 // template's variables.
-func ansibleEnviron(a *spec.Ansible, env *Env, knownHosts, proxy string) []string {
+func ansibleEnviron(a *Ansible, env *Env, knownHosts, proxy string) []string {
 	sshArgs := "-o UserKnownHostsFile=" + knownHosts + " -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o ControlMaster=auto -o ControlPersist=15s"
 	if proxy != "" {
 		sshArgs += " " + proxy
@@ -402,7 +563,7 @@ func ansibleEnviron(a *spec.Ansible, env *Env, knownHosts, proxy string) []strin
 	return append(out, a.AnsibleEnvVars...)
 }
 
-func rolesPath(a *spec.Ansible, dir string) string {
+func rolesPath(a *Ansible, dir string) string {
 	if a.RolesPath != "" {
 		return a.RolesPath
 	}
@@ -410,7 +571,7 @@ func rolesPath(a *spec.Ansible, dir string) string {
 }
 
 // galaxyLocal installs a Galaxy requirements file on this machine.
-func galaxyLocal(ctx context.Context, a *spec.Ansible, env *Env, dir string, environ []string) error {
+func galaxyLocal(ctx context.Context, a *Ansible, env *Env, dir string, environ []string) error {
 	args := []string{"install", "-r", a.GalaxyFile, "-p", rolesPath(a, dir)}
 	cmd := exec.CommandContext(ctx, a.GalaxyCommand, args...)
 	cmd.Env, cmd.Dir = environ, env.WorkDir

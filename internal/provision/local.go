@@ -11,8 +11,66 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vultr-image-action/vultr-image-action/internal/schema"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 )
+
+var shellLocalKind = Kind{
+	Block:       &schema.ShellLocal,
+	Machineless: true,
+	Decode:      func(f Fields) any { return DecodeShellLocal(f) },
+	Run:         runAs(runShellLocal),
+}
+
+// DecodeShellLocal reads shell-local's keys (the post-processor holds
+// them too).
+func DecodeShellLocal(f Fields) *spec.ShellLocal {
+	sl := &spec.ShellLocal{InlineShebang: "/bin/sh -e", ExecuteCommand: []string{"/bin/sh", "-c", "{{.Vars}} {{.Script}}"}, ValidExitCodes: []int{0}}
+	if len(f.Exclusive("inline", "command", "script", "scripts")) == 0 {
+		f.Missing("inline", "shell-local has nothing to run", `set one of "inline", "command", "script" or "scripts"`)
+	}
+	sl.Inline, _ = f.Strings("inline")
+	sl.Command, _ = f.String("command")
+	if sc, ok := f.String("script"); ok {
+		sl.Scripts = []string{f.Local("script", -1, sc, true)}
+	}
+	if list, ok := f.Strings("scripts"); ok {
+		for i, sc := range list {
+			sl.Scripts = append(sl.Scripts, f.Local("scripts", i, sc, true))
+		}
+	}
+	if v, ok := f.String("inline_shebang"); ok {
+		sl.InlineShebang = v
+	}
+	sl.EnvironmentVars = decodeEnvVars(f)
+	sl.Env, _ = f.StringMap("env")
+	if list, ok := f.Commands("execute_command"); ok {
+		sl.ExecuteCommand = list
+	}
+	if codes, ok := f.Ints("valid_exit_codes"); ok {
+		sl.ValidExitCodes = codes
+	}
+	// use_linux_pathing changes paths for WSL on Windows; elsewhere it
+	// does nothing, in Packer too: said, never silent.
+	if on, ok := f.Bool("use_linux_pathing"); ok && on {
+		f.Warn("use_linux_pathing", "use_linux_pathing has no effect: it converts paths for the Windows Subsystem for Linux, and this runs on Linux or macOS", "")
+	}
+	if v, ok := f.Raw("env_var_format"); ok {
+		sl.EnvVarFormat = v
+	}
+	sl.TempfileExtension, _ = f.String("tempfile_extension")
+	if list, ok := f.Strings("only_on"); ok {
+		for i, osName := range list {
+			switch osName {
+			case "linux", "darwin", "windows", "freebsd", "openbsd", "netbsd", "solaris":
+			default:
+				f.BadItem("only_on", i, fmt.Sprintf("unknown operating system %q", osName), `use Go's names, as Packer does: "linux", "darwin", "windows"`)
+			}
+		}
+		sl.OnlyOn = list
+	}
+	return sl
+}
 
 // runShellLocal runs commands on this machine (the action's container, or
 // the CLI user's computer). Values travel in the environment, never on a

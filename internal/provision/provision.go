@@ -9,8 +9,6 @@ import (
 	"io"
 	"io/fs"
 	"math/rand"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -216,28 +214,11 @@ func once(ctx context.Context, p spec.Provisioner, env *Env) error {
 		ctx, cancel = context.WithTimeout(ctx, p.Timeout)
 		defer cancel()
 	}
-	var err error
-	switch {
-	case p.Shell != nil:
-		err = runShell(ctx, p.Shell, env)
-	case p.File != nil:
-		err = runFile(ctx, p.File, env)
-	case p.ShellLocal != nil:
-		err = runShellLocal(ctx, p.ShellLocal, env)
-	case p.Breakpoint != nil:
-		err = runBreakpoint(ctx, p.Breakpoint, env)
-	case p.HCPSBOM != nil:
-		err = runHCPSBOM(ctx, p.HCPSBOM, env)
-	case p.Sleep != nil:
-		env.Logf("Sleeping for %s", p.Sleep.Duration)
-		err = env.Sleep(ctx, p.Sleep.Duration)
-	case p.AnsibleLocal != nil:
-		err = runAnsibleLocal(ctx, p.AnsibleLocal, env)
-	case p.Ansible != nil:
-		err = runAnsible(ctx, p.Ansible, env)
-	default:
-		err = fmt.Errorf("unsupported provisioner type %q", p.Type)
+	kind, ok := Kinds[p.Type]
+	if !ok {
+		return fmt.Errorf("unsupported provisioner type %q", p.Type)
 	}
+	err := kind.Run(ctx, p.Config, env)
 	if p.Timeout > 0 && errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("timed out after %s: %w", p.Timeout, err)
 	}
@@ -279,33 +260,4 @@ type BastionAccess struct {
 	AgentAuth       bool   // ssh_bastion_agent_auth
 	HasPassword     bool   // ssh_bastion_password: OpenSSH cannot be given it
 	HostKey         string // the pinned host key, authorized_keys form
-}
-
-// runBreakpoint is Packer's breakpoint: disabled, it does nothing; with
-// nobody to answer (CI, no terminal) it is skipped with a message, never a
-// hang; in a terminal it says how to reach the machine and waits for Enter.
-func runBreakpoint(ctx context.Context, bp *spec.Breakpoint, env *Env) error {
-	if bp.Disable {
-		env.Logf("Breakpoint disabled, continuing")
-		return nil
-	}
-	if env.Pause == nil {
-		env.Logf("Breakpoint skipped: no terminal to pause in (note: %q)", bp.Note)
-		return nil
-	}
-	m := env.Machine
-	how := fmt.Sprintf("ssh -p %d %s@%s", m.Port, m.User, m.Host)
-	if m.KeyPEM != "" {
-		dir, err := os.MkdirTemp("", "via-breakpoint-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		key := filepath.Join(dir, "id_ed25519")
-		if err := os.WriteFile(key, []byte(m.KeyPEM), 0o600); err != nil {
-			return err
-		}
-		how = fmt.Sprintf("ssh -i %s -p %d %s@%s", key, m.Port, m.User, m.Host)
-	}
-	return env.Pause(ctx, fmt.Sprintf("Pausing at breakpoint (note: %q). Reach the machine with: %s\nPress Enter to continue.", bp.Note, how))
 }

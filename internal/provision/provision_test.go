@@ -132,7 +132,7 @@ func env(c Communicator) *Env {
 func TestShellInlineCommandAndCleanup(t *testing.T) {
 	t.Parallel()
 	f := newFake(t)
-	p := spec.Provisioner{Index: 0, Type: "shell", Shell: &spec.Shell{
+	p := spec.Provisioner{Index: 0, Type: "shell", Config: &spec.Shell{
 		Inline:          []string{"echo one", "echo two"},
 		EnvironmentVars: []string{"A=1", "QUOTED=it's here"},
 		Env:             map[string]string{"A": "from-env"},
@@ -199,7 +199,7 @@ func TestShellExitCodes(t *testing.T) {
 		e := env(f)
 		reconnected := false
 		e.Reconnect = func(context.Context) (Communicator, error) { reconnected = true; return f, nil }
-		p := spec.Provisioner{Index: 2, Type: "shell", Pos: spec.Pos{File: "t.json", Line: 9, Col: 5}, Shell: &spec.Shell{Inline: []string{"x"}, ValidExitCodes: tt.valid, ExpectDisconnect: tt.expect}}
+		p := spec.Provisioner{Index: 2, Type: "shell", Pos: spec.Pos{File: "t.json", Line: 9, Col: 5}, Config: &spec.Shell{Inline: []string{"x"}, ValidExitCodes: tt.valid, ExpectDisconnect: tt.expect}}
 		err := Run(context.Background(), p, e)
 		switch {
 		case tt.wantErr == "" && err != nil:
@@ -229,7 +229,7 @@ func TestRetriesAndTimeout(t *testing.T) {
 		}
 		return nil
 	}
-	p := spec.Provisioner{Type: "shell", MaxRetries: 2, Shell: &spec.Shell{Inline: []string{"x"}}}
+	p := spec.Provisioner{Type: "shell", MaxRetries: 2, Config: &spec.Shell{Inline: []string{"x"}}}
 	if err := Run(context.Background(), p, env(f)); err != nil {
 		t.Fatalf("third attempt should pass: %v", err)
 	}
@@ -240,7 +240,7 @@ func TestRetriesAndTimeout(t *testing.T) {
 	var slept []time.Duration
 	e := env(newFake(t))
 	e.Sleep = func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }
-	_ = Run(context.Background(), spec.Provisioner{Type: "shell", PauseBefore: 3 * time.Second, Shell: &spec.Shell{Inline: []string{"x"}, PauseAfter: time.Second}}, e)
+	_ = Run(context.Background(), spec.Provisioner{Type: "shell", PauseBefore: 3 * time.Second, Config: &spec.Shell{Inline: []string{"x"}, PauseAfter: time.Second}}, e)
 	if fmt.Sprint(slept) != "[3s 1s]" {
 		t.Errorf("slept %v, want [3s 1s]", slept)
 	}
@@ -270,7 +270,7 @@ func TestFileDirectorySemantics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		f := newFake(t)
-		p := spec.Provisioner{Type: "file", File: &spec.File{Sources: []string{tt.source}, Destination: tt.dest, Direction: "upload"}}
+		p := spec.Provisioner{Type: "file", Config: &File{Sources: []string{tt.source}, Destination: tt.dest, Direction: "upload"}}
 		if err := Run(context.Background(), p, env(f)); err != nil {
 			t.Errorf("%s: %v", tt.name, err)
 			continue
@@ -281,11 +281,11 @@ func TestFileDirectorySemantics(t *testing.T) {
 	}
 	// content, and download.
 	f := newFake(t)
-	if err := Run(context.Background(), spec.Provisioner{Type: "file", File: &spec.File{Content: "x=1\n", HasContent: true, Destination: "/etc/x.conf"}}, env(f)); err != nil {
+	if err := Run(context.Background(), spec.Provisioner{Type: "file", Config: &File{Content: "x=1\n", HasContent: true, Destination: "/etc/x.conf"}}, env(f)); err != nil {
 		t.Fatal(err)
 	}
 	local := t.TempDir() + "/"
-	if err := Run(context.Background(), spec.Provisioner{Type: "file", File: &spec.File{Sources: []string{"/etc/x.conf"}, Destination: local, Direction: "download"}}, env(f)); err != nil {
+	if err := Run(context.Background(), spec.Provisioner{Type: "file", Config: &File{Sources: []string{"/etc/x.conf"}, Destination: local, Direction: "download"}}, env(f)); err != nil {
 		t.Fatal(err)
 	}
 	if b, err := os.ReadFile(filepath.Join(local, "x.conf")); err != nil || string(b) != "x=1\n" {
@@ -299,7 +299,7 @@ func TestShellLocal(t *testing.T) {
 	e := env(nil)
 	e.Stdout = &out
 	e.LocalEnviron = []string{"PATH=" + os.Getenv("PATH")}
-	p := spec.Provisioner{Type: "shell-local", ShellLocal: &spec.ShellLocal{
+	p := spec.Provisioner{Type: "shell-local", Config: &spec.ShellLocal{
 		Inline:          []string{`echo "$GREETING from $PACKER_BUILD_NAME"`, "exit 4"},
 		EnvironmentVars: []string{"GREETING=hello there"},
 		ValidExitCodes:  []int{4},
@@ -310,7 +310,7 @@ func TestShellLocal(t *testing.T) {
 	if got, want := out.String(), "hello there from web\n"; got != want {
 		t.Errorf("output %q, want %q", got, want)
 	}
-	p.ShellLocal.ValidExitCodes = nil
+	p.Config.(*spec.ShellLocal).ValidExitCodes = nil
 	if err := Run(context.Background(), p, e); err == nil || !strings.Contains(err.Error(), "exited with status 4") {
 		t.Errorf("err = %v, want status 4", err)
 	}
@@ -318,7 +318,7 @@ func TestShellLocal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err := Run(ctx, spec.Provisioner{Type: "shell-local", ShellLocal: &spec.ShellLocal{Inline: []string{"sleep 30"}}}, e)
+	err := Run(ctx, spec.Provisioner{Type: "shell-local", Config: &spec.ShellLocal{Inline: []string{"sleep 30"}}}, e)
 	if err == nil || time.Since(start) > 10*time.Second {
 		t.Errorf("cancelled shell-local: %v after %s", err, time.Since(start))
 	}
@@ -329,7 +329,7 @@ func TestSecretVariablesStayOffTheCommandLine(t *testing.T) {
 	f := newFake(t)
 	e := env(f)
 	e.Secrets = []string{"db-secret-value"}
-	p := spec.Provisioner{Type: "shell", Shell: &spec.Shell{Inline: []string{"x"}, EnvironmentVars: []string{"DB=db-secret-value", "PLAIN=1"}}}
+	p := spec.Provisioner{Type: "shell", Config: &spec.Shell{Inline: []string{"x"}, EnvironmentVars: []string{"DB=db-secret-value", "PLAIN=1"}}}
 	if err := Run(context.Background(), p, e); err != nil {
 		t.Fatal(err)
 	}
@@ -409,7 +409,7 @@ func TestNoSecretLeftOnTheMachine(t *testing.T) {
 				n := 0
 				e.Rand = func() int { n++; return n } // a new name per attempt
 				e.Secrets = []string{secret}
-				p := spec.Provisioner{Type: "shell", MaxRetries: tt.retries, Timeout: tt.timeout, Shell: &spec.Shell{
+				p := spec.Provisioner{Type: "shell", MaxRetries: tt.retries, Timeout: tt.timeout, Config: &spec.Shell{
 					Inline: []string{"echo " + secret}, EnvironmentVars: []string{"DB=" + secret}, UseEnvVarFile: file,
 				}}
 				err := Run(context.Background(), p, e)
@@ -457,7 +457,7 @@ func TestPendingRemovalsSurviveALostConnection(t *testing.T) {
 	}
 	e := env(f)
 	e.Secrets = []string{"db-secret-value"}
-	p := spec.Provisioner{Type: "shell", Shell: &spec.Shell{Inline: []string{"echo db-secret-value"}}}
+	p := spec.Provisioner{Type: "shell", Config: &spec.Shell{Inline: []string{"echo db-secret-value"}}}
 	if err := Run(context.Background(), p, e); err == nil {
 		t.Fatal("a provisioner whose connection dropped succeeded")
 	}
@@ -476,7 +476,7 @@ func TestPendingRemovalsSurviveALostConnection(t *testing.T) {
 func TestSkipCleanAndTimeout(t *testing.T) {
 	t.Parallel()
 	f := newFake(t)
-	if err := Run(context.Background(), spec.Provisioner{Type: "shell", Shell: &spec.Shell{Inline: []string{"x"}, SkipClean: true}}, env(f)); err != nil {
+	if err := Run(context.Background(), spec.Provisioner{Type: "shell", Config: &spec.Shell{Inline: []string{"x"}, SkipClean: true}}, env(f)); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range f.cmds {
@@ -489,7 +489,7 @@ func TestSkipCleanAndTimeout(t *testing.T) {
 	blocking.results = func(string) error { return nil }
 	slow := &slowComm{fakeComm: blocking}
 	start := time.Now()
-	err := Run(context.Background(), spec.Provisioner{Type: "shell", Timeout: 100 * time.Millisecond, Shell: &spec.Shell{Inline: []string{"x"}}}, env(slow))
+	err := Run(context.Background(), spec.Provisioner{Type: "shell", Timeout: 100 * time.Millisecond, Config: &spec.Shell{Inline: []string{"x"}}}, env(slow))
 	if err == nil || !strings.Contains(err.Error(), "timed out after 100ms") || time.Since(start) > 5*time.Second {
 		t.Errorf("timeout: %v after %s", err, time.Since(start))
 	}
@@ -526,7 +526,7 @@ func TestStartRetryTimeout(t *testing.T) {
 	e := env(fc)
 	var slept int
 	e.Sleep = func(context.Context, time.Duration) error { slept++; return nil }
-	if err := Run(context.Background(), spec.Provisioner{Type: "shell", Shell: &spec.Shell{Inline: []string{"x"}, StartRetryTimeout: time.Minute}}, e); err != nil {
+	if err := Run(context.Background(), spec.Provisioner{Type: "shell", Config: &spec.Shell{Inline: []string{"x"}, StartRetryTimeout: time.Minute}}, e); err != nil {
 		t.Fatalf("retried start: %v", err)
 	}
 	if slept != 2 {
@@ -534,7 +534,7 @@ func TestStartRetryTimeout(t *testing.T) {
 	}
 	never := &flakyComm{fakeComm: newFake(t), failures: 1 << 30}
 	e = env(never)
-	err := Run(context.Background(), spec.Provisioner{Type: "shell", Shell: &spec.Shell{Inline: []string{"x"}, StartRetryTimeout: time.Nanosecond}}, e)
+	err := Run(context.Background(), spec.Provisioner{Type: "shell", Config: &spec.Shell{Inline: []string{"x"}, StartRetryTimeout: time.Nanosecond}}, e)
 	if !errors.Is(err, remote.ErrDisconnected) {
 		t.Errorf("start retry timeout: %v, want the disconnect", err)
 	}
@@ -544,7 +544,7 @@ func TestGeneratedSourceIsCheckedAtRunTime(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	src := filepath.Join(dir, "made-later.txt")
-	p := spec.Provisioner{Type: "file", File: &spec.File{Sources: []string{src}, Destination: "/tmp/x", Generated: true, Direction: "upload"}}
+	p := spec.Provisioner{Type: "file", Config: &File{Sources: []string{src}, Destination: "/tmp/x", Generated: true, Direction: "upload"}}
 	if err := Run(context.Background(), p, env(newFake(t))); err == nil || !strings.Contains(err.Error(), "made-later.txt") {
 		t.Errorf("missing generated file: %v", err)
 	}
@@ -597,7 +597,7 @@ func TestShellOptions(t *testing.T) {
 	for _, tt := range tests {
 		f := newFake(t)
 		sh := tt.sh
-		if err := Run(context.Background(), spec.Provisioner{Type: "shell", Shell: &sh}, env(f)); err != nil {
+		if err := Run(context.Background(), spec.Provisioner{Type: "shell", Config: &sh}, env(f)); err != nil {
 			t.Errorf("%s: %v", tt.name, err)
 			continue
 		}
@@ -619,8 +619,8 @@ func TestBreakpoint(t *testing.T) {
 	var logs []string
 	e.Logf = func(format string, args ...any) { logs = append(logs, fmt.Sprintf(format, args...)) }
 	// Disabled: nothing. No terminal (CI): skipped with a message, no hang.
-	for _, bp := range []*spec.Breakpoint{{Disable: true}, {Note: "look at nginx"}} {
-		if err := Run(context.Background(), spec.Provisioner{Type: "breakpoint", Breakpoint: bp}, e); err != nil {
+	for _, bp := range []*Breakpoint{{Disable: true}, {Note: "look at nginx"}} {
+		if err := Run(context.Background(), spec.Provisioner{Type: "breakpoint", Config: bp}, e); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -642,7 +642,7 @@ func TestBreakpoint(t *testing.T) {
 		}
 		return nil
 	}
-	if err := Run(context.Background(), spec.Provisioner{Type: "breakpoint", Breakpoint: &spec.Breakpoint{Note: "look at nginx"}}, e); err != nil {
+	if err := Run(context.Background(), spec.Provisioner{Type: "breakpoint", Config: &Breakpoint{Note: "look at nginx"}}, e); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(keyFile); !errors.Is(err, fs.ErrNotExist) {
@@ -671,7 +671,7 @@ kh=$(echo "$ANSIBLE_SSH_ARGS" | sed 's/.*UserKnownHostsFile=\([^ ]*\).*/\1/')
 	e := env(newFake(t))
 	e.LocalEnviron = []string{"RECORD=" + record, "PATH=" + os.Getenv("PATH")}
 	e.Machine = MachineAccess{Host: "192.0.2.4", User: "root", Port: 2222, KeyPEM: "PRIVATE-KEY-SECRET", HostKey: "ssh-ed25519 AAAAHOSTKEY"}
-	p := spec.Provisioner{Type: "ansible", Ansible: &spec.Ansible{PlaybookFile: playbook, Command: fake, HostAlias: "default", Groups: []string{"web"}}}
+	p := spec.Provisioner{Type: "ansible", Config: &Ansible{PlaybookFile: playbook, Command: fake, HostAlias: "default", Groups: []string{"web"}}}
 	if err := Run(context.Background(), p, e); err != nil {
 		t.Fatal(err)
 	}
@@ -692,7 +692,7 @@ kh=$(echo "$ANSIBLE_SSH_ARGS" | sed 's/.*UserKnownHostsFile=\([^ ]*\).*/\1/')
 		}
 	}
 	// Without ansible-playbook, the error names what is missing.
-	p.Ansible.Command = filepath.Join(dir, "no-such-ansible-playbook")
+	p.Config.(*Ansible).Command = filepath.Join(dir, "no-such-ansible-playbook")
 	if err := Run(context.Background(), p, e); !errors.Is(err, ErrNoAnsible) {
 		t.Errorf("err = %v, want ErrNoAnsible", err)
 	}
@@ -713,7 +713,7 @@ func TestAnsibleLocalStagingDirectory(t *testing.T) {
 		}
 		return nil
 	}
-	p := spec.Provisioner{Type: "ansible-local", AnsibleLocal: &spec.AnsibleLocal{PlaybookFiles: []string{playbook}, Command: "ansible-playbook", CleanStagingDirectory: true}}
+	p := spec.Provisioner{Type: "ansible-local", Config: &AnsibleLocal{PlaybookFiles: []string{playbook}, Command: "ansible-playbook", CleanStagingDirectory: true}}
 	err := Run(context.Background(), p, env(f))
 	if err == nil || !strings.Contains(err.Error(), "/tmp/packer-provisioner-ansible-local/") {
 		t.Fatalf("err = %v, want a failure naming the staging directory", err)
@@ -743,7 +743,7 @@ func TestAnsibleLocalExtraArgumentsGoThroughTheShell(t *testing.T) {
 		}
 		return nil
 	}
-	p := spec.Provisioner{Type: "ansible-local", AnsibleLocal: &spec.AnsibleLocal{PlaybookFiles: []string{playbook}, Command: fake, StagingDirectory: t.TempDir(),
+	p := spec.Provisioner{Type: "ansible-local", Config: &AnsibleLocal{PlaybookFiles: []string{playbook}, Command: fake, StagingDirectory: t.TempDir(),
 		ExtraArguments: []string{`--extra-vars "Region=x Stage=y"`, "-v"}}}
 	if err := Run(context.Background(), p, env(f)); err != nil {
 		t.Fatal(err)
@@ -772,7 +772,7 @@ kh=$(echo "$ANSIBLE_SSH_ARGS" | sed 's/^-o UserKnownHostsFile=\([^ ]*\) .*/\1/')
 	e.LocalEnviron = []string{"RECORD=" + record, "PATH=" + os.Getenv("PATH")}
 	bastion := &BastionAccess{Host: "198.51.100.7", Port: 2200, User: "jump", KeyFile: "/keys/bastion", HostKey: "ssh-ed25519 AAAABASTION"}
 	e.Machine = MachineAccess{Host: "10.0.0.5", User: "root", Port: 22, KeyPEM: "K", HostKey: "ssh-ed25519 AAAAMACHINE", Bastion: bastion}
-	p := spec.Provisioner{Type: "ansible", Ansible: &spec.Ansible{PlaybookFile: playbook, Command: fake, HostAlias: "default"}}
+	p := spec.Provisioner{Type: "ansible", Config: &Ansible{PlaybookFile: playbook, Command: fake, HostAlias: "default"}}
 	if err := Run(context.Background(), p, e); err != nil {
 		t.Fatal(err)
 	}

@@ -6,10 +6,87 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/sbom"
-	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+	"github.com/vultr-image-action/vultr-image-action/internal/schema"
 )
+
+// HCPSBOM is Packer's hcp-sbom provisioner.
+type HCPSBOM struct {
+	Source       string // a file on the machine; or AutoGenerate
+	AutoGenerate bool
+	Destination  string // resolved; "" keeps no local copy
+	Name         string // sbom_name
+	ScanPath     string // default "/"
+	Format       string // "cyclonedx" (default) or "spdx": scanner_args' -o
+}
+
+var hcpSBOMKind = Kind{
+	Block:  &schema.HCPSBOM,
+	Decode: func(f Fields) any { return decodeHCPSBOM(f) },
+	Run:    runAs(runHCPSBOM),
+}
+
+// sbomNameRE is Packer's rule for sbom_name.
+var sbomNameRE = regexp.MustCompile(`^[0-9A-Za-z_-]{3,36}$`)
+
+// decodeHCPSBOM reads the hcp-sbom provisioner with Packer's rules: source
+// or auto_generate, never both. Keys about Packer's uploaded scanner are
+// accepted and said to have no effect: nothing runs on the machine here.
+func decodeHCPSBOM(f Fields) *HCPSBOM {
+	h := &HCPSBOM{ScanPath: "/", Format: sbom.FormatCycloneDX}
+	h.Source, _ = f.String("source")
+	h.AutoGenerate, _ = f.Bool("auto_generate")
+	switch {
+	case h.Source != "" && h.AutoGenerate:
+		f.BadValue("source", "source and auto_generate are mutually exclusive", "use source for an SBOM the template made on the machine, or auto_generate to make one")
+	case h.Source == "" && !h.AutoGenerate:
+		f.Missing("source", "source must be specified when auto_generate is not enabled", `set "auto_generate": true, or "source"`)
+	}
+	if dst, ok := f.String("destination"); ok && dst != "" {
+		h.Destination = f.Local("destination", -1, dst, false)
+		if strings.HasSuffix(dst, "/") {
+			h.Destination += "/" // Packer's mark of a directory, kept
+		}
+	} else {
+		f.Warn("destination", "the hcp-sbom provisioner has no destination: the SBOM is made and checked, then not kept", `set "destination" (a file, or an existing directory)`)
+	}
+	if n, ok := f.String("sbom_name"); ok {
+		if !sbomNameRE.MatchString(n) {
+			f.BadValue("sbom_name", fmt.Sprintf("sbom_name %q must be 3 to 36 of A-Z, a-z, 0-9, _ and -", n), "")
+		}
+		h.Name = n
+	}
+	if p, ok := f.String("scan_path"); ok && p != "" {
+		h.ScanPath = p
+	}
+	if args, ok := f.Strings("scanner_args"); ok {
+		switch strings.Join(args, " ") {
+		case "-o cyclonedx-json":
+		case "-o spdx-json":
+			h.Format = sbom.FormatSPDX
+		default:
+			f.BadValue("scanner_args", fmt.Sprintf("scanner_args %q: the SBOM is made here, as CycloneDX or SPDX JSON", args), `remove scanner_args, or set ["-o", "cyclonedx-json"] or ["-o", "spdx-json"]`)
+		}
+	}
+	for _, k := range []string{"scanner_url", "scanner_checksum", "execute_command", "elevated_user", "elevated_password"} {
+		read := f.Raw // Packer's scanner command: never rendered here
+		if k == "elevated_password" {
+			read = f.String
+		}
+		v, ok := read(k)
+		if !ok {
+			continue
+		}
+		if k == "elevated_password" {
+			f.Secret(v)
+		}
+		f.Warn(k, fmt.Sprintf("%s has no effect: Packer uploads and runs a scanner on the machine; here the package databases are read, and nothing runs there", k), "remove it")
+	}
+	return h
+}
 
 // runHCPSBOM is Packer's hcp-sbom provisioner: the SBOM the template made
 // on the machine (source), checked to be SPDX or CycloneDX JSON, or one
@@ -28,7 +105,7 @@ type MadeSBOM struct {
 	Packages []sbom.Package
 }
 
-func runHCPSBOM(ctx context.Context, h *spec.HCPSBOM, env *Env) error {
+func runHCPSBOM(ctx context.Context, h *HCPSBOM, env *Env) error {
 	var doc []byte
 	made := MadeSBOM{Format: h.Format}
 	if made.Format == "" {

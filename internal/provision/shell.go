@@ -15,8 +15,80 @@ import (
 	"time"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/remote"
+	"github.com/vultr-image-action/vultr-image-action/internal/schema"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 )
+
+var shellKind = Kind{
+	Block:  &schema.Shell,
+	Decode: func(f Fields) any { return DecodeShell(f) },
+	Run:    runAs(runShell),
+}
+
+// DefaultShell is a shell provisioner with Packer's defaults and nothing
+// to run.
+func DefaultShell() *spec.Shell {
+	return &spec.Shell{InlineShebang: "/bin/sh -e", EnvVarFormat: "%s='%s' ", ExecuteCommand: "chmod +x {{.Path}}; {{.Vars}} {{.Path}}",
+		RemoteFolder: "/tmp", ValidExitCodes: []int{0}, StartRetryTimeout: 5 * time.Minute}
+}
+
+// DecodeShell reads a shell provisioner's keys (the vultr-verify
+// post-processor holds them too).
+func DecodeShell(f Fields) *spec.Shell {
+	sh := DefaultShell()
+	if len(f.Exclusive("inline", "script", "scripts")) == 0 {
+		f.Missing("inline", "the shell provisioner has nothing to run", `set one of "inline", "script" or "scripts"`)
+	}
+	sh.Inline, _ = f.Strings("inline")
+	if sc, ok := f.String("script"); ok {
+		sh.Scripts = []string{f.Local("script", -1, sc, true)}
+	}
+	if list, ok := f.Strings("scripts"); ok {
+		for i, sc := range list {
+			sh.Scripts = append(sh.Scripts, f.Local("scripts", i, sc, true))
+		}
+	}
+	if v, ok := f.String("inline_shebang"); ok {
+		sh.InlineShebang = v
+	}
+	sh.EnvironmentVars = decodeEnvVars(f)
+	sh.Env, _ = f.StringMap("env")
+	if v, ok := f.Raw("env_var_format"); ok {
+		sh.EnvVarFormat = v
+	}
+	sh.UseEnvVarFile, _ = f.Bool("use_env_var_file")
+	if v, ok := f.Command("execute_command"); ok {
+		sh.ExecuteCommand = v
+	}
+	if v, ok := f.String("remote_folder"); ok {
+		sh.RemoteFolder = v
+	}
+	sh.RemoteFile, _ = f.String("remote_file")
+	sh.RemotePath, _ = f.String("remote_path")
+	sh.SkipClean, _ = f.Bool("skip_clean")
+	sh.ExpectDisconnect, _ = f.Bool("expect_disconnect")
+	if codes, ok := f.Ints("valid_exit_codes"); ok {
+		sh.ValidExitCodes = codes
+	}
+	if t, ok := f.Duration("start_retry_timeout"); ok {
+		sh.StartRetryTimeout = t
+	}
+	sh.PauseAfter, _ = f.Duration("pause_after")
+	sh.Binary, _ = f.Bool("binary")
+	return sh
+}
+
+// decodeEnvVars reads environment_vars, which must be NAME=value.
+func decodeEnvVars(f Fields) []string {
+	list, _ := f.Strings("environment_vars")
+	for i, kv := range list {
+		k, _, ok := strings.Cut(kv, "=")
+		if !ok || k == "" || strings.ContainsAny(k, " \t'\"$") {
+			f.BadItem("environment_vars", i, fmt.Sprintf("%q is not NAME=value", kv), "")
+		}
+	}
+	return list
+}
 
 // envVars renders environment_vars and env (env wins), plus
 // PACKER_BUILD_NAME and PACKER_BUILDER_TYPE, in env_var_format with each

@@ -151,13 +151,6 @@ func withOrigin(keys []Key, o Origin) []Key {
 	return out
 }
 
-// Provisioners are the provisioner types, by name; refused types are in
-// RefusedProvisioners.
-var Provisioners = map[string]*Block{
-	"shell": &Shell, "shell-local": &ShellLocal, "file": &File, "breakpoint": &Breakpoint, "sleep": &Sleep,
-	"ansible": &Ansible, "ansible-local": &AnsibleLocal, "hcp-sbom": &HCPSBOM,
-}
-
 // PostProcessors are the post-processor types, by name.
 var PostProcessors = map[string]*Block{"manifest": &Manifest, "shell-local": &ShellLocal, "provenance": &Provenance, "vultr-verify": &VultrVerify}
 

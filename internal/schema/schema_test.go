@@ -140,43 +140,41 @@ func packerTypedKeys(t *testing.T, path string) map[string][]string {
 	return out
 }
 
-// Every provisioner and post-processor Packer 1.16 has is supported, with
-// each of its keys declared, or refused by name with its reason.
-func TestPackersProvisionersAndPostProcessorsAreDeclared(t *testing.T) {
+// Every post-processor Packer 1.16 has is supported, with each of its keys
+// declared, or refused by name with its reason (provisioners_test.go does
+// the same for provisioners).
+func TestPackersPostProcessorsAreDeclared(t *testing.T) {
 	t.Parallel()
-	for _, kind := range []struct {
-		file    string
-		blocks  map[string]*Block
-		refused map[string]string
-		common  []Key
-		types   int
-	}{
-		{"testdata/packer/provisioners.tsv", Provisioners, RefusedProvisioners, ProvisionerCommon, 9},
-		{"testdata/packer/post-processors.tsv", PostProcessors, RefusedPostProcessors, PostProcessorCommon, 6},
-	} {
-		lists := packerTypedKeys(t, kind.file)
-		if n := len(lists) - 1; n != kind.types {
-			t.Errorf("%s lists %d types, want %d", kind.file, n, kind.types)
+	checkTypedList(t, "testdata/packer/post-processors.tsv", PostProcessors, RefusedPostProcessors, PostProcessorCommon, 6)
+}
+
+// checkTypedList checks a list of Packer's types and their keys: each type
+// is in blocks or refused, and each key of a type in blocks is declared in
+// its block or in common.
+func checkTypedList(t *testing.T, file string, blocks map[string]*Block, refused map[string]string, common []Key, types int) {
+	t.Helper()
+	lists := packerTypedKeys(t, file)
+	if n := len(lists) - 1; n != types {
+		t.Errorf("%s lists %d types, want %d", file, n, types)
+	}
+	commonBlock := &Block{Keys: common}
+	for typ, keys := range lists {
+		if refused[typ] != "" {
+			continue
 		}
-		common := &Block{Keys: kind.common}
-		for typ, keys := range lists {
-			if kind.refused[typ] != "" {
-				continue
-			}
-			b := kind.blocks[typ]
-			if typ == "*" {
-				b = common
-			}
-			if b == nil {
-				t.Errorf("%s: Packer's %q is neither supported nor refused", kind.file, typ)
-				continue
-			}
-			for _, k := range keys {
-				_, inBlock := b.Lookup(k)
-				_, inCommon := common.Lookup(k)
-				if !inBlock && !inCommon {
-					t.Errorf("%s: %s key %q is not declared", kind.file, typ, k)
-				}
+		b := blocks[typ]
+		if typ == "*" {
+			b = commonBlock
+		}
+		if b == nil {
+			t.Errorf("%s: Packer's %q is neither supported nor refused", file, typ)
+			continue
+		}
+		for _, k := range keys {
+			_, inBlock := b.Lookup(k)
+			_, inCommon := commonBlock.Lookup(k)
+			if !inBlock && !inCommon {
+				t.Errorf("%s: %s key %q is not declared", file, typ, k)
 			}
 		}
 	}

@@ -49,6 +49,15 @@ func replaceStrings(v reflect.Value, r *strings.Replacer) {
 				replaceStrings(v.Field(i), r)
 			}
 		}
+	case reflect.Interface:
+		// A provisioner's Config: copy what it holds, then rewrite that.
+		if v.IsNil() || !v.CanSet() {
+			return
+		}
+		c := reflect.New(v.Elem().Type()).Elem()
+		c.Set(v.Elem())
+		replaceStrings(c, r)
+		v.Set(c)
 	case reflect.Pointer:
 		if v.IsNil() || !v.CanSet() {
 			return

@@ -273,10 +273,10 @@ type Bastion struct {
 }
 
 // Provisioner is one provisioner, already filtered and overridden for its
-// build. Exactly one of Shell, File and ShellLocal is set, matching Type.
+// build.
 type Provisioner struct {
 	Index int    // position in the template's provisioners array
-	Type  string // "shell", "file", "shell-local"
+	Type  string // the kind: "shell", "file", "shell-local", ...
 	Pos   Pos
 
 	PauseBefore time.Duration
@@ -287,63 +287,10 @@ type Provisioner struct {
 	// ContinueOnError makes a failure a warning: the build goes on.
 	ContinueOnError bool
 
-	Shell        *Shell
-	Sleep        *Sleep
-	HCPSBOM      *HCPSBOM
-	File         *File
-	ShellLocal   *ShellLocal
-	Breakpoint   *Breakpoint
-	AnsibleLocal *AnsibleLocal
-	Ansible      *Ansible
-}
-
-// AnsibleLocal is Packer's ansible-local provisioner: the playbook runs on
-// the machine. Local paths are resolved; remote ones are as written.
-type AnsibleLocal struct {
-	PlaybookFiles         []string // playbook_file, or playbook_files
-	PlaybookDir           string
-	PlaybookPaths         []string
-	RolePaths             []string
-	GroupVars, HostVars   string
-	GalaxyFile            string
-	GalaxyCommand         string // default "ansible-galaxy"
-	GalaxyRolesPath       string
-	GalaxyCollectionsPath string
-	InventoryFile         string
-	InventoryGroups       []string
-	ExtraArguments        []string
-	Command               string // default "ansible-playbook"
-	StagingDirectory      string // default /tmp/packer-provisioner-ansible-local/<uuid>
-	CleanStagingDirectory bool   // default true here (Packer: false)
-}
-
-// Ansible is Packer's ansible provisioner: the playbook runs on the build
-// host and reaches the machine over SSH.
-type Ansible struct {
-	PlaybookFile          string
-	Command               string // default "ansible-playbook"
-	ExtraArguments        []string
-	AnsibleEnvVars        []string
-	AnsibleSSHExtraArgs   []string
-	Groups, EmptyGroups   []string
-	HostAlias             string // default "default"
-	User                  string // default: the communicator's
-	InventoryFileTemplate string
-	InventoryDirectory    string
-	KeepInventoryFile     bool
-	GalaxyFile            string
-	GalaxyCommand         string
-	RolesPath             string
-	CollectionsPath       string
-	SFTPCommand           string
-	SkipVersionCheck      bool
-}
-
-// Breakpoint is Packer's breakpoint provisioner: a pause to look at the
-// machine.
-type Breakpoint struct {
-	Disable bool
-	Note    string
+	// Config is the kind's own settings, as its Decode made them: a
+	// *Shell, a *ShellLocal, or a type of package provision's (which
+	// declares each kind in one place).
+	Config any
 }
 
 // Shell is the shell provisioner.
@@ -372,16 +319,6 @@ type Shell struct {
 	Binary            bool
 }
 
-// File is the file provisioner.
-type File struct {
-	Sources     []string // "source" is normalised into Sources
-	Content     string
-	HasContent  bool
-	Destination string
-	Direction   string // "upload" (default) or "download"
-	Generated   bool
-}
-
 // ShellLocal runs on the machine running the build (the action's container,
 // or the CLI user's machine).
 type ShellLocal struct {
@@ -403,21 +340,6 @@ type ShellLocal struct {
 	EnvVarFormat string
 	// TempfileExtension is the inline script's extension (default ".sh").
 	TempfileExtension string
-}
-
-// HCPSBOM is Packer's hcp-sbom provisioner.
-type HCPSBOM struct {
-	Source       string // a file on the machine; or AutoGenerate
-	AutoGenerate bool
-	Destination  string // resolved; "" keeps no local copy
-	Name         string // sbom_name
-	ScanPath     string // default "/"
-	Format       string // "cyclonedx" (default) or "spdx": scanner_args' -o
-}
-
-// Sleep is Packer's sleep provisioner.
-type Sleep struct {
-	Duration time.Duration
 }
 
 // PostProcessor is one post-processor of a sequence.

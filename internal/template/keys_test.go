@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vultr-image-action/vultr-image-action/internal/provision"
 	"github.com/vultr-image-action/vultr-image-action/internal/schema"
 )
 
@@ -210,8 +211,8 @@ func TestEveryKeyChangesTheModel(t *testing.T) {
 	for _, k := range schema.ProvisionerCommon {
 		common = append(common, k.Name)
 	}
-	for typ, block := range schema.Provisioners {
-		for _, key := range append(common, block.Accepted()...) {
+	for typ, kind := range provision.Kinds {
+		for _, key := range append(common, kind.Block.Accepted()...) {
 			if key == "type" {
 				continue
 			}

@@ -38,6 +38,16 @@ func Closest(s string, candidates []string, n int) []string {
 	return out
 }
 
+// DidYouMean returns `; did you mean "x"?` when a candidate is close to
+// got (within a third of its length, at least 2 edits), or "".
+func DidYouMean(got string, valid []string) string {
+	c := Closest(got, valid, 1)
+	if len(c) == 1 && Distance(strings.ToLower(got), strings.ToLower(c[0])) <= max(2, len(got)/3) {
+		return fmt.Sprintf("; did you mean %q?", c[0])
+	}
+	return ""
+}
+
 // LineDiff lists the lines that differ between a and b, with their
 // numbers: "-" a's, "+" b's (at most max lines; 0 means all).
 func LineDiff(a, b string, max int) []string {
