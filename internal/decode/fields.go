@@ -39,22 +39,32 @@ func (f fields) Commands(key string) (v []string, ok bool) {
 	return v, ok
 }
 
-func (f fields) Strings(key string) ([]string, bool)              { return f.o.strList(key) }
-func (f fields) StringMap(key string) (map[string]string, bool)   { return f.o.strMap(key) }
-func (f fields) Int(key string) (int, bool)                       { return f.o.intv(key) }
-func (f fields) Ints(key string) ([]int, bool)                    { return f.o.intList(key) }
-func (f fields) Bool(key string) (bool, bool)                     { return f.o.boolv(key) }
-func (f fields) Duration(key string) (time.Duration, bool)        { return f.o.dur(key) }
-func (f fields) Has(key string) bool                              { return f.o.has(key) }
-func (f fields) Exclusive(keys ...string) []string                { return f.o.exclusive(keys...) }
-func (f fields) Secret(v string)                                  { f.o.d.secret(f.s, v) }
-func (f fields) Missing(key, summary, fix string)                 { f.o.d.errorAt(f.o.n.Pos, f.path(key), summary, fix) }
-func (f fields) BadValue(key, summary, fix string)                { f.o.d.errorAt(f.valuePos(key), f.path(key), summary, fix) }
-func (f fields) BadKey(key, summary, fix string)                  { f.o.d.errorAt(f.keyPos(key), f.path(key), summary, fix) }
-func (f fields) Warn(key, summary, fix string)                    { f.o.d.warnAt(f.keyPos(key), f.path(key), summary, fix) }
-func (f fields) path(key string) string                           { return join(f.o.path, key) }
-func (f fields) itemPath(key string, i int) string                { return fmt.Sprintf("%s[%d]", f.path(key), i) }
-func (f fields) BadItem(key string, i int, summary, fix string)   { f.o.d.errorAt(f.itemPos(key, i), f.itemPath(key, i), summary, fix) }
+func (f fields) Strings(key string) ([]string, bool)            { return f.o.strList(key) }
+func (f fields) StringMap(key string) (map[string]string, bool) { return f.o.strMap(key) }
+func (f fields) Int(key string) (int, bool)                     { return f.o.intv(key) }
+func (f fields) Ints(key string) ([]int, bool)                  { return f.o.intList(key) }
+func (f fields) Bool(key string) (bool, bool)                   { return f.o.boolv(key) }
+func (f fields) Duration(key string) (time.Duration, bool)      { return f.o.dur(key) }
+func (f fields) Has(key string) bool                            { return f.o.has(key) }
+func (f fields) Exclusive(keys ...string) []string              { return f.o.exclusive(keys...) }
+func (f fields) Secret(v string)                                { f.o.d.secret(f.s, v) }
+func (f fields) Missing(key, summary, fix string) {
+	f.o.d.errorAt(f.o.n.Pos, f.path(key), summary, fix)
+}
+func (f fields) BadValue(key, summary, fix string) {
+	f.o.d.errorAt(f.valuePos(key), f.path(key), summary, fix)
+}
+func (f fields) BadKey(key, summary, fix string) {
+	f.o.d.errorAt(f.keyPos(key), f.path(key), summary, fix)
+}
+func (f fields) Warn(key, summary, fix string) {
+	f.o.d.warnAt(f.keyPos(key), f.path(key), summary, fix)
+}
+func (f fields) path(key string) string            { return join(f.o.path, key) }
+func (f fields) itemPath(key string, i int) string { return fmt.Sprintf("%s[%d]", f.path(key), i) }
+func (f fields) BadItem(key string, i int, summary, fix string) {
+	f.o.d.errorAt(f.itemPos(key, i), f.itemPath(key, i), summary, fix)
+}
 func (f fields) Local(key string, i int, p string, must bool) string { return f.local(key, i, p, must) }
 
 // local resolves p against the working directory and, with mustExist,
