@@ -6,17 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/vultr-image-action/vultr-image-action/internal/build"
+	"github.com/vultr-image-action/vultr-image-action/internal/app"
 	"github.com/vultr-image-action/vultr-image-action/internal/ghaction"
 	"github.com/vultr-image-action/vultr-image-action/internal/leftovers"
-	"github.com/vultr-image-action/vultr-image-action/internal/redact"
-	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 )
 
 // State keys shared by the main step and the post step. No secret is ever
@@ -42,30 +39,35 @@ func runAction(ctx context.Context, env Env) error {
 	}
 	if err != nil {
 		_ = act.Annotate(ghaction.LevelError, err.Error(), ghaction.Location{Title: "Invalid input"})
-		return &reportedError{err: err}
+		return &app.ShownError{Err: err}
 	}
 	switch in.mode {
 	case "validate":
-		return runValidate(env, in.job.template, in.job, false, act)
+		j := in.job
+		_, err := app.Validate(env.world(), app.ValidateRequest{Template: j.Template, Vars: j.Vars, VarFiles: j.VarFiles, Only: j.Only, Except: j.Except, APIKey: j.APIKey, WorkDir: j.WorkDir, Action: act})
+		if err == nil {
+			fmt.Fprintln(env.Stdout, "The configuration is valid.")
+		}
+		return err
 	case "sweep":
-		return runSweep(ctx, env, sweepOptions{olderThan: in.olderThan, yes: in.sweepYes, apiKey: in.apiKey}, act)
+		return runSweep(ctx, env, app.SweepRequest{OlderThan: in.olderThan, Yes: in.sweepYes, APIKey: in.apiKey, Action: act})
 	case "verify-attestation":
 		return runVerifyAttestation(ctx, env, in.verify, act)
 	}
 	j := in.job
-	j.action = act
+	j.Action = act
 	tr := &stateTracker{act: act}
-	j.tracker = tr
+	j.Tracker = tr
 	if u := env.Getenv("VULTR_API_URL"); u != "" {
 		_ = act.SaveState(stateAPIURL, u)
 	}
 	// The run ID is saved before anything exists: a kill between a create
 	// and the record of its ID still leaves the post step a way to find it.
-	j.runID = leftovers.NewRunID(env.Getenv)
-	if err := act.SaveState(stateRunID, j.runID); err != nil {
+	j.RunID = leftovers.NewRunID(env.Getenv)
+	if err := act.SaveState(stateRunID, j.RunID); err != nil {
 		_ = act.Annotate(ghaction.LevelWarning, "cannot save state for the post step: "+err.Error(), ghaction.Location{})
 	}
-	_, err = runJob(ctx, env, j)
+	_, err = app.Build(ctx, env.world(), j)
 	return err
 }
 
@@ -73,10 +75,10 @@ func runAction(ctx context.Context, env Env) error {
 type actionInputs struct {
 	mode      string
 	apiKey    string
-	job       job
+	job       app.BuildRequest
 	olderThan time.Duration
 	sweepYes  bool
-	verify    verifyRequest
+	verify    app.VerifyRequest
 }
 
 // readInputs validates every input: the runner does not enforce required.
@@ -125,42 +127,42 @@ func readInputs(act *ghaction.Action, env Env) (actionInputs, error) {
 	wd := str("working-directory")
 	base := workspace
 	if wd != "" {
-		base = resolveTemplatePath(workspace, wd)
-		if workspace != "" && !within(workspace, base) {
+		base = app.ResolvePath(workspace, wd)
+		if workspace != "" && !app.Within(workspace, base) {
 			errs = append(errs, &ghaction.InputError{Input: "working-directory", Msg: fmt.Sprintf("%q is outside the workspace %s", wd, workspace)})
 		}
 	}
-	j := job{keepSnapshots: -1, workDir: base, color: false}
-	j.template = str("template")
-	j.vars = list("variables", false)
-	j.varFiles = list("var-files", false)
-	for i, f := range j.varFiles {
-		j.varFiles[i] = resolveTemplatePath(base, f)
+	j := app.BuildRequest{KeepSnapshots: -1, WorkDir: base, Color: false}
+	j.Template = str("template")
+	j.Vars = list("variables", false)
+	j.VarFiles = list("var-files", false)
+	for i, f := range j.VarFiles {
+		j.VarFiles[i] = app.ResolvePath(base, f)
 	}
-	j.verify = list("verify", false)
-	j.only = list("only", true)
-	j.except = list("except", true)
-	j.parallel = integer("parallel-builds", 0)
+	j.Verify = list("verify", false)
+	j.Only = list("only", true)
+	j.Except = list("except", true)
+	j.Parallel = integer("parallel-builds", 0)
 	if v := str("keep-snapshots"); v != "" {
-		j.keepSnapshots = integer("keep-snapshots", 0)
+		j.KeepSnapshots = integer("keep-snapshots", 0)
 	}
-	j.keepPrefix = str("keep-snapshots-prefix")
+	j.KeepPrefix = str("keep-snapshots-prefix")
 	if v := str("timeout"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
 			errs = append(errs, &ghaction.InputError{Input: "timeout", Msg: fmt.Sprintf("%q is not a duration such as 45m or 1h30m", v)})
 		}
-		j.timeout = d
+		j.Timeout = d
 	}
-	j.onError = str("on-error")
-	switch j.onError {
+	j.OnError = str("on-error")
+	switch j.OnError {
 	case "":
-		j.onError = "cleanup"
+		j.OnError = "cleanup"
 	case "cleanup", "abort":
 	default:
-		errs = append(errs, &ghaction.InputError{Input: "on-error", Msg: fmt.Sprintf("%q: valid values are cleanup and abort", j.onError)})
+		errs = append(errs, &ghaction.InputError{Input: "on-error", Msg: fmt.Sprintf("%q: valid values are cleanup and abort", j.OnError)})
 	}
-	j.apiKey = in.apiKey
+	j.APIKey = in.apiKey
 	if v := str("older-than"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
@@ -176,19 +178,19 @@ func readInputs(act *ghaction.Action, env Env) (actionInputs, error) {
 		in.verify = verifyInputs(str, base, in.apiKey, &errs)
 		in.job = j
 		if len(errs) > 0 {
-			return in, &UsageError{Err: errors.Join(errs...)}
+			return in, &app.UsageError{Err: errors.Join(errs...)}
 		}
 		return in, nil
 	}
 	if in.mode != "sweep" {
-		if j.template == "" {
+		if j.Template == "" {
 			errs = append(errs, &ghaction.InputError{Input: "template", Msg: "is required: the path of a Packer template (JSON or HCL2) in the repository"})
 		} else {
-			j.template = resolveTemplatePath(base, j.template)
-			if workspace != "" && !within(workspace, j.template) {
+			j.Template = app.ResolvePath(base, j.Template)
+			if workspace != "" && !app.Within(workspace, j.Template) {
 				errs = append(errs, &ghaction.InputError{Input: "template", Msg: fmt.Sprintf("%q resolves outside the workspace %s", str("template"), workspace)})
-			} else if _, err := os.Stat(j.template); err != nil {
-				errs = append(errs, &ghaction.InputError{Input: "template", Msg: fmt.Sprintf("cannot read %s: %v", j.template, errors.Unwrap(err))})
+			} else if _, err := os.Stat(j.Template); err != nil {
+				errs = append(errs, &ghaction.InputError{Input: "template", Msg: fmt.Sprintf("cannot read %s: %v", j.Template, errors.Unwrap(err))})
 			}
 		}
 	}
@@ -197,7 +199,7 @@ func readInputs(act *ghaction.Action, env Env) (actionInputs, error) {
 	}
 	in.job = j
 	if len(errs) > 0 {
-		return in, &UsageError{Err: errors.Join(errs...)}
+		return in, &app.UsageError{Err: errors.Join(errs...)}
 	}
 	return in, nil
 }
@@ -277,179 +279,20 @@ func splitIDs(s string) []string {
 	return out
 }
 
-// writeActionResults sets the step outputs and the job summary.
-func writeActionResults(act *ghaction.Action, s *spec.Spec, results []*build.Result, red *redact.Redactor, workDir, workspace string) error {
-	var errs []error
-	set := func(k, v string) { errs = append(errs, act.SetOutput(k, red.String(v))) }
-	ids := map[string]string{}
-	first := ""
-	for _, r := range results {
-		if r.SnapshotID != "" && r.Status == build.Succeeded {
-			ids[r.Name] = r.SnapshotID
-			if first == "" {
-				first = r.SnapshotID
-			}
-		}
-	}
-	set("snapshot-id", first)
-	idsJSON, _ := json.Marshal(ids)
-	set("snapshot-ids", string(idsJSON))
-	if len(results) > 0 {
-		r := results[0]
-		set("snapshot-description", r.Description)
-		set("region", r.Region)
-		var total time.Duration
-		for _, r := range results {
-			if d := r.Duration(); d > total {
-				total = d
-			}
-		}
-		set("build-time", fmt.Sprintf("%.0f", total.Seconds()))
-	}
-	if m := manifestPath(s, workDir); m != "" {
-		// Relative to the workspace: the path inside the container
-		// (/github/workspace/...) means nothing to a later step.
-		set("manifest", workspaceRelative(workspace, m))
-	}
-	sbomPath, provPath := firstProof(results)
-	set("sbom", workspaceRelative(workspace, sbomPath))
-	set("provenance", workspaceRelative(workspace, provPath))
-	set("verified", verifiedOutput(results))
-	artifacts, _ := json.Marshal(artifactsJSON(results, red, workspace))
-	set("artifacts", string(artifacts))
-	errs = append(errs, act.AddStepSummary(red.String(summaryMarkdown(results, red.String))))
-	return errors.Join(errs...)
-}
-
-// manifestPath is the first manifest post-processor's output, if any.
-func manifestPath(s *spec.Spec, workDir string) string {
-	if s == nil {
-		return ""
-	}
-	for _, b := range s.Builds {
-		for _, seq := range b.PostProcessors {
-			for _, pp := range seq {
-				if pp.Manifest != nil {
-					p := pp.Manifest.Output
-					if p == "" {
-						p = "packer-manifest.json"
-					}
-					if !filepath.IsAbs(p) && workDir != "" {
-						p = filepath.Join(workDir, p)
-					}
-					return p
-				}
-			}
-		}
-	}
-	return ""
-}
-
-type artifactJSON struct {
-	Name        string  `json:"name"`
-	Status      string  `json:"status"`
-	SnapshotID  string  `json:"snapshot_id,omitempty"`
-	BuilderType string  `json:"builder_type"`
-	ArtifactID  string  `json:"artifact_id,omitempty"`
-	Description string  `json:"description"`
-	Region      string  `json:"region"`
-	Plan        string  `json:"plan"`
-	Image       string  `json:"image"`
-	Seconds     float64 `json:"build_seconds"`
-	Error       string  `json:"error,omitempty"`
-	// The build's SBOM and attestations, workspace-relative.
-	SBOM            string `json:"sbom,omitempty"`
-	SBOMPackages    int    `json:"sbom_packages,omitempty"`
-	Provenance      string `json:"provenance,omitempty"`
-	SBOMAttestation string `json:"sbom_attestation,omitempty"`
-	Signing         string `json:"signing,omitempty"`
-	// Verified is "true" or "false" when the snapshot was checked.
-	Verified string `json:"verified,omitempty"`
-}
-
-// verifiedOutput is "true" when every checked build's snapshot passed,
-// "false" when one failed, "" when none was checked.
-func verifiedOutput(results []*build.Result) string {
-	out := ""
-	for _, r := range results {
-		switch r.Verified() {
-		case "false":
-			return "false"
-		case "true":
-			out = "true"
-		}
-	}
-	return out
-}
-
-// firstProof is the first build's SBOM and provenance statement, for the
-// sbom and provenance outputs (the artifacts output has every build's).
-func firstProof(results []*build.Result) (sbomPath, provenance string) {
-	for _, r := range results {
-		if sbomPath == "" && r.SBOM != nil {
-			sbomPath = r.SBOM.Path
-		}
-		for _, a := range r.Attestations {
-			if provenance == "" && a.Kind == "provenance" {
-				provenance = a.Path
-			}
-		}
-	}
-	return sbomPath, provenance
-}
-
-func artifactsJSON(results []*build.Result, red *redact.Redactor, workspace string) []artifactJSON {
-	out := make([]artifactJSON, 0, len(results))
-	for _, r := range results {
-		a := artifactJSON{Name: r.Name, Status: string(r.Status), SnapshotID: r.SnapshotID, BuilderType: r.Type, ArtifactID: r.ArtifactID, Description: r.Description,
-			Region: r.Region, Plan: r.Plan, Image: r.Image, Seconds: r.Duration().Round(time.Millisecond).Seconds()}
-		if r.Err != nil {
-			a.Error = red.String(r.Err.Error())
-		}
-		a.Verified = r.Verified()
-		if r.SBOM != nil {
-			a.SBOM, a.SBOMPackages = workspaceRelative(workspace, r.SBOM.Path), r.SBOM.Packages
-		}
-		for _, at := range r.Attestations {
-			a.Signing = at.Signing
-			switch at.Kind {
-			case "provenance":
-				a.Provenance = workspaceRelative(workspace, at.Path)
-			case "sbom":
-				a.SBOMAttestation = workspaceRelative(workspace, at.Path)
-			}
-		}
-		out = append(out, a)
-	}
-	return out
-}
-
-// workspaceRelative is p relative to the workspace, when it is inside it.
-func workspaceRelative(workspace, p string) string {
-	if workspace == "" || !within(workspace, p) {
-		return p
-	}
-	rel, err := filepath.Rel(workspace, p)
-	if err != nil {
-		return p
-	}
-	return filepath.ToSlash(rel)
-}
-
 // verifyInputs are the inputs of mode verify-attestation.
-func verifyInputs(str func(string) string, base, apiKey string, errs *[]error) verifyRequest {
+func verifyInputs(str func(string) string, base, apiKey string, errs *[]error) app.VerifyRequest {
 	path := func(name string) string {
 		if v := str(name); v != "" {
-			return resolveTemplatePath(base, v)
+			return app.ResolvePath(base, v)
 		}
 		return ""
 	}
-	r := verifyRequest{attestation: path("attestation"), bundle: path("bundle"), key: path("verify-key"), trustedRoot: path("trusted-root"),
-		snapshot: str("snapshot-id"), identity: str("keyless-identity"), issuer: str("keyless-oidc-issuer"), apiKey: apiKey}
-	if r.attestation == "" {
+	r := app.VerifyRequest{Attestation: path("attestation"), Bundle: path("bundle"), Key: path("verify-key"), TrustedRoot: path("trusted-root"),
+		Snapshot: str("snapshot-id"), Identity: str("keyless-identity"), Issuer: str("keyless-oidc-issuer"), APIKey: apiKey}
+	if r.Attestation == "" {
 		*errs = append(*errs, &ghaction.InputError{Input: "attestation", Msg: "is required by mode verify-attestation: the path of a provenance statement"})
 	}
-	if r.snapshot == "" {
+	if r.Snapshot == "" {
 		*errs = append(*errs, &ghaction.InputError{Input: "snapshot-id", Msg: "is required by mode verify-attestation: the snapshot the statement must be about"})
 	}
 	if apiKey == "" {
@@ -461,12 +304,12 @@ func verifyInputs(str func(string) string, base, apiKey string, errs *[]error) v
 // runVerifyAttestation is mode verify-attestation: it fails the step
 // unless the statement is signed as expected, is about the snapshot, and
 // the snapshot still exists as attested.
-func runVerifyAttestation(ctx context.Context, env Env, r verifyRequest, act *ghaction.Action) error {
-	r.apiURL = env.Getenv("VULTR_API_URL")
-	if err := verifyAttestation(ctx, env, r); err != nil {
+func runVerifyAttestation(ctx context.Context, env Env, r app.VerifyRequest, act *ghaction.Action) error {
+	r.APIURL = env.Getenv("VULTR_API_URL")
+	if err := app.VerifyAttestation(ctx, env.world(), r); err != nil {
 		_ = act.Annotate(ghaction.LevelError, err.Error(), ghaction.Location{Title: "Attestation not verified"})
-		return &reportedError{err: err}
+		return &app.ShownError{Err: err}
 	}
-	fmt.Fprintf(env.Stdout, "Attestation verified: %s is about snapshot %s, which still exists.\n", r.attestation, r.snapshot)
+	fmt.Fprintf(env.Stdout, "Attestation verified: %s is about snapshot %s, which still exists.\n", r.Attestation, r.Snapshot)
 	return nil
 }

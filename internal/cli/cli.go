@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/vultr-image-action/vultr-image-action/internal/app"
 	"github.com/vultr-image-action/vultr-image-action/internal/ghaction"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 )
@@ -47,28 +48,17 @@ const (
 	ExitCancelled = 130 // interrupted by SIGINT/SIGTERM (after cleanup)
 )
 
-// UsageError is an invalid command line, input or template: nothing was
-// created in the cloud.
-type UsageError struct{ Err error }
-
-func (e *UsageError) Error() string { return e.Err.Error() }
-func (e *UsageError) Unwrap() error { return e.Err }
-
 func usageErrorf(format string, args ...any) error {
-	return &UsageError{Err: fmt.Errorf(format, args...)}
+	return &app.UsageError{Err: fmt.Errorf(format, args...)}
 }
 
-// reportedError has already been shown to the user in full; main only
-// needs its exit code.
-type reportedError struct{ err error }
+// Reported reports whether err was already shown by the command.
+func Reported(err error) bool { return app.Shown(err) }
 
-func (e *reportedError) Error() string { return e.err.Error() }
-func (e *reportedError) Unwrap() error { return e.err }
-
-// Reported reports whether err was already printed by the command.
-func Reported(err error) bool {
-	var r *reportedError
-	return errors.As(err, &r)
+// world is the application's view of env.
+func (e Env) world() app.World {
+	return app.World{Stdin: e.Stdin, Stdout: e.Stdout, Stderr: e.Stderr, Getenv: e.Getenv, Environ: e.Environ, Getwd: e.Getwd,
+		Stop: e.Stop, IPv6Reachable: e.IPv6Reachable, Version: Version}
 }
 
 // exitError is a command's own exit code (fmt -check exits 3, as Packer).
@@ -82,7 +72,7 @@ func (e *exitError) Unwrap() error { return e.err }
 
 // ExitCode maps a Run error to the process exit code.
 func ExitCode(err error) int {
-	var ue *UsageError
+	var ue *app.UsageError
 	var ds spec.Diagnostics
 	var ee *exitError
 	switch {
@@ -157,7 +147,7 @@ func Run(ctx context.Context, env Env) error {
 	err := dispatch(ctx, env)
 	if err != nil && !Reported(err) && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(env.Stderr, "Error:", err)
-		err = &reportedError{err: err}
+		err = &app.ShownError{Err: err}
 	}
 	return err
 }
@@ -178,7 +168,7 @@ func dispatch(ctx context.Context, env Env) error {
 			return runAction(ctx, env)
 		}
 		fmt.Fprint(env.Stderr, usage())
-		return &UsageError{Err: errors.New("no command given")}
+		return &app.UsageError{Err: errors.New("no command given")}
 	}
 	cmd, rest := args[1], args[2:]
 	switch cmd {
@@ -232,7 +222,7 @@ func parse(fs *flag.FlagSet, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return &UsageError{Err: err}
+		return &app.UsageError{Err: err}
 	}
 	return nil
 }

@@ -5,12 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
-	"time"
 
-	"github.com/vultr-image-action/vultr-image-action/internal/decode"
-	"github.com/vultr-image-action/vultr-image-action/internal/hcl2template"
-	"github.com/vultr-image-action/vultr-image-action/internal/ui"
+	"github.com/vultr-image-action/vultr-image-action/internal/app"
 )
 
 // cmdConsole is `packer console`: HCL2 expressions, one per line, in the
@@ -29,19 +25,11 @@ func cmdConsole(ctx context.Context, env Env, args []string) error {
 		fs.Usage()
 		return usageErrorf("console takes at most one template path, got %d arguments", fs.NArg())
 	}
-	path := fs.Arg(0)
-	if strings.HasSuffix(path, ".json") && !strings.HasSuffix(path, ".pkr.json") {
-		return usageErrorf("console evaluates HCL2 expressions; %s is a JSON template (vultr-image-action hcl2_upgrade converts it)", path)
-	}
-	red := newSession(env, nil, "").red
-	cwd, _ := env.Getwd()
-	c, err := hcl2template.NewConsole(path, decode.Options{Vars: vars, VarFiles: varFiles, Getenv: env.Getenv, Now: time.Now(), RunUUID: newUUID(), Cwd: cwd,
-		Secret: func(v string) { red.Add(v) }})
+	c, err := app.NewConsole(env.world(), app.ConsoleRequest{Template: fs.Arg(0), Vars: vars, VarFiles: varFiles})
 	if err != nil {
-		reportTemplateError(ui.New(ui.Options{Out: env.Stderr, Redactor: red}), err)
-		return &reportedError{err: &UsageError{Err: red.Error(err)}}
+		return err
 	}
-	interactive := isTerminal(env.Stdin) && isTerminal(env.Stdout)
+	interactive := app.IsTerminal(env.Stdin) && app.IsTerminal(env.Stdout)
 	var last string
 	failed := false
 	sc := bufio.NewScanner(env.Stdin)
@@ -55,22 +43,22 @@ func cmdConsole(ctx context.Context, env Env, args []string) error {
 		out, exit, err := c.Eval(sc.Text())
 		if err != nil {
 			failed = true
-			fmt.Fprintln(env.Stderr, red.String("Error: "+err.Error()))
+			fmt.Fprintln(env.Stderr, "Error: "+err.Error())
 			continue
 		}
 		if exit {
 			break
 		}
 		if interactive {
-			fmt.Fprintln(env.Stdout, red.String(out))
+			fmt.Fprintln(env.Stdout, out)
 		}
 		last = out
 	}
 	if !interactive {
-		fmt.Fprintln(env.Stdout, red.String(last))
+		fmt.Fprintln(env.Stdout, last)
 	}
 	if failed {
-		return &reportedError{err: errors.New("an expression failed")}
+		return &app.ShownError{Err: errors.New("an expression failed")}
 	}
 	return nil
 }

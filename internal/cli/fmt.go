@@ -12,6 +12,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 
+	"github.com/vultr-image-action/vultr-image-action/internal/app"
+
 	"github.com/vultr-image-action/vultr-image-action/internal/textdist"
 )
 
@@ -36,7 +38,7 @@ func cmdFmt(_ context.Context, env Env, args []string) error {
 	}
 	files, err := hclFiles(root, *recursive)
 	if err != nil {
-		return &UsageError{Err: err}
+		return &app.UsageError{Err: err}
 	}
 	unformatted := 0
 	for _, p := range files {
@@ -45,7 +47,7 @@ func cmdFmt(_ context.Context, env Env, args []string) error {
 			return err
 		}
 		if _, diags := hclwrite.ParseConfig(src, p, hcl.Pos{Line: 1, Column: 1}); diags.HasErrors() {
-			return &UsageError{Err: fmt.Errorf("%s: %s", p, diags.Error())}
+			return &app.UsageError{Err: fmt.Errorf("%s: %s", p, diags.Error())}
 		}
 		out := hclwrite.Format(src)
 		if bytes.Equal(out, src) {

@@ -3,21 +3,17 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os/exec"
 	"sort"
 	"strings"
-	"time"
 
-	"github.com/vultr-image-action/vultr-image-action/internal/decode"
+	"github.com/vultr-image-action/vultr-image-action/internal/app"
 	"github.com/vultr-image-action/vultr-image-action/internal/ghaction"
 	"github.com/vultr-image-action/vultr-image-action/internal/redact"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
-	"github.com/vultr-image-action/vultr-image-action/internal/ui"
 )
 
 func cmdValidate(_ context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "validate", "validate [-syntax-only] [-var k=v]... [-var-file f]... TEMPLATE")
-	var j job
 	var vars, varFiles multiFlag
 	var only, except listFlag
 	syntaxOnly := fs.Bool("syntax-only", false, "only check the template's syntax, like packer validate -syntax-only")
@@ -32,74 +28,17 @@ func cmdValidate(_ context.Context, env Env, args []string) error {
 		fs.Usage()
 		return usageErrorf("validate takes exactly one template path, got %d arguments", fs.NArg())
 	}
-	j.vars, j.varFiles, j.only, j.except = vars, varFiles, only, except
-	var act *ghaction.Action
+	r := app.ValidateRequest{Template: fs.Arg(0), Vars: vars, VarFiles: varFiles, Only: only, Except: except, SyntaxOnly: *syntaxOnly}
 	if ghaction.InActions(env.Getenv) {
-		act = ghaction.New(env.Stdout, env.Getenv)
+		r.Action = ghaction.New(env.Stdout, env.Getenv)
 	}
-	return runValidate(env, fs.Arg(0), j, *syntaxOnly, act)
-}
-
-// placeholderKey stands in for a missing API key during validation, so a
-// pull request without access to secrets can still check its template.
-const placeholderKey = "validate-placeholder-api-key"
-
-// addSecretsBut registers secrets with red, but not the placeholder: it is
-// no secret, and masking it would only add noise.
-func addSecretsBut(red *redact.Redactor, placeholder string) func(...string) {
-	return func(vs ...string) {
-		for _, v := range vs {
-			if v != placeholder {
-				red.Add(v)
-			}
-		}
+	if _, err := app.Validate(env.world(), r); err != nil {
+		return err
 	}
-}
-
-func runValidate(env Env, path string, j job, syntaxOnly bool, act *ghaction.Action) error {
-	red := newSession(env, act, "", j.apiKey).red
-	console := ui.New(ui.Options{Out: env.Stdout, Redactor: red, Action: act, Workspace: env.Getenv("GITHUB_WORKSPACE")})
-	getenv := func(k string) string {
-		v := env.Getenv(k)
-		if k == "VULTR_API_KEY" {
-			if j.apiKey != "" {
-				return j.apiKey
-			}
-			if v == "" {
-				return placeholderKey
-			}
-		}
-		return v
-	}
-	cwd := j.workDir
-	if cwd == "" {
-		cwd, _ = env.Getwd()
-	}
-	opts := templateOptions{
-		vars: j.vars, varFiles: j.varFiles, only: j.only, except: j.except,
-		getenv: getenv, now: time.Now(), runUUID: newUUID(), syntaxOnly: syntaxOnly, cwd: cwd, fetches: &decode.Fetches{},
-		secret: addSecretsBut(red, placeholderKey),
-	}
-	s, err := loadTemplate(path, opts)
-	if s != nil {
-		red.Add(s.Secrets...)
-		for _, w := range s.Warnings {
-			console.Warn("", w.Error(), w.Pos)
-		}
-	}
-	if err != nil {
-		reportTemplateError(console, err)
-		return &reportedError{err: &UsageError{Err: red.Error(err)}}
-	}
-	warnLocalPrograms(console, s, exec.LookPath)
-	if !syntaxOnly {
-		markVaryingDescriptions(path, opts, s)
-		warnRetention(console, s)
-	}
-	if syntaxOnly {
-		console.Raw("Syntax-only check passed. Everything looks okay.\n")
+	if r.SyntaxOnly {
+		fmt.Fprintln(env.Stdout, "Syntax-only check passed. Everything looks okay.")
 	} else {
-		console.Raw("The configuration is valid.\n")
+		fmt.Fprintln(env.Stdout, "The configuration is valid.")
 	}
 	return nil
 }
@@ -116,21 +55,10 @@ func cmdInspect(_ context.Context, env Env, args []string) error {
 		fs.Usage()
 		return usageErrorf("inspect takes exactly one template path, got %d arguments", fs.NArg())
 	}
-	getenv := func(k string) string {
-		v := env.Getenv(k)
-		if k == "VULTR_API_KEY" && v == "" {
-			return placeholderKey
-		}
-		return v
-	}
-	red := newSession(env, nil, "").red
-	cwd, _ := env.Getwd()
-	s, err := loadTemplate(fs.Arg(0), templateOptions{vars: vars, varFiles: varFiles, getenv: getenv, now: time.Now(), runUUID: newUUID(), cwd: cwd, secret: addSecretsBut(red, placeholderKey)})
+	s, red, err := app.Inspect(env.world(), app.ValidateRequest{Template: fs.Arg(0), Vars: vars, VarFiles: varFiles})
 	if err != nil {
-		reportTemplateError(ui.New(ui.Options{Out: env.Stderr, Redactor: red}), err)
-		return &reportedError{err: &UsageError{Err: red.Error(err)}}
+		return err
 	}
-	red.Add(s.Secrets...)
 	fmt.Fprint(env.Stdout, inspectText(s, red))
 	return nil
 }
@@ -150,7 +78,7 @@ func inspectText(s *spec.Spec, red *redact.Redactor) string {
 		sort.SliceStable(vars, func(i, j int) bool { return vars[i].Name < vars[j].Name })
 		for _, v := range vars {
 			val := v.Value
-			if v.Sensitive || (val != "" && red.String(val) != val) || val == placeholderKey {
+			if v.Sensitive || (val != "" && red.String(val) != val) || val == app.PlaceholderKey {
 				val = "<sensitive>"
 			}
 			fmt.Fprintf(&b, "  %s = %q\n", v.Name, val)

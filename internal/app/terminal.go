@@ -1,4 +1,4 @@
-package cli
+package app
 
 import (
 	"bufio"
@@ -16,15 +16,15 @@ import (
 // run, so a question abandoned by an interrupt leaves nothing behind to
 // take the next answer; one question is asked at a time.
 type terminal struct {
-	env   Env
+	w     World
 	ok    bool
 	once  sync.Once
 	lines chan string
 	mu    sync.Mutex
 }
 
-func newTerminal(env Env, j job) *terminal {
-	return &terminal{env: env, ok: j.action == nil && isTerminal(env.Stdin) && isTerminal(env.Stdout)}
+func newTerminal(w World, j BuildRequest) *terminal {
+	return &terminal{w: w, ok: j.Action == nil && IsTerminal(w.Stdin) && IsTerminal(w.Stdout)}
 }
 
 // ask shows prompt (masked) and waits for a line, or ctx.
@@ -34,14 +34,14 @@ func (t *terminal) ask(ctx context.Context, red *redact.Redactor, prompt string)
 	t.once.Do(func() {
 		t.lines = make(chan string)
 		go func() {
-			sc := bufio.NewScanner(t.env.Stdin)
+			sc := bufio.NewScanner(t.w.Stdin)
 			for sc.Scan() {
 				t.lines <- sc.Text()
 			}
 			close(t.lines)
 		}()
 	})
-	fmt.Fprint(t.env.Stdout, red.String(prompt))
+	fmt.Fprint(t.w.Stdout, red.String(prompt))
 	select {
 	case line, ok := <-t.lines:
 		if !ok {
@@ -93,21 +93,21 @@ func (t *terminal) interactive(ctx context.Context, red *redact.Redactor) func(n
 	}
 	return func(name, instruction string, questions []string, echos []bool) ([]string, error) {
 		if s := strings.TrimSpace(name + "\n" + instruction); s != "" {
-			fmt.Fprintln(t.env.Stdout, red.String(s))
+			fmt.Fprintln(t.w.Stdout, red.String(s))
 		}
 		answers := make([]string, len(questions))
 		for i, q := range questions {
 			restore := func() {}
 			if !echos[i] {
 				var err error
-				if restore, err = echoOff(t.env.Stdin); err != nil {
+				if restore, err = echoOff(t.w.Stdin); err != nil {
 					return nil, fmt.Errorf("turn echo off for %q: %w", q, err)
 				}
 			}
 			a, err := t.ask(ctx, red, q)
 			restore()
 			if !echos[i] {
-				fmt.Fprintln(t.env.Stdout)
+				fmt.Fprintln(t.w.Stdout)
 				red.Add(a)
 			}
 			if err != nil {

@@ -1,8 +1,7 @@
-package cli
+package app
 
 import (
 	"fmt"
-	"os"
 	"runtime"
 	"slices"
 	"time"
@@ -10,7 +9,6 @@ import (
 	"github.com/vultr-image-action/vultr-image-action/internal/build"
 	"github.com/vultr-image-action/vultr-image-action/internal/decode"
 	"github.com/vultr-image-action/vultr-image-action/internal/frontend"
-	"github.com/vultr-image-action/vultr-image-action/internal/hcl2template"
 	"github.com/vultr-image-action/vultr-image-action/internal/provision"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 	"github.com/vultr-image-action/vultr-image-action/internal/ui"
@@ -53,26 +51,6 @@ func loadTemplate(path string, o templateOptions) (*spec.Spec, error) {
 		opts.Secret = func(v string) { o.secret(v) }
 	}
 	return frontend.Load(path, opts)
-}
-
-// upgradeToHCL2 writes the HCL2 form of a JSON template.
-func upgradeToHCL2(env Env, path, out string) error {
-	src, err := os.ReadFile(path)
-	if err != nil {
-		return &UsageError{Err: fmt.Errorf("read template: %w", err)}
-	}
-	hcl, err := hcl2template.Upgrade(src)
-	if err != nil {
-		return &UsageError{Err: fmt.Errorf("%s: %w", path, err)}
-	}
-	if out == "" {
-		out = path + ".pkr.hcl"
-	}
-	if err := os.WriteFile(out, hcl, 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", out, err)
-	}
-	fmt.Fprintf(env.Stdout, "Successfully created %s\n", out)
-	return nil
 }
 
 // markVaryingDescriptions sets VariesExample on the builds with
