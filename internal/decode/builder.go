@@ -56,6 +56,7 @@ func (d *decoder) builders(s *spec.Spec, arr *Node, opts Options) {
 		} else {
 			d.vultr(o, &b, s, opts)
 			d.ssh(o, &b, s)
+			d.sshInterface(o, &b.SSH)
 			o.unknown(schema.Vultr.Accepted(), schema.Vultr.Name)
 		}
 		if spec.ContainsBuildVar(b.Vultr) || spec.ContainsBuildVar(b.SSH) {
@@ -69,7 +70,8 @@ func (d *decoder) builders(s *spec.Spec, arr *Node, opts Options) {
 // declared applies a block's declarations to the keys o holds: a legacy
 // spelling takes effect with a warning that names the key to use, and a
 // key of Packer's that this tool refuses fails, naming it and why.
-func (d *decoder) declared(o *object, b *schema.Block) {
+func (d *decoder) declared(o *object, b *schema.Block, common ...*schema.Block) {
+	o.decl = append([]*schema.Block{b}, common...)
 	for _, m := range o.n.Keys {
 		k, ok := b.Lookup(m.Key)
 		switch {
@@ -323,6 +325,21 @@ func isNumeric(s string) bool {
 	return true
 }
 
+// sshInterface reads the vultr builder's ssh_interface: which address
+// SSH uses.
+func (d *decoder) sshInterface(o *object, c *spec.SSH) {
+	iface, pos, ok := o.str("ssh_interface")
+	if !ok {
+		return
+	}
+	switch iface {
+	case "public_v4", "public_v6":
+		c.Interface = iface
+	default:
+		d.errorAt(pos, join(o.path, "ssh_interface"), fmt.Sprintf("unknown ssh_interface %q", iface), `valid values: "public_v4", "public_v6"`+Suggest(iface, []string{"public_v4", "public_v6"}))
+	}
+}
+
 // null decodes Packer's null builder: communicator "none" (its steps run
 // here), or SSH to a machine that already exists (ssh_host, a user, and a
 // way to log in, as Packer requires).
@@ -348,7 +365,7 @@ func (d *decoder) null(o *object, b *spec.Build, s *spec.Spec) {
 	if c.Password == "" && c.PrivateKeyFile == "" && !c.AgentAuth {
 		d.errorAt(o.n.Pos, join(o.path, "ssh_password"), "a null builder needs a way to log in", `set one of "ssh_password", "ssh_private_key_file" or "ssh_agent_auth"`)
 	}
-	for _, k := range []string{"ssh_interface", "ssh_keypair_name", "temporary_key_pair_name", "ssh_clear_authorized_keys"} {
+	for _, k := range []string{"ssh_keypair_name", "temporary_key_pair_name", "ssh_clear_authorized_keys"} {
 		if m := o.member(k); m != nil {
 			d.errorAt(m.KeyPos, join(o.path, k), fmt.Sprintf("%q has no effect in a null builder: there is no instance and no temporary key", k), "remove it")
 		}
@@ -374,14 +391,6 @@ func (d *decoder) ssh(o *object, b *spec.Build, s *spec.Spec) {
 		c.Port = p
 	}
 	c.Host, _, _ = o.str("ssh_host")
-	if iface, pos, ok := o.str("ssh_interface"); ok {
-		switch iface {
-		case "public_v4", "public_v6":
-			c.Interface = iface
-		default:
-			d.errorAt(pos, join(o.path, "ssh_interface"), fmt.Sprintf("unknown ssh_interface %q", iface), `valid values: "public_v4", "public_v6"`+Suggest(iface, []string{"public_v4", "public_v6"}))
-		}
-	}
 	// Packer's rule: 5m and 10 attempts only when neither is set.
 	t, hasT := o.dur("ssh_timeout")
 	a, hasA := o.intv("ssh_handshake_attempts")

@@ -2,11 +2,14 @@ package decode
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
+	"github.com/vultr-image-action/vultr-image-action/internal/schema"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 )
 
@@ -48,6 +51,9 @@ type object struct {
 	n    *Node
 	path string
 	used map[string]bool
+	// decl are the declarations of the block o is (its own keys, then
+	// the keys every block of its kind holds); nil for other objects.
+	decl []*schema.Block
 }
 
 func (d *decoder) object(n *Node, path string) *object {
@@ -63,6 +69,32 @@ func join(path, key string) string {
 		return key
 	}
 	return path + "." + key
+}
+
+// checkTypes is on under go test: every read of a declared key is then
+// checked against the key's declared type, so the table in package schema
+// (and docs/templates.md, made from it) says how each key is decoded.
+var checkTypes = testing.Testing()
+
+// read marks key known and returns its member; under test, it reports a
+// read whose type differs from the key's declaration.
+func (o *object) read(key string, as ...schema.Type) *Member {
+	if checkTypes && len(o.decl) > 0 {
+		o.checkType(key, as)
+	}
+	return o.member(key)
+}
+
+func (o *object) checkType(key string, as []schema.Type) {
+	for _, b := range o.decl {
+		if k, ok := b.Lookup(key); ok {
+			if !slices.Contains(as, k.Type) {
+				o.d.errorAt(o.n.Pos, join(o.path, key), fmt.Sprintf("internal: %s declares %q as %s, and the decoder reads it as %v", b.Name, key, k.Type, as), "")
+			}
+			return
+		}
+	}
+	o.d.errorAt(o.n.Pos, join(o.path, key), fmt.Sprintf("internal: the decoder reads %q, which %s does not declare", key, o.decl[0].Name), "")
 }
 
 // member returns the key's member, marking it known.
@@ -98,7 +130,7 @@ func (o *object) unknown(valid []string, what string) {
 // str reads a string, interpolating template functions. Numbers are
 // accepted as their literal, as Packer's weak decoding does.
 func (o *object) str(key string) (string, spec.Pos, bool) {
-	m := o.member(key)
+	m := o.read(key, schema.String, schema.Number)
 	if m == nil || m.Value.Kind == Null {
 		return "", spec.Pos{}, false
 	}
@@ -121,7 +153,7 @@ func (o *object) str(key string) (string, spec.Pos, bool) {
 
 // raw reads a string without interpolation.
 func (o *object) raw(key string) (string, spec.Pos, bool) {
-	m := o.member(key)
+	m := o.read(key, schema.String)
 	if m == nil || m.Value.Kind == Null {
 		return "", spec.Pos{}, false
 	}
@@ -133,7 +165,7 @@ func (o *object) raw(key string) (string, spec.Pos, bool) {
 }
 
 func (o *object) intv(key string) (int, bool) {
-	m := o.member(key)
+	m := o.read(key, schema.Number)
 	if m == nil || m.Value.Kind == Null {
 		return 0, false
 	}
@@ -161,7 +193,7 @@ func (o *object) intv(key string) (int, bool) {
 }
 
 func (o *object) boolv(key string) (bool, bool) {
-	m := o.member(key)
+	m := o.read(key, schema.Bool)
 	if m == nil || m.Value.Kind == Null {
 		return false, false
 	}
@@ -187,7 +219,7 @@ func (o *object) boolv(key string) (bool, bool) {
 
 // dur reads a duration such as "5m" or "300s".
 func (o *object) dur(key string) (time.Duration, bool) {
-	m := o.member(key)
+	m := o.read(key, schema.Duration)
 	if m == nil || m.Value.Kind == Null {
 		return 0, false
 	}
@@ -210,7 +242,7 @@ func (o *object) dur(key string) (time.Duration, bool) {
 
 // strList reads an array of strings; a single string is a one-item list.
 func (o *object) strList(key string) ([]string, bool) {
-	m := o.member(key)
+	m := o.read(key, schema.StringList)
 	if m == nil || m.Value.Kind == Null {
 		return nil, false
 	}
@@ -250,7 +282,7 @@ func (d *decoder) strList(v *Node, path string) ([]string, bool) {
 
 // strMap reads an object of strings.
 func (o *object) strMap(key string) (map[string]string, bool) {
-	m := o.member(key)
+	m := o.read(key, schema.StringMap)
 	if m == nil || m.Value.Kind == Null {
 		return nil, false
 	}
@@ -282,7 +314,7 @@ func (o *object) strMap(key string) (map[string]string, bool) {
 
 // intList reads an array of whole numbers.
 func (o *object) intList(key string) ([]int, bool) {
-	m := o.member(key)
+	m := o.read(key, schema.NumberList)
 	if m == nil || m.Value.Kind == Null {
 		return nil, false
 	}

@@ -37,6 +37,8 @@ type rawPostProcessor struct {
 // where each key is declared once; a provisioner's own keys come from its
 // kind (provision.Kinds).
 var (
+	commonProvisioner       = schema.Block{Name: "every provisioner", Keys: schema.ProvisionerCommon}
+	commonPostProcessor     = schema.Block{Name: "every post-processor", Keys: schema.PostProcessorCommon}
 	commonProvisionerKeys   = keyNames(schema.ProvisionerCommon)
 	postProcessorKeys       = blockKeys(schema.PostProcessors)
 	commonPostProcessorKeys = keyNames(schema.PostProcessorCommon)
@@ -359,7 +361,7 @@ func (d *decoder) provisioner(rp rawProvisioner, node *Node, s *spec.Spec, opts 
 	}
 	out := spec.Provisioner{Index: rp.index, Type: rp.typ, Pos: node.Pos}
 	kind := provision.Kinds[rp.typ]
-	d.declared(o, kind.Block)
+	d.declared(o, kind.Block, &commonProvisioner)
 	out.PauseBefore, _ = o.dur("pause_before")
 	out.Timeout, _ = o.dur("timeout")
 	if n, ok := o.intv("max_retries"); ok {
@@ -393,7 +395,7 @@ func (d *decoder) postProcessor(rp rawPostProcessor, s *spec.Spec, opts Options)
 		o.member(k)
 	}
 	out := spec.PostProcessor{Index: rp.seq, Type: rp.typ, Pos: rp.node.Pos}
-	d.declared(o, schema.PostProcessors[rp.typ])
+	d.declared(o, schema.PostProcessors[rp.typ], &commonPostProcessor)
 	out.KeepInputArtifact, _ = o.boolv("keep_input_artifact")
 	out.Name, _, _ = o.str("name")
 	before := len(d.diags.Errors())

@@ -10,12 +10,12 @@ var shellCommon = []Key{
 	{Name: "environment_vars", Type: StringList, Origin: SDK, Doc: "`KEY=value` variables for the scripts; values holding a secret never reach a command line"},
 	{Name: "env", Type: StringMap, Origin: SDK, Doc: "variables as a map (merged with environment_vars)"},
 	{Name: "env_var_format", Type: String, Origin: SDK, Doc: "how one variable is written (`%s='%s' `)"},
-	{Name: "execute_command", Type: String, Origin: SDK, Doc: "how the script runs (`{{.Vars}}`, `{{.Path}}`)"},
-	{Name: "valid_exit_codes", Type: StringList, Origin: SDK, Default: "`[0]`", Doc: "exit codes that count as success"},
+	{Name: "valid_exit_codes", Type: NumberList, Origin: SDK, Default: "`[0]`", Doc: "exit codes that count as success"},
 }
 
 // Shell is the shell provisioner (Packer core's, v1.16.0).
 var Shell = Block{ID: "shell", Name: "a shell provisioner", Keys: append(append([]Key{}, shellCommon...),
+	Key{Name: "execute_command", Type: String, Origin: SDK, Default: "`chmod +x {{.Path}}; {{.Vars}} {{.Path}}`", Doc: "how the script runs (`{{.Vars}}`, `{{.Path}}`, `{{.EnvVarFile}}`)"},
 	Key{Name: "binary", Type: Bool, Origin: Core, Doc: "upload scripts as they are, without converting line endings"},
 	Key{Name: "remote_path", Type: String, Origin: Core, Doc: "where the script is uploaded (overrides remote_folder and remote_file)"},
 	Key{Name: "remote_folder", Type: String, Origin: Core, Default: "`/tmp`", Doc: "the folder scripts are uploaded to"},
@@ -30,6 +30,7 @@ var Shell = Block{ID: "shell", Name: "a shell provisioner", Keys: append(append(
 // ShellLocal is the shell-local provisioner; the post-processor has the
 // same keys and keep_input_artifact.
 var ShellLocal = Block{ID: "shell-local", Name: "a shell-local provisioner", Keys: append(append([]Key{}, shellCommon...),
+	Key{Name: "execute_command", Type: StringList, Origin: SDK, Default: "`[\"/bin/sh\", \"-c\", \"{{.Vars}} {{.Script}}\"]`", Doc: "the command line that runs the script, one argument an item (`{{.Vars}}`, `{{.Script}}`)"},
 	Key{Name: "command", Type: String, Origin: SDK, Doc: "one command, instead of inline"},
 	Key{Name: "only_on", Type: StringList, Origin: SDK, Doc: "run only on these operating systems (`linux`, `darwin`, `windows`)"},
 	Key{Name: "tempfile_extension", Type: String, Origin: SDK, Doc: "the extension of the temporary script (`.sh`)"},

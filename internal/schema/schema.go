@@ -25,7 +25,8 @@ const (
 	Duration   Type = "duration"
 	StringList Type = "list(string)"
 	StringMap  Type = "map(string)"
-	Bytes      Type = "list(number)"
+	NumberList Type = "list(number)"
+	Bytes      Type = "list(number)" // a key's bytes (Packer's []byte)
 )
 
 // Origin is where a key comes from.

@@ -1,0 +1,86 @@
+package decode
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/provision"
+	"github.com/vultr-image-action/vultr-image-action/internal/schema"
+	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+)
+
+// sample is a value of a declared type.
+func sample(t schema.Type) *Node {
+	str := &Node{Kind: String, Str: "x"}
+	switch t {
+	case schema.Number:
+		return &Node{Kind: Number, Str: "1"}
+	case schema.Bool:
+		return &Node{Kind: Bool, Bool: true}
+	case schema.Duration:
+		return &Node{Kind: String, Str: "1s"}
+	case schema.StringList:
+		return &Node{Kind: Array, Items: []*Node{str}}
+	case schema.NumberList:
+		return &Node{Kind: Array, Items: []*Node{{Kind: Number, Str: "0"}}}
+	case schema.StringMap:
+		return &Node{Kind: Object, Keys: []Member{{Key: "k", Value: str}}}
+	}
+	return str
+}
+
+// block is an object holding every accepted key of b, each with a value
+// of its declared type.
+func block(b *schema.Block, typ string) *Node {
+	n := &Node{Kind: Object, Keys: []Member{{Key: "type", Value: &Node{Kind: String, Str: typ}}}}
+	for _, k := range b.Keys {
+		if k.Refused == "" && k.Name != "type" {
+			n.Keys = append(n.Keys, Member{Key: k.Name, Value: sample(k.Type)})
+		}
+	}
+	return n
+}
+
+// Every key of every block is read as the type its declaration gives
+// (the table in package schema, and docs/templates.md, say how a key is
+// decoded), and every key the decoder reads is declared.
+func TestReadsFollowTheDeclarations(t *testing.T) {
+	t.Parallel()
+	vultr := block(&schema.Vultr, "vultr")
+	var provs, pps []*Node
+	for typ, k := range provision.Kinds {
+		provs = append(provs, block(k.Block, typ))
+	}
+	for typ, b := range schema.PostProcessors {
+		pps = append(pps, block(b, typ))
+	}
+	root := &Node{Kind: Object, Keys: []Member{
+		{Key: "builders", Value: &Node{Kind: Array, Items: []*Node{vultr, block(&schema.Null, "null")}}},
+		{Key: "provisioners", Value: &Node{Kind: Array, Items: provs}},
+		{Key: "post-processors", Value: &Node{Kind: Array, Items: pps}},
+	}}
+	_, err := Spec("t.json", root, Options{Cwd: t.TempDir()}, nil, nil)
+	ds, _ := err.(spec.Diagnostics)
+	if len(ds) == 0 {
+		t.Fatalf("want diagnostics (the samples are not a valid template), got %v", err)
+	}
+	for _, d := range ds {
+		if strings.HasPrefix(d.Summary, "internal:") || strings.HasPrefix(d.Summary, "unknown key") {
+			t.Errorf("%s: %s", d.Path, d.Summary)
+		}
+	}
+}
+
+// The check itself: a read of another type than the declaration's is
+// reported.
+func TestAReadOfAnotherTypeIsReported(t *testing.T) {
+	t.Parallel()
+	d := &decoder{}
+	o := d.object(&Node{Kind: Object, Keys: []Member{{Key: "sleep", Value: &Node{Kind: String, Str: "1s"}}}}, "p")
+	o.decl = []*schema.Block{{Name: "a test block", Keys: []schema.Key{{Name: "sleep", Type: schema.Duration}}}}
+	o.str("sleep")
+	o.boolv("other")
+	if got := len(d.diags); got != 2 || !strings.Contains(d.diags[0].Summary, "declares \"sleep\" as duration") || !strings.Contains(d.diags[1].Summary, "does not declare") {
+		t.Errorf("diagnostics: %v", d.diags)
+	}
+}
