@@ -83,6 +83,12 @@ func (d *decoder) declared(o *object, b *schema.Block, common ...*schema.Block) 
 			d.warnAt(m.KeyPos, join(o.path, m.Key), fmt.Sprintf("%q is deprecated", m.Key), fmt.Sprintf("use %q", k.Modern))
 		}
 	}
+	for _, g := range b.Groups() {
+		if set := o.setOf(g...); len(set) > 1 {
+			m := o.n.Get(set[1])
+			d.errorAt(m.KeyPos, join(o.path, set[1]), fmt.Sprintf("set only one of %s", quoteJoin(set)), fmt.Sprintf("they are alternatives; keep one of %s", quoteJoin(g)))
+		}
+	}
 }
 
 func (d *decoder) vultr(o *object, b *spec.Build, s *spec.Spec, opts Options) {
@@ -104,7 +110,7 @@ func (d *decoder) vultr(o *object, b *spec.Build, s *spec.Spec, opts Options) {
 	d.secret(s, key)
 
 	// Region: exactly one of region_id, region_code, region_name.
-	if set := o.exclusive("region_id", "region_code", "region_name"); len(set) == 0 {
+	if set := o.setOf("region_id", "region_code", "region_name"); len(set) == 0 {
 		d.errorAt(o.n.Pos, join(o.path, "region_id"), "no region", `set "region_id" to a region ID such as "ewr" (or a legacy numeric ID such as "1"), or "region_code"/"region_name"`)
 	}
 	if id, pos, ok := o.str("region_id"); ok {
@@ -127,7 +133,7 @@ func (d *decoder) vultr(o *object, b *spec.Build, s *spec.Spec, opts Options) {
 	}
 
 	// Plan: exactly one of plan_id, plan_name.
-	if set := o.exclusive("plan_id", "plan_name"); len(set) == 0 {
+	if set := o.setOf("plan_id", "plan_name"); len(set) == 0 {
 		d.errorAt(o.n.Pos, join(o.path, "plan_id"), "no plan", `set "plan_id" to a plan ID such as "vc2-1c-1gb" (or a legacy numeric ID such as "201"), or "plan_name"`)
 	}
 	if id, pos, ok := o.str("plan_id"); ok {
@@ -149,7 +155,7 @@ func (d *decoder) vultr(o *object, b *spec.Build, s *spec.Spec, opts Options) {
 
 	// Image: exactly one source.
 	sources := []string{"os_id", "os_name", "app_id", "image_id", "snapshot_id", "snapshot_name", "iso_id"}
-	set := o.exclusive(sources...)
+	set := o.setOf(sources...)
 	if len(set) == 0 && !o.has("iso_url") {
 		d.errorAt(o.n.Pos, join(o.path, "os_id"), "no image source", "set one of "+quoteJoin(sources)+`, e.g. "os_id": "2284" (Ubuntu 24.04 LTS x64)`)
 	}
@@ -187,7 +193,6 @@ func (d *decoder) vultr(o *object, b *spec.Build, s *spec.Spec, opts Options) {
 	}
 
 	// Description and label. See README: the seed's rule is kept.
-	o.exclusive("snapshot_description", "description")
 	desc, _, hasDesc := o.str("snapshot_description")
 	if legacy, _, ok := o.str("description"); ok {
 		desc, hasDesc = legacy, true
@@ -196,7 +201,6 @@ func (d *decoder) vultr(o *object, b *spec.Build, s *spec.Spec, opts Options) {
 		desc = "packer-" + fmt.Sprint(d.in.now.Unix())
 	}
 	v.SnapshotDescription = desc
-	o.exclusive("instance_label", "label")
 	label, _, hasLabel := o.str("instance_label")
 	if l, _, ok := o.str("label"); ok {
 		label, hasLabel = l, true
@@ -212,14 +216,12 @@ func (d *decoder) vultr(o *object, b *spec.Build, s *spec.Spec, opts Options) {
 	v.Hostname, _, _ = o.str("hostname")
 
 	// Options.
-	o.exclusive("enable_ipv6", "ipv6")
 	if b, ok := o.boolv("enable_ipv6"); ok {
 		v.EnableIPv6 = b
 	}
 	if b, ok := o.boolv("ipv6"); ok {
 		v.EnableIPv6 = b
 	}
-	o.exclusive("enable_vpc", "enable_private_network", "private_networking")
 	for _, k := range []string{"enable_vpc", "enable_private_network", "private_networking"} {
 		if b, ok := o.boolv(k); ok {
 			v.EnableVPC = b
@@ -230,25 +232,21 @@ func (d *decoder) vultr(o *object, b *spec.Build, s *spec.Spec, opts Options) {
 		v.EnableVPC = true
 	}
 	v.VPCIDs, _ = o.strList("vpc_ids")
-	o.exclusive("script_id", "startup_script_id")
 	v.ScriptID, _, _ = o.str("script_id")
 	if id, _, ok := o.str("startup_script_id"); ok {
 		v.ScriptID = id
 	}
-	o.exclusive("ssh_key_ids", "sshkey_id", "ssh_key_id")
 	for _, k := range []string{"ssh_key_ids", "sshkey_id", "ssh_key_id"} {
 		if ids, ok := o.strList(k); ok {
 			v.SSHKeyIDs = ids
 		}
 	}
-	o.exclusive("tags", "tag")
 	if tags, ok := o.strList("tags"); ok {
 		v.Tags = tags
 	}
 	if tag, _, ok := o.str("tag"); ok && tag != "" {
 		v.Tags = []string{tag}
 	}
-	o.exclusive("userdata", "user_data")
 	for _, k := range []string{"userdata", "user_data"} {
 		if ud, _, ok := o.str(k); ok {
 			v.UserData = decodeUserData(ud)

@@ -84,3 +84,36 @@ func TestAReadOfAnotherTypeIsReported(t *testing.T) {
 		t.Errorf("diagnostics: %v", d.diags)
 	}
 }
+
+// A block's groups of alternatives come from its declarations: an
+// explicit OneOf group, and a key with its legacy spelling.
+func TestAlternativesComeFromTheDeclarations(t *testing.T) {
+	t.Parallel()
+	str := func(v string) *Node { return &Node{Kind: String, Str: v} }
+	obj := func(kv ...string) *Node {
+		n := &Node{Kind: Object}
+		for i := 0; i < len(kv); i += 2 {
+			n.Keys = append(n.Keys, Member{Key: kv[i], Value: str(kv[i+1])})
+		}
+		return n
+	}
+	for _, tt := range []struct {
+		name        string
+		builder     *Node
+		provisioner *Node
+		want        string
+	}{
+		{"legacy spelling", obj("type", "vultr", "snapshot_description", "a", "description", "b"), nil, `set only one of "snapshot_description" and "description"`},
+		{"OneOf group", obj("type", "vultr", "region_id", "ewr", "region_name", "Chicago"), nil, `set only one of "region_id" and "region_name"`},
+		{"provisioner group", obj("type", "vultr"), obj("type", "shell", "inline", "x", "script", "y"), `set only one of "inline" and "script"`},
+	} {
+		root := &Node{Kind: Object, Keys: []Member{{Key: "builders", Value: &Node{Kind: Array, Items: []*Node{tt.builder}}}}}
+		if tt.provisioner != nil {
+			root.Keys = append(root.Keys, Member{Key: "provisioners", Value: &Node{Kind: Array, Items: []*Node{tt.provisioner}}})
+		}
+		_, err := Spec("t.json", root, Options{Cwd: t.TempDir()}, nil, nil)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}

@@ -334,17 +334,14 @@ func (o *object) intList(key string) ([]int, bool) {
 	return out, true
 }
 
-// exclusive reports when more than one of keys is set, naming them.
-func (o *object) exclusive(keys ...string) []string {
+// setOf returns those of keys that are set: the declarations' groups of
+// alternatives (schema.Block.Groups) report more than one.
+func (o *object) setOf(keys ...string) []string {
 	var set []string
 	for _, k := range keys {
 		if o.has(k) {
 			set = append(set, k)
 		}
-	}
-	if len(set) > 1 {
-		m := o.n.Get(set[1])
-		o.d.errorAt(m.KeyPos, join(o.path, set[1]), fmt.Sprintf("set only one of %s", quoteJoin(set)), fmt.Sprintf("they are alternatives; keep one of %s", quoteJoin(keys)))
 	}
 	return set
 }

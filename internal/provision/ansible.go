@@ -65,7 +65,6 @@ func decodeAnsibleLocal(f Fields) *AnsibleLocal {
 		}
 		return list
 	}
-	f.Exclusive("playbook_file", "playbook_files")
 	if p := local("playbook_file"); p != "" {
 		a.PlaybookFiles = []string{p}
 	}

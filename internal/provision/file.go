@@ -43,7 +43,7 @@ func decodeFile(f Fields) *File {
 		}
 	}
 	fl.Generated, _ = f.Bool("generated")
-	if len(f.Exclusive("source", "sources", "content")) == 0 {
+	if len(f.SetOf("source", "sources", "content")) == 0 {
 		f.Missing("source", "the file provisioner has nothing to copy", `set "source", "sources" or "content"`)
 	}
 	key := "source"

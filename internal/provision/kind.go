@@ -98,9 +98,10 @@ type Fields interface {
 	Duration(key string) (time.Duration, bool)
 	// Has reports whether key is set to anything but null.
 	Has(key string) bool
-	// Exclusive reports an error when more than one of keys is set, and
-	// returns those set.
-	Exclusive(keys ...string) []string
+	// SetOf returns those of keys that are set. (The block's groups of
+	// alternatives, declared with schema.Key.OneOf, are checked before
+	// Decode runs.)
+	SetOf(keys ...string) []string
 	// Local resolves a local path p read from key (item i of a list, or
 	// -1) against the working directory, as Packer does. With mustExist,
 	// a path that does not exist fails validate.

@@ -26,7 +26,7 @@ var shellLocalKind = Kind{
 // them too).
 func DecodeShellLocal(f Fields) *spec.ShellLocal {
 	sl := &spec.ShellLocal{InlineShebang: "/bin/sh -e", ExecuteCommand: []string{"/bin/sh", "-c", "{{.Vars}} {{.Script}}"}, ValidExitCodes: []int{0}}
-	if len(f.Exclusive("inline", "command", "script", "scripts")) == 0 {
+	if len(f.SetOf("inline", "command", "script", "scripts")) == 0 {
 		f.Missing("inline", "shell-local has nothing to run", `set one of "inline", "command", "script" or "scripts"`)
 	}
 	sl.Inline, _ = f.Strings("inline")

@@ -36,7 +36,7 @@ func DefaultShell() *spec.Shell {
 // post-processor holds them too).
 func DecodeShell(f Fields) *spec.Shell {
 	sh := DefaultShell()
-	if len(f.Exclusive("inline", "script", "scripts")) == 0 {
+	if len(f.SetOf("inline", "script", "scripts")) == 0 {
 		f.Missing("inline", "the shell provisioner has nothing to run", `set one of "inline", "script" or "scripts"`)
 	}
 	sh.Inline, _ = f.Strings("inline")

@@ -6,8 +6,8 @@ const ansibleOrigin Origin = "packer-plugin-ansible"
 // AnsibleLocal is packer-plugin-ansible's ansible-local provisioner: the
 // playbook runs on the machine.
 var AnsibleLocal = Block{ID: "ansible-local", Name: "an ansible-local provisioner", Keys: []Key{
-	{Name: "playbook_file", Type: String, Origin: ansibleOrigin, Doc: "the playbook"},
-	{Name: "playbook_files", Type: StringList, Origin: ansibleOrigin, Doc: "playbooks, run in order"},
+	{Name: "playbook_file", Type: String, Origin: ansibleOrigin, Doc: "the playbook", OneOf: "playbook"},
+	{Name: "playbook_files", Type: StringList, Origin: ansibleOrigin, Doc: "playbooks, run in order", OneOf: "playbook"},
 	{Name: "playbook_dir", Type: String, Origin: ansibleOrigin, Doc: "a directory uploaded with the playbooks"},
 	{Name: "playbook_paths", Type: StringList, Origin: ansibleOrigin, Doc: "directories uploaded beside the playbooks"},
 	{Name: "role_paths", Type: StringList, Origin: ansibleOrigin, Doc: "roles, uploaded to roles/"},

@@ -3,9 +3,9 @@ package schema
 // shellCommon are the keys the shell and shell-local provisioners share
 // (packer-plugin-sdk's shell.Provisioner).
 var shellCommon = []Key{
-	{Name: "inline", Type: StringList, Origin: SDK, Doc: "commands, run as one script"},
-	{Name: "script", Type: String, Origin: SDK, Doc: "a local script to run"},
-	{Name: "scripts", Type: StringList, Origin: SDK, Doc: "local scripts to run, in order"},
+	{Name: "inline", Type: StringList, Origin: SDK, Doc: "commands, run as one script", OneOf: "run"},
+	{Name: "script", Type: String, Origin: SDK, Doc: "a local script to run", OneOf: "run"},
+	{Name: "scripts", Type: StringList, Origin: SDK, Doc: "local scripts to run, in order", OneOf: "run"},
 	{Name: "inline_shebang", Type: String, Origin: SDK, Default: "`/bin/sh -e`", Doc: "the shebang of the inline script"},
 	{Name: "environment_vars", Type: StringList, Origin: SDK, Doc: "`KEY=value` variables for the scripts; values holding a secret never reach a command line"},
 	{Name: "env", Type: StringMap, Origin: SDK, Doc: "variables as a map (merged with environment_vars)"},
@@ -31,7 +31,7 @@ var Shell = Block{ID: "shell", Name: "a shell provisioner", Keys: append(append(
 // same keys and keep_input_artifact.
 var ShellLocal = Block{ID: "shell-local", Name: "a shell-local provisioner", Keys: append(append([]Key{}, shellCommon...),
 	Key{Name: "execute_command", Type: StringList, Origin: SDK, Default: "`[\"/bin/sh\", \"-c\", \"{{.Vars}} {{.Script}}\"]`", Doc: "the command line that runs the script, one argument an item (`{{.Vars}}`, `{{.Script}}`)"},
-	Key{Name: "command", Type: String, Origin: SDK, Doc: "one command, instead of inline"},
+	Key{Name: "command", Type: String, Origin: SDK, Doc: "one command, instead of inline", OneOf: "run"},
 	Key{Name: "only_on", Type: StringList, Origin: SDK, Doc: "run only on these operating systems (`linux`, `darwin`, `windows`)"},
 	Key{Name: "tempfile_extension", Type: String, Origin: SDK, Doc: "the extension of the temporary script (`.sh`)"},
 	Key{Name: "use_linux_pathing", Type: Bool, Origin: SDK, Doc: "Windows Subsystem for Linux paths: ignored on Linux and macOS, with a warning"},
@@ -39,9 +39,9 @@ var ShellLocal = Block{ID: "shell-local", Name: "a shell-local provisioner", Key
 
 // File is the file provisioner.
 var File = Block{ID: "file", Name: "a file provisioner", Keys: []Key{
-	{Name: "source", Type: String, Origin: Core, Doc: "a local file or directory (`dir/` copies its contents)"},
-	{Name: "sources", Type: StringList, Origin: Core, Doc: "several local files"},
-	{Name: "content", Type: String, Origin: Core, Doc: "the file's content, instead of a source"},
+	{Name: "source", Type: String, Origin: Core, Doc: "a local file or directory (`dir/` copies its contents)", OneOf: "source"},
+	{Name: "sources", Type: StringList, Origin: Core, Doc: "several local files", OneOf: "source"},
+	{Name: "content", Type: String, Origin: Core, Doc: "the file's content, instead of a source", OneOf: "source"},
 	{Name: "destination", Type: String, Origin: Core, Doc: "the path on the machine (or here, for downloads)"},
 	{Name: "direction", Type: String, Origin: Core, Default: "`upload`", Doc: "`upload` or `download`"},
 	{Name: "generated", Type: Bool, Origin: Core, Default: "false", Doc: "the source is made by an earlier step: not checked by validate"},

@@ -54,6 +54,10 @@ type Key struct {
 	// Refused is why validate fails on this key, naming it; "" when the
 	// key is accepted.
 	Refused string
+	// OneOf names a group of alternatives: of the keys of a block that
+	// share it, a template sets at most one. A key and its legacy
+	// spellings are alternatives too, without it.
+	OneOf string
 }
 
 // Block is a kind of block: a builder, a provisioner or a post-processor.
@@ -85,6 +89,35 @@ func (b *Block) Accepted() []string {
 	return out
 }
 
+// Groups are the block's sets of alternatives, in declaration order: the
+// keys sharing a OneOf, then each key with its legacy spellings.
+func (b *Block) Groups() [][]string {
+	var groups [][]string
+	index := map[string]int{}
+	add := func(group, key string) {
+		i, ok := index[group]
+		if !ok {
+			i, index[group] = len(groups), len(groups)
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], key)
+	}
+	for _, k := range b.Keys {
+		if k.OneOf != "" && k.Refused == "" {
+			add("oneof:"+k.OneOf, k.Name)
+		}
+	}
+	for _, k := range b.Keys {
+		if k.Modern != "" {
+			if _, ok := index["modern:"+k.Modern]; !ok {
+				add("modern:"+k.Modern, k.Modern)
+			}
+			add("modern:"+k.Modern, k.Name)
+		}
+	}
+	return groups
+}
+
 // Markdown is the block's key table for docs/templates.md: every key a
 // template may use, then those refused, each with why.
 func (b *Block) Markdown() string {
@@ -99,6 +132,13 @@ func (b *Block) Markdown() string {
 			doc = fmt.Sprintf("legacy spelling of `%s` (a warning says so)", k.Modern)
 		}
 		fmt.Fprintf(&sb, "| `%s` | %s | %s | %s | %s |\n", k.Name, k.Type, cell(k.Default), k.Origin, cell(doc))
+	}
+	var alts []string
+	for _, g := range b.Groups() {
+		alts = append(alts, "`"+strings.Join(g, "`, `")+"`")
+	}
+	if len(alts) > 0 {
+		sb.WriteString("\nAlternatives (set at most one of each; `validate` names both): " + strings.Join(alts, "; ") + ".\n")
 	}
 	var refused []Key
 	for _, k := range b.Keys {
