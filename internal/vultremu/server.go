@@ -23,6 +23,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 //go:embed data/catalogue.json
@@ -339,13 +341,10 @@ func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) {
 	}})
 }
 
-// newID returns a v4 UUID from the server's random source.
+// newID returns a v4 UUID from the server's random source (seeded, so a
+// fault run is reproducible).
 func (s *Server) newID() string {
-	var b [16]byte
-	s.rng.Read(b[:])
-	b[6] = (b[6] & 0x0f) | 0x40
-	b[8] = (b[8] & 0x3f) | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+	return uuid.Must(uuid.NewRandomFromReader(s.rng)).String()
 }
 
 // newIP picks a free random loopback address for an instance.
