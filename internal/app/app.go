@@ -14,6 +14,7 @@ import (
 // World is the process's outside world, injected so that tests run every
 // use case in parallel without touching the real environment.
 type World struct {
+	Args    []string // os.Args: the command line's (no use case reads it)
 	Stdin   io.Reader
 	Stdout  io.Writer
 	Stderr  io.Writer

@@ -44,7 +44,7 @@ func runAction(ctx context.Context, env Env) error {
 	switch in.mode {
 	case "validate":
 		j := in.job
-		_, err := app.Validate(env.world(), app.ValidateRequest{Template: j.Template, Vars: j.Vars, VarFiles: j.VarFiles, Only: j.Only, Except: j.Except, APIKey: j.APIKey, WorkDir: j.WorkDir, Action: act})
+		_, err := app.Validate(env, app.ValidateRequest{Template: j.Template, Vars: j.Vars, VarFiles: j.VarFiles, Only: j.Only, Except: j.Except, APIKey: j.APIKey, WorkDir: j.WorkDir, Action: act})
 		if err == nil {
 			fmt.Fprintln(env.Stdout, "The configuration is valid.")
 		}
@@ -67,7 +67,7 @@ func runAction(ctx context.Context, env Env) error {
 	if err := act.SaveState(stateRunID, j.RunID); err != nil {
 		_ = act.Annotate(ghaction.LevelWarning, "cannot save state for the post step: "+err.Error(), ghaction.Location{})
 	}
-	_, err = app.Build(ctx, env.world(), j)
+	_, err = app.Build(ctx, env, j)
 	return err
 }
 
@@ -306,7 +306,7 @@ func verifyInputs(str func(string) string, base, apiKey string, errs *[]error) a
 // the snapshot still exists as attested.
 func runVerifyAttestation(ctx context.Context, env Env, r app.VerifyRequest, act *ghaction.Action) error {
 	r.APIURL = env.Getenv("VULTR_API_URL")
-	if err := app.VerifyAttestation(ctx, env.world(), r); err != nil {
+	if err := app.VerifyAttestation(ctx, env, r); err != nil {
 		_ = act.Annotate(ghaction.LevelError, err.Error(), ghaction.Location{Title: "Attestation not verified"})
 		return &app.ShownError{Err: err}
 	}

@@ -50,6 +50,6 @@ func cmdBuild(ctx context.Context, env Env, args []string) error {
 	if ghaction.InActions(env.Getenv) {
 		j.Action = ghaction.New(env.Stdout, env.Getenv)
 	}
-	_, err := app.Build(ctx, env.world(), j)
+	_, err := app.Build(ctx, env, j)
 	return err
 }

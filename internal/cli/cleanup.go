@@ -37,7 +37,7 @@ func cmdCleanup(ctx context.Context, env Env, args []string) error {
 	for _, id := range keys {
 		named = append(named, leftovers.Resource{Kind: leftovers.SSHKey, ID: id})
 	}
-	rep, err := app.Cleanup(ctx, env.world(), app.CleanupRequest{APIKey: env.Getenv("VULTR_API_KEY"), APIURL: env.Getenv("VULTR_API_URL"),
+	rep, err := app.Cleanup(ctx, env, app.CleanupRequest{APIKey: env.Getenv("VULTR_API_KEY"), APIURL: env.Getenv("VULTR_API_URL"),
 		Resources: named, Runs: runs, Keep: keep})
 	for _, r := range rep.Gone {
 		fmt.Fprintf(env.Stdout, "%s %s is already gone\n", r.Kind, r.ID)
@@ -73,7 +73,7 @@ func cmdSweep(ctx context.Context, env Env, args []string) error {
 
 // runSweep sweeps, and says what it found and deleted.
 func runSweep(ctx context.Context, env Env, r app.SweepRequest) error {
-	rep, err := app.Sweep(ctx, env.world(), r)
+	rep, err := app.Sweep(ctx, env, r)
 	var ue *app.UsageError
 	if errors.As(err, &ue) {
 		return err

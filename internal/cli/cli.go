@@ -9,7 +9,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
 
@@ -21,24 +20,10 @@ import (
 // Version is set at link time: -ldflags "-X .../internal/cli.Version=v1.2.3".
 var Version = "dev"
 
-// Env is the process's outside world, injected so tests can run the whole
-// CLI in parallel without touching the real environment.
-type Env struct {
-	Args    []string // os.Args
-	Stdin   io.Reader
-	Stdout  io.Writer
-	Stderr  io.Writer
-	Getenv  func(string) string
-	Environ func() []string
-	// Getwd returns the working directory.
-	Getwd func() (string, error)
-	// Stop ends when the user insists (a second interrupt): cleanup stops
-	// waiting and says what is left. Nil means never.
-	Stop context.Context
-	// IPv6Reachable reports whether this host can reach IPv6 addresses;
-	// nil means remote.IPv6Reachable, the real probe.
-	IPv6Reachable func() bool
-}
+// Env is the process's outside world (app.World), injected so tests can
+// run the whole CLI in parallel without touching the real environment.
+// Run sets its Version.
+type Env = app.World
 
 // Exit codes, documented in the README.
 const (
@@ -54,12 +39,6 @@ func usageErrorf(format string, args ...any) error {
 
 // Reported reports whether err was already shown by the command.
 func Reported(err error) bool { return app.Shown(err) }
-
-// world is the application's view of env.
-func (e Env) world() app.World {
-	return app.World{Stdin: e.Stdin, Stdout: e.Stdout, Stderr: e.Stderr, Getenv: e.Getenv, Environ: e.Environ, Getwd: e.Getwd,
-		Stop: e.Stop, IPv6Reachable: e.IPv6Reachable, Version: Version}
-}
 
 // exitError is a command's own exit code (fmt -check exits 3, as Packer).
 type exitError struct {
@@ -139,6 +118,7 @@ func cmdVersion(_ context.Context, env Env, _ []string) error {
 // error, a template's names) can then issue no workflow command, and the
 // tool's own commands stay in order with it.
 func Run(ctx context.Context, env Env) error {
+	env.Version = Version
 	if ghaction.InActions(env.Getenv) {
 		g := ghaction.NewGuard(env.Stdout)
 		env.Stdout, env.Stderr = g.Text(), g.Text()

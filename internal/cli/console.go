@@ -25,7 +25,7 @@ func cmdConsole(ctx context.Context, env Env, args []string) error {
 		fs.Usage()
 		return usageErrorf("console takes at most one template path, got %d arguments", fs.NArg())
 	}
-	c, err := app.NewConsole(env.world(), app.ConsoleRequest{Template: fs.Arg(0), Vars: vars, VarFiles: varFiles})
+	c, err := app.NewConsole(env, app.ConsoleRequest{Template: fs.Arg(0), Vars: vars, VarFiles: varFiles})
 	if err != nil {
 		return err
 	}

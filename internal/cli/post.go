@@ -19,7 +19,7 @@ func runActionPost(ctx context.Context, env Env) error {
 		apiURL = env.Getenv("VULTR_API_URL")
 	}
 	in, _ := readInputs(act, env)
-	return app.Post(ctx, env.world(), app.PostRequest{
+	return app.Post(ctx, env, app.PostRequest{
 		Tracked: stateResources(act, stateInstances, stateSSHKeys),
 		Kept:    keptResources(act),
 		RunID:   act.State(stateRunID),

@@ -32,7 +32,7 @@ func cmdValidate(_ context.Context, env Env, args []string) error {
 	if ghaction.InActions(env.Getenv) {
 		r.Action = ghaction.New(env.Stdout, env.Getenv)
 	}
-	if _, err := app.Validate(env.world(), r); err != nil {
+	if _, err := app.Validate(env, r); err != nil {
 		return err
 	}
 	if r.SyntaxOnly {
@@ -55,7 +55,7 @@ func cmdInspect(_ context.Context, env Env, args []string) error {
 		fs.Usage()
 		return usageErrorf("inspect takes exactly one template path, got %d arguments", fs.NArg())
 	}
-	s, red, err := app.Inspect(env.world(), app.ValidateRequest{Template: fs.Arg(0), Vars: vars, VarFiles: varFiles})
+	s, red, err := app.Inspect(env, app.ValidateRequest{Template: fs.Arg(0), Vars: vars, VarFiles: varFiles})
 	if err != nil {
 		return err
 	}

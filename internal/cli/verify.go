@@ -33,7 +33,7 @@ func cmdVerifyAttestation(ctx context.Context, env Env, args []string) error {
 	}
 	r.Attestation = fs.Arg(0)
 	r.APIKey, r.APIURL = env.Getenv("VULTR_API_KEY"), env.Getenv("VULTR_API_URL")
-	if err := app.VerifyAttestation(ctx, env.world(), r); err != nil {
+	if err := app.VerifyAttestation(ctx, env, r); err != nil {
 		return err
 	}
 	fmt.Fprintln(env.Stdout, "Attestation verified.")

@@ -29,21 +29,8 @@ func DecodeShellLocal(f Fields) *spec.ShellLocal {
 	if len(f.SetOf("inline", "command", "script", "scripts")) == 0 {
 		f.Missing("inline", "shell-local has nothing to run", `set one of "inline", "command", "script" or "scripts"`)
 	}
-	sl.Inline, _ = f.Strings("inline")
+	sl.Inline, sl.Scripts, sl.InlineShebang, sl.EnvironmentVars, sl.Env = decodeScripts(f, sl.InlineShebang)
 	sl.Command, _ = f.String("command")
-	if sc, ok := f.String("script"); ok {
-		sl.Scripts = []string{f.Local("script", -1, sc, true)}
-	}
-	if list, ok := f.Strings("scripts"); ok {
-		for i, sc := range list {
-			sl.Scripts = append(sl.Scripts, f.Local("scripts", i, sc, true))
-		}
-	}
-	if v, ok := f.String("inline_shebang"); ok {
-		sl.InlineShebang = v
-	}
-	sl.EnvironmentVars = decodeEnvVars(f)
-	sl.Env, _ = f.StringMap("env")
 	if list, ok := f.Commands("execute_command"); ok {
 		sl.ExecuteCommand = list
 	}

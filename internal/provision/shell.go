@@ -39,20 +39,7 @@ func DecodeShell(f Fields) *spec.Shell {
 	if len(f.SetOf("inline", "script", "scripts")) == 0 {
 		f.Missing("inline", "the shell provisioner has nothing to run", `set one of "inline", "script" or "scripts"`)
 	}
-	sh.Inline, _ = f.Strings("inline")
-	if sc, ok := f.String("script"); ok {
-		sh.Scripts = []string{f.Local("script", -1, sc, true)}
-	}
-	if list, ok := f.Strings("scripts"); ok {
-		for i, sc := range list {
-			sh.Scripts = append(sh.Scripts, f.Local("scripts", i, sc, true))
-		}
-	}
-	if v, ok := f.String("inline_shebang"); ok {
-		sh.InlineShebang = v
-	}
-	sh.EnvironmentVars = decodeEnvVars(f)
-	sh.Env, _ = f.StringMap("env")
+	sh.Inline, sh.Scripts, sh.InlineShebang, sh.EnvironmentVars, sh.Env = decodeScripts(f, sh.InlineShebang)
 	if v, ok := f.Raw("env_var_format"); ok {
 		sh.EnvVarFormat = v
 	}
@@ -76,6 +63,25 @@ func DecodeShell(f Fields) *spec.Shell {
 	sh.PauseAfter, _ = f.Duration("pause_after")
 	sh.Binary, _ = f.Bool("binary")
 	return sh
+}
+
+// decodeScripts reads the keys shell and shell-local share (the SDK's
+// shell.Provisioner): what to run, its shebang and its variables.
+func decodeScripts(f Fields, shebang string) (inline, scripts []string, _ string, envVars []string, env map[string]string) {
+	inline, _ = f.Strings("inline")
+	if sc, ok := f.String("script"); ok {
+		scripts = []string{f.Local("script", -1, sc, true)}
+	}
+	if list, ok := f.Strings("scripts"); ok {
+		for i, sc := range list {
+			scripts = append(scripts, f.Local("scripts", i, sc, true))
+		}
+	}
+	if v, ok := f.String("inline_shebang"); ok {
+		shebang = v
+	}
+	env, _ = f.StringMap("env")
+	return inline, scripts, shebang, decodeEnvVars(f), env
 }
 
 // decodeEnvVars reads environment_vars, which must be NAME=value.
