@@ -98,7 +98,8 @@ type SweepRequest struct {
 	Action    *ghaction.Action
 }
 
-// SweepReport is what sweep found and deleted.
+// SweepReport is what sweep found and deleted. When the look-up fails it
+// is empty: a partial listing is never reported.
 type SweepReport struct {
 	Found   []leftovers.Resource
 	Deleted []leftovers.Resource
@@ -117,9 +118,14 @@ func Sweep(ctx context.Context, w World, r SweepRequest) (SweepReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	rep.Found, err = leftovers.FindOld(ctx, cl, time.Now().Add(-r.OlderThan))
-	if err != nil || !r.Yes || len(rep.Found) == 0 {
+	found, err := leftovers.FindOld(ctx, cl, time.Now().Add(-r.OlderThan))
+	if err != nil {
+		// A partial listing is no report: nothing is said found.
 		return rep, sess.Red.Error(err)
+	}
+	rep.Found = found
+	if !r.Yes || len(found) == 0 {
+		return rep, nil
 	}
 	rep.Deleted, err = deleteAll(ctx, sess.Red, cl, rep.Found)
 	return rep, err

@@ -53,3 +53,7 @@ func (c *Console) Eval(line string) (out string, exit bool, err error) {
 	}
 	return c.red.String(out), exit, nil
 }
+
+// Mask masks s with every secret known so far: a value printed after
+// later lines ran (a pipe's last value) is masked again at print time.
+func (c *Console) Mask(s string) string { return c.red.String(s) }

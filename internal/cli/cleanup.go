@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -74,9 +73,8 @@ func cmdSweep(ctx context.Context, env Env, args []string) error {
 // runSweep sweeps, and says what it found and deleted.
 func runSweep(ctx context.Context, env Env, r app.SweepRequest) error {
 	rep, err := app.Sweep(ctx, env, r)
-	var ue *app.UsageError
-	if errors.As(err, &ue) {
-		return err
+	if err != nil && len(rep.Found) == 0 {
+		return err // nothing was found, or the look-up failed: nothing to say
 	}
 	verb := "Would delete"
 	if r.Yes {

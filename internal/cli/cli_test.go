@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -309,6 +310,37 @@ func TestSweep(t *testing.T) {
 	te = newEnv([]string{"sweep", "-older-than", "1h", "-yes"}, vars)
 	if err := Run(context.Background(), te.Env); err != nil || len(srv.Instances()) != 4 {
 		t.Errorf("sweep deleted a fresh instance: %v, %d left", err, len(srv.Instances()))
+	}
+}
+
+// A sweep whose look-up fails half way (instances listed, keys refused)
+// says nothing was found and deletes nothing: a partial listing is never
+// reported as "Deleting".
+func TestSweepWithAFailedLookUpSaysNothing(t *testing.T) {
+	t.Parallel()
+	srv := vultremu.New(vultremu.Options{APIKey: "CLI-TEST-KEY-123456"})
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v2/ssh-keys") {
+			http.Error(w, `{"error":"Unauthorized IP address"}`, http.StatusUnauthorized)
+			return
+		}
+		srv.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() { hs.Close(); srv.Close() })
+	req := httptest.NewRequest("POST", "/v2/instances", strings.NewReader(`{"region":"ewr","plan":"vc2-1c-1gb","os_id":167,"tags":["vultr-image-action","vultr-image-action-run:1a2b3c4d:vultr"]}`))
+	req.Header.Set("Authorization", "Bearer CLI-TEST-KEY-123456")
+	srv.ServeHTTP(httptest.NewRecorder(), req)
+	time.Sleep(10 * time.Millisecond)
+	te := newEnv([]string{"sweep", "-older-than", "1ms", "-yes"}, map[string]string{"VULTR_API_KEY": "CLI-TEST-KEY-123456", "VULTR_API_URL": hs.URL})
+	err := Run(context.Background(), te.Env)
+	if err == nil || !strings.Contains(err.Error(), "list ssh keys") {
+		t.Errorf("err = %v, want the failed key listing", err)
+	}
+	if out := te.stdout.String(); strings.Contains(out, "Deleting") || strings.Contains(out, "Deleted") {
+		t.Errorf("a failed sweep reported resources:\n%s", out)
+	}
+	if n := len(srv.Instances()); n != 1 {
+		t.Errorf("%d instances left, want 1", n)
 	}
 }
 

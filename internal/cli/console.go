@@ -55,7 +55,7 @@ func cmdConsole(ctx context.Context, env Env, args []string) error {
 		last = out
 	}
 	if !interactive {
-		fmt.Fprintln(env.Stdout, last)
+		fmt.Fprintln(env.Stdout, c.Mask(last))
 	}
 	if failed {
 		return &app.ShownError{Err: errors.New("an expression failed")}

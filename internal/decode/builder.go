@@ -363,7 +363,7 @@ func (d *decoder) null(o *object, b *spec.Build, s *spec.Spec) {
 	if c.Password == "" && c.PrivateKeyFile == "" && !c.AgentAuth {
 		d.errorAt(o.n.Pos, join(o.path, "ssh_password"), "a null builder needs a way to log in", `set one of "ssh_password", "ssh_private_key_file" or "ssh_agent_auth"`)
 	}
-	for _, k := range []string{"ssh_keypair_name", "temporary_key_pair_name", "ssh_clear_authorized_keys"} {
+	for _, k := range []string{"ssh_interface", "ssh_keypair_name", "temporary_key_pair_name", "ssh_clear_authorized_keys"} {
 		if m := o.member(k); m != nil {
 			d.errorAt(m.KeyPos, join(o.path, k), fmt.Sprintf("%q has no effect in a null builder: there is no instance and no temporary key", k), "remove it")
 		}

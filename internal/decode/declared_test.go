@@ -117,3 +117,49 @@ func TestAlternativesComeFromTheDeclarations(t *testing.T) {
 		}
 	}
 }
+
+// Review findings, each a template and what its diagnostics must (and
+// must not) say.
+func TestBlockDiagnostics(t *testing.T) {
+	t.Parallel()
+	str := func(v string) *Node { return &Node{Kind: String, Str: v} }
+	obj := func(kv ...any) *Node {
+		n := &Node{Kind: Object}
+		for i := 0; i < len(kv); i += 2 {
+			v, ok := kv[i+1].(*Node)
+			if !ok {
+				v = str(kv[i+1].(string))
+			}
+			n.Keys = append(n.Keys, Member{Key: kv[i].(string), Value: v})
+		}
+		return n
+	}
+	none := obj("type", "null", "communicator", "none")
+	for _, tt := range []struct {
+		name           string
+		builder, prov  *Node
+		want, dontWant string
+	}{
+		// A block with two alternatives is dropped: no follow-on errors.
+		{"conflict is the only error", none, obj("type", "file", "source", "s", "content", "c", "generated", &Node{Kind: Bool, Bool: true}, "destination", "/tmp/x"), `set only one of "source" and "content"`, "needs a machine"},
+		// Packer's scanner keys only warn, whatever their value.
+		{"scanner key of any type warns", obj("type", "vultr"), obj("type", "hcp-sbom", "auto_generate", &Node{Kind: Bool, Bool: true}, "scanner_url", &Node{Kind: Number, Str: "5"}), "", "want a string"},
+		{"ssh_interface in a null builder", obj("type", "null", "ssh_host", "192.0.2.1", "ssh_username", "root", "ssh_password", "pw-123456", "ssh_interface", "public_v4"), nil, `"ssh_interface" has no effect in a null builder`, "unknown key"},
+	} {
+		root := &Node{Kind: Object, Keys: []Member{{Key: "builders", Value: &Node{Kind: Array, Items: []*Node{tt.builder}}}}}
+		if tt.prov != nil {
+			root.Keys = append(root.Keys, Member{Key: "provisioners", Value: &Node{Kind: Array, Items: []*Node{tt.prov}}})
+		}
+		_, err := Spec("t.json", root, Options{Cwd: t.TempDir()}, nil, nil)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if tt.want != "" && !strings.Contains(got, tt.want) {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+		if strings.Contains(got, tt.dontWant) {
+			t.Errorf("%s: %q holds %q", tt.name, got, tt.dontWant)
+		}
+	}
+}

@@ -361,6 +361,7 @@ func (d *decoder) provisioner(rp rawProvisioner, node *Node, s *spec.Spec, opts 
 	}
 	out := spec.Provisioner{Index: rp.index, Type: rp.typ, Pos: node.Pos}
 	kind := provision.Kinds[rp.typ]
+	before := len(d.diags.Errors())
 	d.declared(o, kind.Block, &commonProvisioner)
 	out.PauseBefore, _ = o.dur("pause_before")
 	out.Timeout, _ = o.dur("timeout")
@@ -369,7 +370,6 @@ func (d *decoder) provisioner(rp rawProvisioner, node *Node, s *spec.Spec, opts 
 	}
 	out.Name, _, _ = o.str("name")
 	out.ContinueOnError, _ = o.boolv("continue_on_error")
-	before := len(d.diags.Errors())
 	out.Config = kind.Decode(fields{o: o, s: s, opts: opts})
 	o.unknown(append(append([]string{}, commonProvisionerKeys...), kind.Block.Accepted()...), "a "+rp.typ+" provisioner")
 	return out, len(d.diags.Errors()) == before
@@ -395,10 +395,10 @@ func (d *decoder) postProcessor(rp rawPostProcessor, s *spec.Spec, opts Options)
 		o.member(k)
 	}
 	out := spec.PostProcessor{Index: rp.seq, Type: rp.typ, Pos: rp.node.Pos}
+	before := len(d.diags.Errors())
 	d.declared(o, schema.PostProcessors[rp.typ], &commonPostProcessor)
 	out.KeepInputArtifact, _ = o.boolv("keep_input_artifact")
 	out.Name, _, _ = o.str("name")
-	before := len(d.diags.Errors())
 	switch rp.typ {
 	case "manifest":
 		m := &spec.Manifest{Output: "packer-manifest.json"}

@@ -98,6 +98,9 @@ type Fields interface {
 	Duration(key string) (time.Duration, bool)
 	// Has reports whether key is set to anything but null.
 	Has(key string) bool
+	// Present marks key read, whatever its value (null included), and
+	// reports whether the block holds it: for a key that only warns.
+	Present(key string) bool
 	// SetOf returns those of keys that are set. (The block's groups of
 	// alternatives, declared with schema.Key.OneOf, are checked before
 	// Decode runs.)

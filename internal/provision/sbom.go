@@ -72,15 +72,11 @@ func decodeHCPSBOM(f Fields) *HCPSBOM {
 		}
 	}
 	for _, k := range []string{"scanner_url", "scanner_checksum", "execute_command", "elevated_user", "elevated_password"} {
-		read := f.Raw // Packer's scanner command: never rendered here
-		if k == "elevated_password" {
-			read = f.String
-		}
-		v, ok := read(k)
-		if !ok {
+		if !f.Present(k) {
 			continue
 		}
 		if k == "elevated_password" {
+			v, _ := f.String(k)
 			f.Secret(v)
 		}
 		f.Warn(k, fmt.Sprintf("%s has no effect: Packer uploads and runs a scanner on the machine; here the package databases are read, and nothing runs there", k), "remove it")
