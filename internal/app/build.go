@@ -69,14 +69,42 @@ func Build(ctx context.Context, w World, j BuildRequest) (BuildReport, error) {
 		ctx, cancel = context.WithTimeout(ctx, j.Timeout)
 		defer cancel()
 	}
-
 	// Secrets are masked before the first line is written.
 	sess := NewSession(w, j.Action, w.Getenv("VULTR_API_URL"), j.APIKey)
-	red := sess.Red
+	console := buildConsole(w, j, sess)
+	if j.Action == nil && w.Stop != nil {
+		defer context.AfterFunc(ctx, func() {
+			if errors.Is(ctx.Err(), context.Canceled) {
+				console.Say("", "Interrupted: cleaning up. Press Ctrl-C again to stop waiting; whatever is left will be listed with the command that deletes it.")
+			}
+		})()
+	}
+	reach, err := reachCloud(ctx, w, &j, sess, console)
+	if err != nil {
+		return BuildReport{}, err
+	}
+	defer reach.close()
+	if j.WorkDir == "" {
+		j.WorkDir, _ = w.Getwd()
+	}
+	runUUID, runStart := newUUID(), time.Now()
+	s, err := loadForBuild(w, j, runUUID, sess.Red, console)
+	if err != nil {
+		return BuildReport{Spec: s}, err
+	}
+	results, err := build.Run(ctx, s, buildOptions(ctx, w, j, sess, console, reach, runUUID))
+	reportBuild(console, results, err, j.Action != nil)
+	if j.Action != nil {
+		reportToAction(w, j, s, results, sess, console, runStart)
+	}
+	return BuildReport{Spec: s, Results: results}, buildError(err, sess)
+}
 
+// buildConsole is the run's log, as the request and the environment ask.
+func buildConsole(w World, j BuildRequest, sess *Session) *ui.Console {
 	console := ui.New(ui.Options{
 		Out:             w.Stdout,
-		Redactor:        red,
+		Redactor:        sess.Red,
 		Action:          j.Action,
 		Groups:          j.Action != nil,
 		MachineReadable: j.MachineReadable,
@@ -86,72 +114,81 @@ func Build(ctx context.Context, w World, j BuildRequest) (BuildReport, error) {
 		Timestamps:      j.Timestamps,
 		Log:             packerLog(w),
 	})
-
 	sess.debug = console.Debug
-	if j.Action == nil && w.Stop != nil {
-		defer context.AfterFunc(ctx, func() {
-			if errors.Is(ctx.Err(), context.Canceled) {
-				console.Say("", "Interrupted: cleaning up. Press Ctrl-C again to stop waiting; whatever is left will be listed with the command that deletes it.")
-			}
-		})()
+	return console
+}
+
+// reach is how the run reaches the cloud and its machines: the real ones,
+// or the built-in emulator's.
+type reach struct {
+	dial          func(ctx context.Context, network, addr string) (net.Conn, error)
+	ipv6Reachable func() bool
+	close         func()
+}
+
+// reachCloud starts the emulator when the request asks for it (its API
+// key then replaces the request's).
+func reachCloud(ctx context.Context, w World, j *BuildRequest, sess *Session, console *ui.Console) (reach, error) {
+	r := reach{ipv6Reachable: w.IPv6Reachable, close: func() {}}
+	if r.ipv6Reachable == nil {
+		r.ipv6Reachable = remote.IPv6Reachable
 	}
-	var dial func(ctx context.Context, network, addr string) (net.Conn, error)
-	ipv6Reachable := w.IPv6Reachable
-	if ipv6Reachable == nil {
-		ipv6Reachable = remote.IPv6Reachable
+	if !j.Emulator {
+		return r, nil
 	}
-	if j.Emulator {
-		emu, err := StartEmulator(ctx, EmulatorOptions{SSHD: j.EmulatorSSHD, Logf: console.Debug})
-		if err != nil {
-			return BuildReport{}, fmt.Errorf("start the built-in emulator: %w", err)
-		}
-		defer emu.Close()
-		red.Add(emu.APIKey)
-		sess.baseURL, dial = emu.URL, emu.Dial
-		ipv6Reachable = func() bool { return true } // the emulator routes its addresses
-		console.Say("emulator", "Using the built-in Vultr API emulator at "+emu.URL+" (no real resources are created)")
-		j.APIKey = emu.APIKey
+	emu, err := StartEmulator(ctx, EmulatorOptions{SSHD: j.EmulatorSSHD, Logf: console.Debug})
+	if err != nil {
+		return r, fmt.Errorf("start the built-in emulator: %w", err)
 	}
-	getenv := jobGetenv(w, j)
-	runUUID := newUUID()
-	term := newTerminal(w, j)
-	runStart := time.Now()
-	if j.WorkDir == "" {
-		j.WorkDir, _ = w.Getwd()
-	}
-	topts := jobTemplateOptions(j, getenv, runUUID)
+	sess.Red.Add(emu.APIKey)
+	sess.baseURL, r.dial, r.close = emu.URL, emu.Dial, emu.Close
+	r.ipv6Reachable = func() bool { return true } // the emulator routes its addresses
+	console.Say("emulator", "Using the built-in Vultr API emulator at "+emu.URL+" (no real resources are created)")
+	j.APIKey = emu.APIKey
+	return r, nil
+}
+
+// loadForBuild loads the request's template and shows its warnings, or
+// every problem it has (then the error is a shown *UsageError).
+func loadForBuild(w World, j BuildRequest, runUUID string, red *redact.Redactor, console *ui.Console) (*spec.Spec, error) {
+	topts := jobTemplateOptions(j, jobGetenv(w, j), runUUID)
 	topts.secret = red.Add
 	s, err := loadJobTemplate(j, topts, red)
 	if err == nil {
 		markVaryingDescriptions(j.Template, topts, s)
 	}
 	if s != nil {
-		for _, w := range s.Warnings {
-			console.Warn("", w.Error(), w.Pos)
+		for _, d := range s.Warnings {
+			console.Warn("", d.Error(), d.Pos)
 		}
 	}
 	if err != nil {
 		reportTemplateError(console, err)
-		return BuildReport{Spec: s}, &ShownError{Err: &UsageError{Err: red.Error(err)}}
+		return s, &ShownError{Err: &UsageError{Err: red.Error(err)}}
 	}
 	warnLocalPrograms(console, s, exec.LookPath)
 	warnRetention(console, s)
+	return s, nil
+}
 
+// buildOptions wire the outside world into package build.
+func buildOptions(ctx context.Context, w World, j BuildRequest, sess *Session, console *ui.Console, r reach, runUUID string) build.Options {
+	getenv := jobGetenv(w, j)
 	runID := j.RunID
 	if runID == "" {
 		runID = leftovers.NewRunID(getenv)
 	}
-	workDir := j.WorkDir
-	results, err := build.Run(ctx, s, build.Options{
+	term, red := newTerminal(w, j), sess.Red
+	return build.Options{
 		Cloud:          func(key string) (build.Cloud, error) { return sess.Cloud(key) },
 		UI:             console,
 		Secrets:        red,
 		Tracker:        j.Tracker,
-		Dial:           dial,
-		IPv6Reachable:  ipv6Reachable,
+		Dial:           r.dial,
+		IPv6Reachable:  r.ipv6Reachable,
 		RunID:          runID,
 		RunUUID:        runUUID,
-		WorkDir:        workDir,
+		WorkDir:        j.WorkDir,
 		Getenv:         getenv,
 		Environ:        w.Environ(),
 		ParallelBuilds: j.Parallel,
@@ -162,10 +199,14 @@ func Build(ctx context.Context, w World, j BuildRequest) (BuildReport, error) {
 		Pause:          term.pause(red),
 		Interactive:    term.interactive(ctx, red),
 		Version:        w.Version,
-	})
+	}
+}
+
+// reportBuild shows why nothing started (pre-flight problems, with their
+// template positions, or an interrupt), Packer's closing lines, and what
+// cleanup left.
+func reportBuild(console *ui.Console, results []*build.Result, err error, inAction bool) {
 	if len(results) == 0 && err != nil {
-		// Nothing started: pre-flight problems (with template positions)
-		// or an interrupt before the first build.
 		var ds spec.Diagnostics
 		if errors.As(err, &ds) {
 			for _, d := range ds {
@@ -176,27 +217,34 @@ func Build(ctx context.Context, w World, j BuildRequest) (BuildReport, error) {
 		}
 	}
 	reportResults(console, results, err)
-	reportLeft(console, results, j.Action != nil)
-	if j.Action != nil {
-		ws := w.Getenv("GITHUB_WORKSPACE")
-		if n, cerr := giveToWorkspaceOwner(ws, runStart); cerr != nil {
-			console.Warn("", fmt.Sprintf("could not give files in the workspace to its owner: %v", cerr), spec.Pos{})
-		} else if n > 0 {
-			console.Debug(fmt.Sprintf("gave %d files written in the workspace to its owner", n))
-		}
-		if oerr := writeActionResults(j.Action, s, results, red, workDir, ws); oerr != nil {
-			console.Warn("", "could not write action outputs: "+oerr.Error(), spec.Pos{})
-		}
+	reportLeft(console, results, inAction)
+}
+
+// reportToAction gives the files the run wrote in the workspace to its
+// owner, and writes the step's outputs and summary.
+func reportToAction(w World, j BuildRequest, s *spec.Spec, results []*build.Result, sess *Session, console *ui.Console, runStart time.Time) {
+	ws := w.Getenv("GITHUB_WORKSPACE")
+	if n, err := giveToWorkspaceOwner(ws, runStart); err != nil {
+		console.Warn("", fmt.Sprintf("could not give files in the workspace to its owner: %v", err), spec.Pos{})
+	} else if n > 0 {
+		console.Debug(fmt.Sprintf("gave %d files written in the workspace to its owner", n))
 	}
-	if err != nil {
-		var ds spec.Diagnostics
-		if errors.As(err, &ds) {
-			// Pre-flight problems: nothing was created.
-			return BuildReport{Spec: s, Results: results}, &ShownError{Err: &UsageError{Err: red.Error(err)}}
-		}
-		return BuildReport{Spec: s, Results: results}, &ShownError{Err: red.Error(err)}
+	if err := writeActionResults(j.Action, s, results, sess.Red, j.WorkDir, ws); err != nil {
+		console.Warn("", "could not write action outputs: "+err.Error(), spec.Pos{})
 	}
-	return BuildReport{Spec: s, Results: results}, nil
+}
+
+// buildError is the run's error, masked and marked shown: pre-flight
+// problems are a *UsageError (nothing was created).
+func buildError(err error, sess *Session) error {
+	if err == nil {
+		return nil
+	}
+	var ds spec.Diagnostics
+	if errors.As(err, &ds) {
+		return &ShownError{Err: &UsageError{Err: sess.Red.Error(err)}}
+	}
+	return &ShownError{Err: sess.Red.Error(err)}
 }
 
 // reportTemplateError shows every template problem, with its position.
