@@ -72,6 +72,7 @@ func (d *decoder) builders(s *spec.Spec, arr *Node, opts Options) {
 // key of Packer's that this tool refuses fails, naming it and why.
 func (d *decoder) declared(o *object, b *schema.Block, common ...*schema.Block) {
 	o.decl = append([]*schema.Block{b}, common...)
+	o.spellings = b.Spellings()
 	for _, m := range o.n.Keys {
 		k, ok := b.Lookup(m.Key)
 		switch {
@@ -194,17 +195,11 @@ func (d *decoder) vultr(o *object, b *spec.Build, s *spec.Spec, opts Options) {
 
 	// Description and label. See README: the seed's rule is kept.
 	desc, _, hasDesc := o.str("snapshot_description")
-	if legacy, _, ok := o.str("description"); ok {
-		desc, hasDesc = legacy, true
-	}
 	if !hasDesc || desc == "" {
 		desc = "packer-" + fmt.Sprint(d.in.now.Unix())
 	}
 	v.SnapshotDescription = desc
 	label, _, hasLabel := o.str("instance_label")
-	if l, _, ok := o.str("label"); ok {
-		label, hasLabel = l, true
-	}
 	switch {
 	case hasLabel && label != "":
 		v.InstanceLabel = label
@@ -216,41 +211,23 @@ func (d *decoder) vultr(o *object, b *spec.Build, s *spec.Spec, opts Options) {
 	v.Hostname, _, _ = o.str("hostname")
 
 	// Options.
-	if b, ok := o.boolv("enable_ipv6"); ok {
-		v.EnableIPv6 = b
-	}
-	if b, ok := o.boolv("ipv6"); ok {
-		v.EnableIPv6 = b
-	}
-	for _, k := range []string{"enable_vpc", "enable_private_network", "private_networking"} {
-		if b, ok := o.boolv(k); ok {
-			v.EnableVPC = b
-		}
-	}
+	v.EnableIPv6, _ = o.boolv("enable_ipv6")
+	v.EnableVPC, _ = o.boolv("enable_vpc")
 	if b, ok := o.boolv("enable_vpc2"); ok && b {
 		d.warnAt(o.n.Get("enable_vpc2").KeyPos, join(o.path, "enable_vpc2"), "VPC 2.0 is deprecated by Vultr", "use \"enable_vpc\" with \"vpc_ids\"")
 		v.EnableVPC = true
 	}
 	v.VPCIDs, _ = o.strList("vpc_ids")
 	v.ScriptID, _, _ = o.str("script_id")
-	if id, _, ok := o.str("startup_script_id"); ok {
-		v.ScriptID = id
-	}
-	for _, k := range []string{"ssh_key_ids", "sshkey_id", "ssh_key_id"} {
-		if ids, ok := o.strList(k); ok {
-			v.SSHKeyIDs = ids
-		}
-	}
+	v.SSHKeyIDs, _ = o.strList("ssh_key_ids")
 	if tags, ok := o.strList("tags"); ok {
 		v.Tags = tags
 	}
 	if tag, _, ok := o.str("tag"); ok && tag != "" {
 		v.Tags = []string{tag}
 	}
-	for _, k := range []string{"userdata", "user_data"} {
-		if ud, _, ok := o.str(k); ok {
-			v.UserData = decodeUserData(ud)
-		}
+	if ud, _, ok := o.str("userdata"); ok {
+		v.UserData = decodeUserData(ud)
 	}
 
 	// Timeouts: state_timeout (Packer's 10m) bounds each wait unless the

@@ -30,11 +30,19 @@ func sample(t schema.Type) *Node {
 }
 
 // block is an object holding every accepted key of b, each with a value
-// of its declared type.
-func block(b *schema.Block, typ string) *Node {
+// of its declared type: with legacy, each legacy spelling instead of its
+// modern key (a block holds one of the two).
+func block(b *schema.Block, typ string, legacy bool) *Node {
 	n := &Node{Kind: Object, Keys: []Member{{Key: "type", Value: &Node{Kind: String, Str: typ}}}}
+	first := map[string]string{} // a modern key's first legacy spelling
 	for _, k := range b.Keys {
-		if k.Refused == "" && k.Name != "type" {
+		if k.Modern != "" && first[k.Modern] == "" {
+			first[k.Modern] = k.Name
+		}
+	}
+	for _, k := range b.Keys {
+		use := k.Modern == "" && (first[k.Name] == "" || !legacy) || legacy && first[k.Modern] == k.Name
+		if k.Refused == "" && k.Name != "type" && use {
 			n.Keys = append(n.Keys, Member{Key: k.Name, Value: sample(k.Type)})
 		}
 	}
@@ -46,27 +54,29 @@ func block(b *schema.Block, typ string) *Node {
 // decoded), and every key the decoder reads is declared.
 func TestReadsFollowTheDeclarations(t *testing.T) {
 	t.Parallel()
-	vultr := block(&schema.Vultr, "vultr")
-	var provs, pps []*Node
-	for typ, k := range provision.Kinds {
-		provs = append(provs, block(k.Block, typ))
-	}
-	for typ, b := range schema.PostProcessors {
-		pps = append(pps, block(b, typ))
-	}
-	root := &Node{Kind: Object, Keys: []Member{
-		{Key: "builders", Value: &Node{Kind: Array, Items: []*Node{vultr, block(&schema.Null, "null")}}},
-		{Key: "provisioners", Value: &Node{Kind: Array, Items: provs}},
-		{Key: "post-processors", Value: &Node{Kind: Array, Items: pps}},
-	}}
-	_, err := Spec("t.json", root, Options{Cwd: t.TempDir()}, nil, nil)
-	ds, _ := err.(spec.Diagnostics)
-	if len(ds) == 0 {
-		t.Fatalf("want diagnostics (the samples are not a valid template), got %v", err)
-	}
-	for _, d := range ds {
-		if strings.HasPrefix(d.Summary, "internal:") || strings.HasPrefix(d.Summary, "unknown key") {
-			t.Errorf("%s: %s", d.Path, d.Summary)
+	for _, legacy := range []bool{false, true} {
+		var provs, pps []*Node
+		for typ, k := range provision.Kinds {
+			provs = append(provs, block(k.Block, typ, legacy))
+		}
+		for typ, b := range schema.PostProcessors {
+			pps = append(pps, block(b, typ, legacy))
+		}
+		builders := []*Node{block(&schema.Vultr, "vultr", legacy), block(&schema.Null, "null", legacy)}
+		root := &Node{Kind: Object, Keys: []Member{
+			{Key: "builders", Value: &Node{Kind: Array, Items: builders}},
+			{Key: "provisioners", Value: &Node{Kind: Array, Items: provs}},
+			{Key: "post-processors", Value: &Node{Kind: Array, Items: pps}},
+		}}
+		_, err := Spec("t.json", root, Options{Cwd: t.TempDir()}, nil, nil)
+		ds, _ := err.(spec.Diagnostics)
+		if len(ds) == 0 {
+			t.Fatalf("want diagnostics (the samples are not a valid template), got %v", err)
+		}
+		for _, d := range ds {
+			if strings.HasPrefix(d.Summary, "internal:") || strings.HasPrefix(d.Summary, "unknown key") {
+				t.Errorf("legacy %v: %s: %s", legacy, d.Path, d.Summary)
+			}
 		}
 	}
 }
@@ -144,6 +154,8 @@ func TestBlockDiagnostics(t *testing.T) {
 		{"conflict is the only error", none, obj("type", "file", "source", "s", "content", "c", "generated", &Node{Kind: Bool, Bool: true}, "destination", "/tmp/x"), `set only one of "source" and "content"`, "needs a machine"},
 		// Packer's scanner keys only warn, whatever their value.
 		{"scanner key of any type warns", obj("type", "vultr"), obj("type", "hcp-sbom", "auto_generate", &Node{Kind: Bool, Bool: true}, "scanner_url", &Node{Kind: Number, Str: "5"}), "", "want a string"},
+		// A legacy spelling is read as its key; its errors name it.
+		{"legacy spelling's error", obj("type", "vultr", "ipv6", "maybe"), nil, `builders[0].ipv6: want true or false, got "maybe"`, "enable_ipv6: want"},
 		{"ssh_interface in a null builder", obj("type", "null", "ssh_host", "192.0.2.1", "ssh_username", "root", "ssh_password", "pw-123456", "ssh_interface", "public_v4"), nil, `"ssh_interface" has no effect in a null builder`, "unknown key"},
 	} {
 		root := &Node{Kind: Object, Keys: []Member{{Key: "builders", Value: &Node{Kind: Array, Items: []*Node{tt.builder}}}}}

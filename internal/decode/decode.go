@@ -54,6 +54,9 @@ type object struct {
 	// decl are the declarations of the block o is (its own keys, then
 	// the keys every block of its kind holds); nil for other objects.
 	decl []*schema.Block
+	// spellings are, for a key, its legacy spellings of the same type:
+	// reading the key reads whichever of them the block holds.
+	spellings map[string][]string
 }
 
 func (d *decoder) object(n *Node, path string) *object {
@@ -78,11 +81,24 @@ var checkTypes = testing.Testing()
 
 // read marks key known and returns its member; under test, it reports a
 // read whose type differs from the key's declaration.
+//
+// A key the block does not hold is read from its legacy spelling, when
+// the block holds one (the declarations' groups allow only one): errors
+// then name the spelling written.
 func (o *object) read(key string, as ...schema.Type) *Member {
 	if checkTypes && len(o.decl) > 0 {
 		o.checkType(key, as)
 	}
-	return o.member(key)
+	m := o.member(key)
+	if m != nil {
+		return m
+	}
+	for _, legacy := range o.spellings[key] {
+		if m := o.member(legacy); m != nil {
+			return m
+		}
+	}
+	return nil
 }
 
 func (o *object) checkType(key string, as []schema.Type) {
@@ -139,14 +155,14 @@ func (o *object) str(key string) (string, spec.Pos, bool) {
 	case String:
 		s, err := o.d.in.render(v.Str)
 		if err != nil {
-			o.d.errorAt(v.Pos, join(o.path, key), err.Error(), "")
+			o.d.errorAt(v.Pos, join(o.path, m.Key), err.Error(), "")
 			return "", v.Pos, false
 		}
 		return s, v.Pos, true
 	case Number:
 		return v.Str, v.Pos, true
 	default:
-		o.d.errorAt(v.Pos, join(o.path, key), fmt.Sprintf("want a string, got %s", v.Kind), "")
+		o.d.errorAt(v.Pos, join(o.path, m.Key), fmt.Sprintf("want a string, got %s", v.Kind), "")
 		return "", v.Pos, false
 	}
 }
@@ -158,7 +174,7 @@ func (o *object) raw(key string) (string, spec.Pos, bool) {
 		return "", spec.Pos{}, false
 	}
 	if m.Value.Kind != String {
-		o.d.errorAt(m.Value.Pos, join(o.path, key), fmt.Sprintf("want a string, got %s", m.Value.Kind), "")
+		o.d.errorAt(m.Value.Pos, join(o.path, m.Key), fmt.Sprintf("want a string, got %s", m.Value.Kind), "")
 		return "", m.Value.Pos, false
 	}
 	return m.Value.Str, m.Value.Pos, true
@@ -176,17 +192,17 @@ func (o *object) intv(key string) (int, bool) {
 	case String:
 		s, err := o.d.in.render(m.Value.Str)
 		if err != nil {
-			o.d.errorAt(m.Value.Pos, join(o.path, key), err.Error(), "")
+			o.d.errorAt(m.Value.Pos, join(o.path, m.Key), err.Error(), "")
 			return 0, false
 		}
 		lit = strings.TrimSpace(s)
 	default:
-		o.d.errorAt(m.Value.Pos, join(o.path, key), fmt.Sprintf("want a whole number, got %s", m.Value.Kind), "")
+		o.d.errorAt(m.Value.Pos, join(o.path, m.Key), fmt.Sprintf("want a whole number, got %s", m.Value.Kind), "")
 		return 0, false
 	}
 	n, err := strconv.Atoi(lit)
 	if err != nil {
-		o.d.errorAt(m.Value.Pos, join(o.path, key), fmt.Sprintf("want a whole number, got %q", lit), "")
+		o.d.errorAt(m.Value.Pos, join(o.path, m.Key), fmt.Sprintf("want a whole number, got %q", lit), "")
 		return 0, false
 	}
 	return n, true
@@ -203,16 +219,16 @@ func (o *object) boolv(key string) (bool, bool) {
 	case String:
 		s, err := o.d.in.render(m.Value.Str)
 		if err != nil {
-			o.d.errorAt(m.Value.Pos, join(o.path, key), err.Error(), "")
+			o.d.errorAt(m.Value.Pos, join(o.path, m.Key), err.Error(), "")
 			return false, false
 		}
 		b, err := strconv.ParseBool(strings.TrimSpace(s))
 		if err == nil {
 			return b, true
 		}
-		o.d.errorAt(m.Value.Pos, join(o.path, key), fmt.Sprintf("want true or false, got %q", s), "")
+		o.d.errorAt(m.Value.Pos, join(o.path, m.Key), fmt.Sprintf("want true or false, got %q", s), "")
 	default:
-		o.d.errorAt(m.Value.Pos, join(o.path, key), fmt.Sprintf("want true or false, got %s", m.Value.Kind), "")
+		o.d.errorAt(m.Value.Pos, join(o.path, m.Key), fmt.Sprintf("want true or false, got %s", m.Value.Kind), "")
 	}
 	return false, false
 }
@@ -224,17 +240,17 @@ func (o *object) dur(key string) (time.Duration, bool) {
 		return 0, false
 	}
 	if m.Value.Kind != String {
-		o.d.errorAt(m.Value.Pos, join(o.path, key), fmt.Sprintf("want a duration string such as \"5m\" or \"300s\", got %s", m.Value.Kind), "")
+		o.d.errorAt(m.Value.Pos, join(o.path, m.Key), fmt.Sprintf("want a duration string such as \"5m\" or \"300s\", got %s", m.Value.Kind), "")
 		return 0, false
 	}
 	s, err := o.d.in.render(m.Value.Str)
 	if err != nil {
-		o.d.errorAt(m.Value.Pos, join(o.path, key), err.Error(), "")
+		o.d.errorAt(m.Value.Pos, join(o.path, m.Key), err.Error(), "")
 		return 0, false
 	}
 	dv, err := time.ParseDuration(strings.TrimSpace(s))
 	if err != nil || dv < 0 {
-		o.d.errorAt(m.Value.Pos, join(o.path, key), fmt.Sprintf("invalid duration %q", s), "use a number with a unit, such as \"90s\", \"10m\" or \"1h30m\"")
+		o.d.errorAt(m.Value.Pos, join(o.path, m.Key), fmt.Sprintf("invalid duration %q", s), "use a number with a unit, such as \"90s\", \"10m\" or \"1h30m\"")
 		return 0, false
 	}
 	return dv, true
@@ -246,7 +262,7 @@ func (o *object) strList(key string) ([]string, bool) {
 	if m == nil || m.Value.Kind == Null {
 		return nil, false
 	}
-	return o.d.strList(m.Value, join(o.path, key))
+	return o.d.strList(m.Value, join(o.path, m.Key))
 }
 
 func (d *decoder) strList(v *Node, path string) ([]string, bool) {
@@ -287,7 +303,7 @@ func (o *object) strMap(key string) (map[string]string, bool) {
 		return nil, false
 	}
 	if m.Value.Kind != Object {
-		o.d.errorAt(m.Value.Pos, join(o.path, key), fmt.Sprintf("want an object of strings, got %s", m.Value.Kind), "")
+		o.d.errorAt(m.Value.Pos, join(o.path, m.Key), fmt.Sprintf("want an object of strings, got %s", m.Value.Kind), "")
 		return nil, false
 	}
 	out := map[string]string{}
@@ -296,7 +312,7 @@ func (o *object) strMap(key string) (map[string]string, bool) {
 		case String:
 			s, err := o.d.in.render(kv.Value.Str)
 			if err != nil {
-				o.d.errorAt(kv.Value.Pos, join(join(o.path, key), kv.Key), err.Error(), "")
+				o.d.errorAt(kv.Value.Pos, join(join(o.path, m.Key), kv.Key), err.Error(), "")
 				continue
 			}
 			out[kv.Key] = s
@@ -306,7 +322,7 @@ func (o *object) strMap(key string) (map[string]string, bool) {
 				out[kv.Key] = strconv.FormatBool(kv.Value.Bool)
 			}
 		default:
-			o.d.errorAt(kv.Value.Pos, join(join(o.path, key), kv.Key), fmt.Sprintf("want a string, got %s", kv.Value.Kind), "")
+			o.d.errorAt(kv.Value.Pos, join(join(o.path, m.Key), kv.Key), fmt.Sprintf("want a string, got %s", kv.Value.Kind), "")
 		}
 	}
 	return out, true
@@ -319,14 +335,14 @@ func (o *object) intList(key string) ([]int, bool) {
 		return nil, false
 	}
 	if m.Value.Kind != Array {
-		o.d.errorAt(m.Value.Pos, join(o.path, key), fmt.Sprintf("want an array of whole numbers, got %s", m.Value.Kind), "")
+		o.d.errorAt(m.Value.Pos, join(o.path, m.Key), fmt.Sprintf("want an array of whole numbers, got %s", m.Value.Kind), "")
 		return nil, false
 	}
 	var out []int
 	for i, it := range m.Value.Items {
 		n, err := strconv.Atoi(it.Str)
 		if it.Kind != Number && it.Kind != String || err != nil {
-			o.d.errorAt(it.Pos, fmt.Sprintf("%s[%d]", join(o.path, key), i), "want a whole number", "")
+			o.d.errorAt(it.Pos, fmt.Sprintf("%s[%d]", join(o.path, m.Key), i), "want a whole number", "")
 			continue
 		}
 		out = append(out, n)

@@ -118,6 +118,20 @@ func (b *Block) Groups() [][]string {
 	return groups
 }
 
+// Spellings are, for each key, its legacy spellings of the same type, in
+// declaration order: a decoder reads a key from whichever it finds. (A
+// spelling of another type, such as tag for tags, is read by the
+// decoder itself.)
+func (b *Block) Spellings() map[string][]string {
+	out := map[string][]string{}
+	for _, k := range b.Keys {
+		if m, ok := b.Lookup(k.Modern); ok && k.Modern != "" && m.Type == k.Type {
+			out[k.Modern] = append(out[k.Modern], k.Name)
+		}
+	}
+	return out
+}
+
 // Markdown is the block's key table for docs/templates.md: every key a
 // template may use, then those refused, each with why.
 func (b *Block) Markdown() string {
