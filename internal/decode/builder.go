@@ -110,7 +110,18 @@ func (d *decoder) vultr(o *object, b *spec.Build, s *spec.Spec, opts Options) {
 	v.APIKey = key
 	d.secret(s, key)
 
-	// Region: exactly one of region_id, region_code, region_name.
+	d.vultrRegion(o, v)
+	d.vultrPlan(o, v)
+	d.vultrImage(o, v)
+	d.vultrLabels(o, v)
+	d.vultrOptions(o, v)
+	d.vultrTimeouts(o, v)
+	d.vultrRetention(o, v)
+}
+
+// vultrRegion reads the region: region_id (a v1 number is translated),
+// region_code or region_name.
+func (d *decoder) vultrRegion(o *object, v *spec.Vultr) {
 	if set := o.setOf("region_id", "region_code", "region_name"); len(set) == 0 {
 		d.errorAt(o.n.Pos, join(o.path, "region_id"), "no region", `set "region_id" to a region ID such as "ewr" (or a legacy numeric ID such as "1"), or "region_code"/"region_name"`)
 	}
@@ -132,8 +143,10 @@ func (d *decoder) vultr(o *object, b *spec.Build, s *spec.Spec, opts Options) {
 	if name, pos, ok := o.str("region_name"); ok {
 		v.Region = spec.Ref{Name: name, Key: "region_name", Pos: pos}
 	}
+}
 
-	// Plan: exactly one of plan_id, plan_name.
+// vultrPlan reads the plan: plan_id (a v1 number is translated) or plan_name.
+func (d *decoder) vultrPlan(o *object, v *spec.Vultr) {
 	if set := o.setOf("plan_id", "plan_name"); len(set) == 0 {
 		d.errorAt(o.n.Pos, join(o.path, "plan_id"), "no plan", `set "plan_id" to a plan ID such as "vc2-1c-1gb" (or a legacy numeric ID such as "201"), or "plan_name"`)
 	}
@@ -153,8 +166,10 @@ func (d *decoder) vultr(o *object, b *spec.Build, s *spec.Spec, opts Options) {
 	if name, pos, ok := o.str("plan_name"); ok {
 		v.Plan = spec.Ref{Name: name, Key: "plan_name", Pos: pos}
 	}
+}
 
-	// Image: exactly one source.
+// vultrImage reads the one image source.
+func (d *decoder) vultrImage(o *object, v *spec.Vultr) {
 	sources := []string{"os_id", "os_name", "app_id", "image_id", "snapshot_id", "snapshot_name", "iso_id"}
 	set := o.setOf(sources...)
 	if len(set) == 0 && !o.has("iso_url") {
@@ -192,7 +207,10 @@ func (d *decoder) vultr(o *object, b *spec.Build, s *spec.Spec, opts Options) {
 	if k := v.Image.Kind; (k == spec.ImageSnapshot || k == spec.ImageISO) && !o.has("ssh_password") && !o.has("ssh_private_key_file") {
 		d.errorAt(v.Image.Ref.Pos, join(o.path, v.Image.Ref.Key), fmt.Sprintf("a build from %s needs \"ssh_password\" or \"ssh_private_key_file\"", v.Image.Ref.Key), "Vultr does not add SSH keys to snapshots or ISOs, so there is no temporary key")
 	}
+}
 
+// vultrLabels reads the snapshot description, the instance label and the hostname.
+func (d *decoder) vultrLabels(o *object, v *spec.Vultr) {
 	// Description and label. See README: the seed's rule is kept.
 	desc, _, hasDesc := o.str("snapshot_description")
 	if !hasDesc || desc == "" {
@@ -209,8 +227,11 @@ func (d *decoder) vultr(o *object, b *spec.Build, s *spec.Spec, opts Options) {
 		v.InstanceLabel = "packer-" + fmt.Sprint(d.in.now.Unix())
 	}
 	v.Hostname, _, _ = o.str("hostname")
+}
 
-	// Options.
+// vultrOptions reads the instance's options: IPv6, VPC, startup script,
+// SSH keys, tags and user data.
+func (d *decoder) vultrOptions(o *object, v *spec.Vultr) {
 	v.EnableIPv6, _ = o.boolv("enable_ipv6")
 	v.EnableVPC, _ = o.boolv("enable_vpc")
 	if b, ok := o.boolv("enable_vpc2"); ok && b {
@@ -229,7 +250,10 @@ func (d *decoder) vultr(o *object, b *spec.Build, s *spec.Spec, opts Options) {
 	if ud, _, ok := o.str("userdata"); ok {
 		v.UserData = decodeUserData(ud)
 	}
+}
 
+// vultrTimeouts reads the waits' timeouts and the shutdown command.
+func (d *decoder) vultrTimeouts(o *object, v *spec.Vultr) {
 	// Timeouts: state_timeout (Packer's 10m) bounds each wait unless the
 	// wait has its own. The snapshot wait, unless a timeout is set, lasts
 	// as long as the instance's disk needs (0 here: see
@@ -258,6 +282,10 @@ func (d *decoder) vultr(o *object, b *spec.Build, s *spec.Spec, opts Options) {
 	if c, _, ok := o.str("shutdown_command"); ok && c != "" {
 		v.ShutdownCommand = c
 	}
+}
+
+// vultrRetention reads which older snapshots are deleted.
+func (d *decoder) vultrRetention(o *object, v *spec.Vultr) {
 	if n, ok := o.intv("keep_snapshots"); ok {
 		if n < 0 {
 			d.errorAt(o.n.Get("keep_snapshots").Value.Pos, join(o.path, "keep_snapshots"), "keep_snapshots must be 0 (keep all) or more", "")
