@@ -434,6 +434,16 @@ func (d *decoder) ssh(o *object, b *spec.Build, s *spec.Spec) {
 		}
 		c.HostKeyFingerprint = fp
 	}
+	c.Bastion = d.bastion(o, c, s)
+	if c.Bastion != nil && c.Proxy != nil {
+		d.errorAt(o.n.Get("ssh_proxy_host").KeyPos, join(o.path, "ssh_proxy_host"), "ssh_proxy_host and ssh_bastion_host exclude each other", "reach the machine through one of them")
+	}
+	d.sshSession(o, c)
+}
+
+// bastion reads the ssh_bastion_* keys: nil without ssh_bastion_host
+// (then any other bastion key is an error).
+func (d *decoder) bastion(o *object, c *spec.SSH, s *spec.Spec) *spec.Bastion {
 	if host, _, ok := o.str("ssh_bastion_host"); ok && host != "" {
 		bh := &spec.Bastion{Host: host, Port: 22}
 		if p, ok := o.intv("ssh_bastion_port"); ok {
@@ -460,14 +470,16 @@ func (d *decoder) ssh(o *object, b *spec.Build, s *spec.Spec) {
 		if bh.Password == "" && bh.PrivateKeyFile == "" && !bh.AgentAuth && !bh.Interactive {
 			d.errorAt(o.n.Get("ssh_bastion_host").KeyPos, join(o.path, "ssh_bastion_host"), "the bastion has no credentials", "set ssh_bastion_password, ssh_bastion_private_key_file, ssh_bastion_agent_auth or ssh_bastion_interactive")
 		}
-		c.Bastion = bh
-	} else {
-		d.needsPartner(o, "ssh_bastion_host", "ssh_bastion_port", "ssh_bastion_username", "ssh_bastion_password", "ssh_bastion_private_key_file",
-			"ssh_bastion_certificate_file", "ssh_bastion_agent_auth", "ssh_bastion_interactive")
+		return bh
 	}
-	if c.Bastion != nil && c.Proxy != nil {
-		d.errorAt(o.n.Get("ssh_proxy_host").KeyPos, join(o.path, "ssh_proxy_host"), "ssh_proxy_host and ssh_bastion_host exclude each other", "reach the machine through one of them")
-	}
+	d.needsPartner(o, "ssh_bastion_host", "ssh_bastion_port", "ssh_bastion_username", "ssh_bastion_password", "ssh_bastion_private_key_file",
+		"ssh_bastion_certificate_file", "ssh_bastion_agent_auth", "ssh_bastion_interactive")
+	return nil
+}
+
+// sshSession reads the session's keys: the PTY, the authorized_keys clean
+// up, and Packer's temporary key pair, which here is always ed25519.
+func (d *decoder) sshSession(o *object, c *spec.SSH) {
 	c.PTY, _ = o.boolv("ssh_pty")
 	c.ClearAuthorizedKeys, _ = o.boolv("ssh_clear_authorized_keys")
 	if kt, pos, ok := o.str("temporary_key_pair_type"); ok && kt != "ed25519" {
