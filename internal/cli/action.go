@@ -83,125 +83,145 @@ type actionInputs struct {
 
 // readInputs validates every input: the runner does not enforce required.
 func readInputs(act *ghaction.Action, env Env) (actionInputs, error) {
-	var in actionInputs
-	var errs []error
-	str := func(name string) string {
-		v, err := act.CheckedInput(name)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		return v
-	}
-	list := func(name string, commas bool) []string {
-		v, err := act.ListInput(name, commas)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		return v
-	}
-	boolean := func(name string, def bool) bool {
-		v, err := act.BoolInput(name, def)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		return v
-	}
-	integer := func(name string, def int) int {
-		v, err := act.IntInput(name, def)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		return v
-	}
-	in.apiKey = str("api-key")
-	in.mode = str("mode")
+	r := &inputReader{act: act}
+	in := actionInputs{apiKey: r.str("api-key"), mode: r.str("mode")}
 	if in.mode == "" {
 		in.mode = "build"
 	}
 	switch in.mode {
 	case "build", "validate", "sweep", "verify-attestation":
 	default:
-		errs = append(errs, &ghaction.InputError{Input: "mode", Msg: fmt.Sprintf("%q is not a mode; valid modes are build, validate, sweep and verify-attestation", in.mode)})
+		r.fail("mode", fmt.Sprintf("%q is not a mode; valid modes are build, validate, sweep and verify-attestation", in.mode))
 	}
 	workspace := env.Getenv("GITHUB_WORKSPACE")
-	wd := str("working-directory")
 	base := workspace
-	if wd != "" {
+	if wd := r.str("working-directory"); wd != "" {
 		base = app.ResolvePath(workspace, wd)
 		if workspace != "" && !app.Within(workspace, base) {
-			errs = append(errs, &ghaction.InputError{Input: "working-directory", Msg: fmt.Sprintf("%q is outside the workspace %s", wd, workspace)})
+			r.fail("working-directory", fmt.Sprintf("%q is outside the workspace %s", wd, workspace))
 		}
 	}
+	in.job = r.buildRequest(base)
+	in.job.APIKey = in.apiKey
+	in.olderThan = 6 * time.Hour
+	if v := r.str("older-than"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			r.fail("older-than", fmt.Sprintf("%q is not a positive duration such as 6h", v))
+		}
+		in.olderThan = d
+	}
+	in.sweepYes = r.boolean("yes", false)
+	switch in.mode {
+	case "verify-attestation":
+		in.verify = verifyInputs(r.str, base, in.apiKey, &r.errs)
+		return in, r.err()
+	case "build", "validate":
+		in.job.Template = r.template(workspace, base, in.job.Template)
+	}
+	if in.mode != "validate" && in.apiKey == "" {
+		r.fail("api-key", "is required: pass a Vultr API key from a secret, e.g. api-key: ${{ secrets.VULTR_API_KEY }}")
+	}
+	return in, r.err()
+}
+
+// buildRequest reads the inputs of a build (and of validate), relative
+// to base.
+func (r *inputReader) buildRequest(base string) app.BuildRequest {
 	j := app.BuildRequest{KeepSnapshots: -1, WorkDir: base, Color: false}
-	j.Template = str("template")
-	j.Vars = list("variables", false)
-	j.VarFiles = list("var-files", false)
+	j.Template = r.str("template")
+	j.Vars = r.list("variables", false)
+	j.VarFiles = r.list("var-files", false)
 	for i, f := range j.VarFiles {
 		j.VarFiles[i] = app.ResolvePath(base, f)
 	}
-	j.Verify = list("verify", false)
-	j.Only = list("only", true)
-	j.Except = list("except", true)
-	j.Parallel = integer("parallel-builds", 0)
-	if v := str("keep-snapshots"); v != "" {
-		j.KeepSnapshots = integer("keep-snapshots", 0)
+	j.Verify = r.list("verify", false)
+	j.Only = r.list("only", true)
+	j.Except = r.list("except", true)
+	j.Parallel = r.integer("parallel-builds", 0)
+	if v := r.str("keep-snapshots"); v != "" {
+		j.KeepSnapshots = r.integer("keep-snapshots", 0)
 	}
-	j.KeepPrefix = str("keep-snapshots-prefix")
-	if v := str("timeout"); v != "" {
+	j.KeepPrefix = r.str("keep-snapshots-prefix")
+	if v := r.str("timeout"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
-			errs = append(errs, &ghaction.InputError{Input: "timeout", Msg: fmt.Sprintf("%q is not a duration such as 45m or 1h30m", v)})
+			r.fail("timeout", fmt.Sprintf("%q is not a duration such as 45m or 1h30m", v))
 		}
 		j.Timeout = d
 	}
-	j.OnError = str("on-error")
-	switch j.OnError {
+	switch j.OnError = r.str("on-error"); j.OnError {
 	case "":
 		j.OnError = "cleanup"
 	case "cleanup", "abort":
 	default:
-		errs = append(errs, &ghaction.InputError{Input: "on-error", Msg: fmt.Sprintf("%q: valid values are cleanup and abort", j.OnError)})
+		r.fail("on-error", fmt.Sprintf("%q: valid values are cleanup and abort", j.OnError))
 	}
-	j.APIKey = in.apiKey
-	if v := str("older-than"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			errs = append(errs, &ghaction.InputError{Input: "older-than", Msg: fmt.Sprintf("%q is not a positive duration such as 6h", v)})
-		}
-		in.olderThan = d
-	} else {
-		in.olderThan = 6 * time.Hour
-	}
-	in.sweepYes = boolean("yes", false)
+	return j
+}
 
-	if in.mode == "verify-attestation" {
-		in.verify = verifyInputs(str, base, in.apiKey, &errs)
-		in.job = j
-		if len(errs) > 0 {
-			return in, &app.UsageError{Err: errors.Join(errs...)}
-		}
-		return in, nil
+// template resolves the template input against base: it is required,
+// inside the workspace, and readable.
+func (r *inputReader) template(workspace, base, given string) string {
+	if given == "" {
+		r.fail("template", "is required: the path of a Packer template (JSON or HCL2) in the repository")
+		return ""
 	}
-	if in.mode != "sweep" {
-		if j.Template == "" {
-			errs = append(errs, &ghaction.InputError{Input: "template", Msg: "is required: the path of a Packer template (JSON or HCL2) in the repository"})
-		} else {
-			j.Template = app.ResolvePath(base, j.Template)
-			if workspace != "" && !app.Within(workspace, j.Template) {
-				errs = append(errs, &ghaction.InputError{Input: "template", Msg: fmt.Sprintf("%q resolves outside the workspace %s", str("template"), workspace)})
-			} else if _, err := os.Stat(j.Template); err != nil {
-				errs = append(errs, &ghaction.InputError{Input: "template", Msg: fmt.Sprintf("cannot read %s: %v", j.Template, errors.Unwrap(err))})
-			}
-		}
+	p := app.ResolvePath(base, given)
+	if workspace != "" && !app.Within(workspace, p) {
+		r.fail("template", fmt.Sprintf("%q resolves outside the workspace %s", given, workspace))
+	} else if _, err := os.Stat(p); err != nil {
+		r.fail("template", fmt.Sprintf("cannot read %s: %v", p, errors.Unwrap(err)))
 	}
-	if in.mode != "validate" && in.apiKey == "" {
-		errs = append(errs, &ghaction.InputError{Input: "api-key", Msg: "is required: pass a Vultr API key from a secret, e.g. api-key: ${{ secrets.VULTR_API_KEY }}"})
+	return p
+}
+
+// inputReader reads the action's inputs, collecting every problem.
+type inputReader struct {
+	act  *ghaction.Action
+	errs []error
+}
+
+func (r *inputReader) note(err error) {
+	if err != nil {
+		r.errs = append(r.errs, err)
 	}
-	in.job = j
-	if len(errs) > 0 {
-		return in, &app.UsageError{Err: errors.Join(errs...)}
+}
+
+func (r *inputReader) fail(input, msg string) {
+	r.errs = append(r.errs, &ghaction.InputError{Input: input, Msg: msg})
+}
+
+func (r *inputReader) str(name string) string {
+	v, err := r.act.CheckedInput(name)
+	r.note(err)
+	return v
+}
+
+func (r *inputReader) list(name string, commas bool) []string {
+	v, err := r.act.ListInput(name, commas)
+	r.note(err)
+	return v
+}
+
+func (r *inputReader) boolean(name string, def bool) bool {
+	v, err := r.act.BoolInput(name, def)
+	r.note(err)
+	return v
+}
+
+func (r *inputReader) integer(name string, def int) int {
+	v, err := r.act.IntInput(name, def)
+	r.note(err)
+	return v
+}
+
+// err is every problem, as one *app.UsageError; nil when there is none.
+func (r *inputReader) err() error {
+	if len(r.errs) == 0 {
+		return nil
 	}
-	return in, nil
+	return &app.UsageError{Err: errors.Join(r.errs...)}
 }
 
 // stateTracker saves the IDs of live temporary resources to GITHUB_STATE
