@@ -65,8 +65,8 @@ func manifestPath(s *spec.Spec, workDir string) string {
 	for _, b := range s.Builds {
 		for _, seq := range b.PostProcessors {
 			for _, pp := range seq {
-				if pp.Manifest != nil {
-					p := pp.Manifest.Output
+				if m, ok := pp.Config.(*spec.Manifest); ok {
+					p := m.Output
 					if p == "" {
 						p = "packer-manifest.json"
 					}

@@ -114,7 +114,8 @@ func warnLocalPrograms(console *ui.Console, s *spec.Spec, look func(string) (str
 		}
 		for _, seq := range b.PostProcessors {
 			for _, pp := range seq {
-				check(pp.ShellLocal, fmt.Sprintf("shell-local post-processor %d", pp.Index), pp.Pos)
+				sl, _ := pp.Config.(*spec.ShellLocal)
+				check(sl, fmt.Sprintf("shell-local post-processor %d", pp.Index), pp.Pos)
 			}
 		}
 		if b.ErrorCleanup != nil {

@@ -8,12 +8,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/vultr-image-action/vultr-image-action/internal/sbom"
 	"io"
 	"net"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/sbom"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/leftovers"
 	"github.com/vultr-image-action/vultr-image-action/internal/provision"

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/provision"
+	"github.com/vultr-image-action/vultr-image-action/internal/schema"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 )
 
@@ -21,48 +22,58 @@ var manifestMu sync.Mutex
 func postProcess(ctx context.Context, st *state, s *spec.Spec, b *spec.Build, r *Result, o Options) error {
 	for _, seq := range b.PostProcessors {
 		for _, pp := range seq {
-			var err error
-			switch {
-			case pp.Manifest != nil:
-				var path string
-				path, err = writeManifest(s, b, r, o, pp.Manifest)
-				if err == nil {
-					o.UI.Message(b.Name, "Wrote manifest "+path)
-				}
-			case pp.ShellLocal != nil:
-				out := o.UI.Output(b.Name)
-				err = provision.Run(ctx, spec.Provisioner{Index: pp.Index, Type: pp.Type, Pos: pp.Pos, Config: pp.ShellLocal}, &provision.Env{
-					BuildName:    b.Name,
-					BuilderType:  b.Type,
-					Stdout:       out,
-					Stderr:       out,
-					WorkDir:      o.WorkDir,
-					LocalEnviron: append(append([]string{}, o.Environ...), "PACKER_ARTIFACT_ID="+r.ArtifactID),
-					Logf:         func(format string, args ...any) { o.UI.Message(b.Name, fmt.Sprintf(format, args...)) },
-				})
-				_ = out.Close()
-			case pp.Provenance != nil:
-				before := len(r.Attestations)
-				err = writeProvenance(ctx, s, b, r, o, pp.Provenance)
-				for _, a := range r.Attestations[before:] {
-					o.UI.Message(b.Name, fmt.Sprintf("Wrote %s attestation (signing: %s) to %s", a.Kind, a.Signing, a.Path))
-				}
-				if err != nil {
-					err = fmt.Errorf("snapshot %s stays, unattested: %w", r.SnapshotID, err)
-				}
-			case pp.Verify != nil && st != nil:
-				err = verifySnapshot(ctx, st, r, o, pp.Verify)
-			case pp.Type == "provenance":
-				o.UI.Message(b.Name, "provenance = false: no attestation")
-			default:
-				err = fmt.Errorf("unsupported post-processor %q", pp.Type)
+			kind, ok := PostProcessorKinds[pp.Type]
+			if !ok {
+				return fmt.Errorf("post-processor %d at %s: unsupported post-processor %q", pp.Index, pp.Pos, pp.Type)
 			}
-			if err != nil {
+			if err := kind.run(ctx, ppRun{st: st, s: s, b: b, r: r, o: o, pp: pp}, pp.Config); err != nil {
 				return fmt.Errorf("post-processor %d (%s) at %s: %w", pp.Index, pp.Type, pp.Pos, err)
 			}
 		}
 	}
 	return nil
+}
+
+var manifestKind = PostProcessorKind{
+	Block: &schema.Manifest,
+	Decode: func(f provision.Fields) any {
+		m := &spec.Manifest{Output: "packer-manifest.json"}
+		if v, ok := f.String("output"); ok && v != "" {
+			m.Output = v
+		}
+		m.StripPath, _ = f.Bool("strip_path")
+		m.StripTime, _ = f.Bool("strip_time")
+		m.CustomData, _ = f.StringMap("custom_data")
+		return m
+	},
+	run: ppAs(func(_ context.Context, p ppRun, m *spec.Manifest) error {
+		path, err := writeManifest(p.s, p.b, p.r, p.o, m)
+		if err == nil {
+			p.o.UI.Message(p.b.Name, "Wrote manifest "+path)
+		}
+		return err
+	}),
+}
+
+// shellLocalKind is shell-local as a post-processor: the provisioner's
+// keys, run here with PACKER_ARTIFACT_ID set.
+var shellLocalKind = PostProcessorKind{
+	Block:  &schema.ShellLocal,
+	Decode: func(f provision.Fields) any { return provision.DecodeShellLocal(f) },
+	run: ppAs(func(ctx context.Context, p ppRun, sl *spec.ShellLocal) error {
+		b, o := p.b, p.o
+		out := o.UI.Output(b.Name)
+		defer out.Close()
+		return provision.Run(ctx, spec.Provisioner{Index: p.pp.Index, Type: p.pp.Type, Pos: p.pp.Pos, Config: sl}, &provision.Env{
+			BuildName:    b.Name,
+			BuilderType:  b.Type,
+			Stdout:       out,
+			Stderr:       out,
+			WorkDir:      o.WorkDir,
+			LocalEnviron: append(append([]string{}, o.Environ...), "PACKER_ARTIFACT_ID="+p.r.ArtifactID),
+			Logf:         func(format string, args ...any) { o.UI.Message(b.Name, fmt.Sprintf(format, args...)) },
+		})
+	}),
 }
 
 // Manifest is Packer's packer-manifest.json.

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/attest"
-	"github.com/vultr-image-action/vultr-image-action/internal/decode"
 	"github.com/vultr-image-action/vultr-image-action/internal/sbom"
+	"github.com/vultr-image-action/vultr-image-action/internal/schema"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 )
 
@@ -143,7 +143,7 @@ func provenanceInput(ctx context.Context, s *spec.Spec, b *spec.Build, r *Result
 		BuildType: p.BuildType, BuildName: b.Name, BuilderType: b.Type,
 		Snapshot: attest.SnapshotRecord{ID: r.SnapshotID, Description: r.Description, Region: r.Region, Plan: r.Plan, Image: r.Image},
 		Template: p.Template, OnlyBuilds: p.OnlyBuilds, Variables: vars, Files: files, SourceURI: p.SourceURI,
-		Getenv: o.Getenv, WorkDir: o.WorkDir, ToolVersion: o.Version, PackerVersion: decode.SupportedPackerVersion,
+		Getenv: o.Getenv, WorkDir: o.WorkDir, ToolVersion: o.Version, PackerVersion: schema.PackerVersion,
 		Started: r.Start, Finished: o.Now(),
 	}, nil
 }

@@ -9,12 +9,70 @@ import (
 	"github.com/vultr-image-action/vultr-image-action/internal/leftovers"
 	"github.com/vultr-image-action/vultr-image-action/internal/provision"
 	"github.com/vultr-image-action/vultr-image-action/internal/remote"
+	"github.com/vultr-image-action/vultr-image-action/internal/schema"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
 	"github.com/vultr-image-action/vultr-image-action/internal/vultr"
 )
 
 // ErrVerifyFailed is a snapshot whose check failed.
 var ErrVerifyFailed = errors.New("the snapshot failed its check")
+
+// verifyKind is this tool's vultr-verify post-processor: the keys of a
+// shell provisioner, and its own.
+var verifyKind = PostProcessorKind{
+	Block:  &schema.VultrVerify,
+	Decode: decodeVerify,
+	Check:  checkVerify,
+	run: ppAs(func(ctx context.Context, p ppRun, v *spec.Verify) error {
+		if p.st == nil { // validate refuses it: a null build makes no snapshot
+			return fmt.Errorf("build %s made no snapshot to check", p.b.Name)
+		}
+		return verifySnapshot(ctx, p.st, p.r, p.o, v)
+	}),
+}
+
+// decodeVerify reads a vultr-verify block.
+func decodeVerify(f provision.Fields) any {
+	v := &spec.Verify{Shell: provision.DecodeShell(f), Timeout: 10 * time.Minute}
+	if t, ok := f.Duration("timeout"); ok && t > 0 {
+		v.Timeout = t
+	}
+	switch mode, _ := f.String("on_failure"); mode {
+	case "", "delete":
+	case "keep":
+		v.Keep = true
+	default:
+		f.BadValue("on_failure", fmt.Sprintf("on_failure %q is not a choice", mode), `valid: "delete" (the default) and "keep"`)
+	}
+	v.Region, _ = f.String("region_id")
+	v.Plan, _ = f.String("plan_id")
+	return v
+}
+
+// checkVerify fails a vultr-verify post-processor that cannot check its
+// build, or that comes too late (after the snapshot is recorded or
+// attested): a build with no snapshot, or one that leaves no way to log
+// in to the snapshot (Vultr restores a snapshot's disk as it was: the
+// build's own credentials are what let the check in).
+func checkVerify(b *spec.Build, earlier []spec.PostProcessor, _ any) (key, problem, fix string) {
+	recorded := "" // a post-processor before this one that records or attests the snapshot
+	for _, pp := range earlier {
+		if pp.Type == "manifest" || pp.Type == "provenance" && pp.Config != nil {
+			recorded = pp.Type
+		}
+	}
+	switch {
+	case recorded != "":
+		return "", fmt.Sprintf("the vultr-verify post-processor comes after a %s post-processor in build %s: a snapshot that fails its check would already be recorded or attested", recorded, b.Name),
+			"move vultr-verify before the manifest and provenance post-processors"
+	case b.Type != "vultr":
+		return "", fmt.Sprintf("the vultr-verify post-processor boots a snapshot, and build %s (%s) makes none", b.Name, b.Type), fmt.Sprintf("add except = [%q] to it", b.Name)
+	case b.SSH.ClearAuthorizedKeys && b.SSH.PrivateKeyFile == "" && b.SSH.Password == "" && !b.SSH.AgentAuth:
+		return "", fmt.Sprintf("the vultr-verify post-processor cannot log in to build %s's snapshot: ssh_clear_authorized_keys removes the temporary key it would use, and the build has no other credential", b.Name),
+			"set ssh_private_key_file (with its public key in the image) or ssh_password, or drop ssh_clear_authorized_keys"
+	}
+	return "", "", ""
+}
 
 // verifySnapshot is the vultr-verify post-processor: an instance booted
 // from the new snapshot, logged in to with the build's own credentials

@@ -49,7 +49,7 @@ func (s *secondFails) DeleteInstance(ctx context.Context, id string) error {
 func verifiedSpec(keep bool) *spec.Spec {
 	s := testSpec()
 	sh := &spec.Shell{Inline: []string{"check"}, RemotePath: "/tmp/check.sh", ValidExitCodes: []int{0}, ExecuteCommand: "chmod +x {{.Path}}; {{.Path}}"}
-	s.Builds[0].PostProcessors = [][]spec.PostProcessor{{{Type: "vultr-verify", Verify: &spec.Verify{Shell: sh, Timeout: time.Minute, Keep: keep}}}}
+	s.Builds[0].PostProcessors = [][]spec.PostProcessor{{{Type: "vultr-verify", Config: &spec.Verify{Shell: sh, Timeout: time.Minute, Keep: keep}}}}
 	return s
 }
 

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vultr-image-action/vultr-image-action/internal/build"
 	"github.com/vultr-image-action/vultr-image-action/internal/provision"
 	"github.com/vultr-image-action/vultr-image-action/internal/schema"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
@@ -59,8 +60,8 @@ func TestReadsFollowTheDeclarations(t *testing.T) {
 		for typ, k := range provision.Kinds {
 			provs = append(provs, block(k.Block, typ, legacy))
 		}
-		for typ, b := range schema.PostProcessors {
-			pps = append(pps, block(b, typ, legacy))
+		for typ, k := range build.PostProcessorKinds {
+			pps = append(pps, block(k.Block, typ, legacy))
 		}
 		builders := []*Node{block(&schema.Vultr, "vultr", legacy), block(&schema.Null, "null", legacy)}
 		root := &Node{Kind: Object, Keys: []Member{

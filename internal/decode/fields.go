@@ -46,9 +46,13 @@ func (f fields) Ints(key string) ([]int, bool)                  { return f.o.int
 func (f fields) Bool(key string) (bool, bool)                   { return f.o.boolv(key) }
 func (f fields) Duration(key string) (time.Duration, bool)      { return f.o.dur(key) }
 func (f fields) Has(key string) bool                            { return f.o.has(key) }
-func (f fields) Present(key string) bool                        { return f.o.member(key) != nil }
-func (f fields) SetOf(keys ...string) []string                  { return f.o.setOf(keys...) }
-func (f fields) Secret(v string)                                { f.o.d.secret(f.s, v) }
+func (f fields) Stat(path string) error {
+	_, err := f.opts.Stat(path)
+	return err
+}
+func (f fields) Present(key string) bool       { return f.o.member(key) != nil }
+func (f fields) SetOf(keys ...string) []string { return f.o.setOf(keys...) }
+func (f fields) Secret(v string)               { f.o.d.secret(f.s, v) }
 func (f fields) Missing(key, summary, fix string) {
 	f.o.d.errorAt(f.o.n.Pos, f.path(key), summary, fix)
 }

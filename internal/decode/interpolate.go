@@ -12,6 +12,8 @@ import (
 	texttemplate "text/template"
 	"time"
 
+	"github.com/vultr-image-action/vultr-image-action/internal/schema"
+
 	"github.com/google/uuid"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
@@ -19,8 +21,9 @@ import (
 )
 
 // SupportedPackerVersion is the Packer version whose template language this
-// tool implements; min_packer_version above it is an error.
-const SupportedPackerVersion = "1.16.0"
+// tool implements (schema.PackerVersion); min_packer_version above it is an
+// error.
+const SupportedPackerVersion = schema.PackerVersion
 
 // interp evaluates Packer's {{ }} template functions in strings.
 type interp struct {

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/vultr-image-action/vultr-image-action/internal/build"
 	"github.com/vultr-image-action/vultr-image-action/internal/provision"
 	"github.com/vultr-image-action/vultr-image-action/internal/schema"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
@@ -40,7 +41,6 @@ var (
 	commonProvisioner       = schema.Block{Name: "every provisioner", Keys: schema.ProvisionerCommon}
 	commonPostProcessor     = schema.Block{Name: "every post-processor", Keys: schema.PostProcessorCommon}
 	commonProvisionerKeys   = keyNames(schema.ProvisionerCommon)
-	postProcessorKeys       = blockKeys(schema.PostProcessors)
 	commonPostProcessorKeys = keyNames(schema.PostProcessorCommon)
 )
 
@@ -135,7 +135,7 @@ func (d *decoder) postProcessors(n *Node) [][]rawPostProcessor {
 		case Object:
 			t := it.Get("type")
 			if t == nil || t.Value.Kind != String {
-				d.errorAt(it.Pos, p+".type", "the post-processor has no \"type\"", "valid types: "+typeList(postProcessorKeys))
+				d.errorAt(it.Pos, p+".type", "the post-processor has no \"type\"", "valid types: "+quoteJoin(build.PostProcessorTypes()))
 				return rp, false
 			}
 			rp.typ, rp.node = t.Value.Str, it
@@ -150,11 +150,11 @@ func (d *decoder) postProcessors(n *Node) [][]rawPostProcessor {
 			return rp, false
 		}
 		if why := schema.RefusedPostProcessors[rp.typ]; why != "" {
-			d.errorAt(it.Pos, p+".type", fmt.Sprintf("the %s post-processor is not supported: %s", rp.typ, why), "valid types: "+typeList(postProcessorKeys))
+			d.errorAt(it.Pos, p+".type", fmt.Sprintf("the %s post-processor is not supported: %s", rp.typ, why), "valid types: "+quoteJoin(build.PostProcessorTypes()))
 			return rp, false
 		}
-		if _, ok := postProcessorKeys[rp.typ]; !ok {
-			d.errorAt(it.Pos, p+".type", fmt.Sprintf("unsupported post-processor type %q", rp.typ), "valid types: "+typeList(postProcessorKeys)+Suggest(rp.typ, supported(postProcessorKeys)))
+		if _, ok := build.PostProcessorKinds[rp.typ]; !ok {
+			d.errorAt(it.Pos, p+".type", fmt.Sprintf("unsupported post-processor type %q", rp.typ), "valid types: "+quoteJoin(build.PostProcessorTypes())+Suggest(rp.typ, build.PostProcessorTypes()))
 			return rp, false
 		}
 		return rp, true
@@ -293,8 +293,7 @@ func (d *decoder) assemble(s *spec.Spec, provs []rawProvisioner, pps [][]rawPost
 			}
 		}
 		d.dropRepeats(saved)
-		d.checkProvenance(b)
-		d.checkVerify(b)
+		d.checkPostProcessors(b)
 	}
 	d.in.buildName, d.in.buildType = "", ""
 }
@@ -396,27 +395,12 @@ func (d *decoder) postProcessor(rp rawPostProcessor, s *spec.Spec, opts Options)
 	}
 	out := spec.PostProcessor{Index: rp.seq, Type: rp.typ, Pos: rp.node.Pos}
 	before := len(d.diags.Errors())
-	d.declared(o, schema.PostProcessors[rp.typ], &commonPostProcessor)
+	kind := build.PostProcessorKinds[rp.typ]
+	d.declared(o, kind.Block, &commonPostProcessor)
 	out.KeepInputArtifact, _ = o.boolv("keep_input_artifact")
 	out.Name, _, _ = o.str("name")
-	switch rp.typ {
-	case "manifest":
-		m := &spec.Manifest{Output: "packer-manifest.json"}
-		if v, _, ok := o.str("output"); ok && v != "" {
-			m.Output = v
-		}
-		m.StripPath, _ = o.boolv("strip_path")
-		m.StripTime, _ = o.boolv("strip_time")
-		m.CustomData, _ = o.strMap("custom_data")
-		out.Manifest = m
-	case "shell-local":
-		out.ShellLocal = provision.DecodeShellLocal(fields{o: o, s: s, opts: opts})
-	case "provenance":
-		out.Provenance = d.provenance(o, opts)
-	case "vultr-verify":
-		out.Verify = d.vultrVerify(o, s, opts)
-	}
-	o.unknown(append(append([]string{}, commonPostProcessorKeys...), postProcessorKeys[rp.typ]...), "a "+rp.typ+" post-processor")
+	out.Config = kind.Decode(fields{o: o, s: s, opts: opts})
+	o.unknown(append(append([]string{}, commonPostProcessorKeys...), kind.Block.Accepted()...), "a "+rp.typ+" post-processor")
 	return out, len(d.diags.Errors()) == before
 }
 
@@ -480,6 +464,33 @@ func (d *decoder) assembleErrorCleanup(s *spec.Spec, ecps []rawProvisioner, opts
 		}
 	}
 	d.in.buildName, d.in.buildType = "", ""
+}
+
+// checkPostProcessors fails the post-processors whose kind's Check
+// refuses them in build b, each judged after those that run before it.
+func (d *decoder) checkPostProcessors(b *spec.Build) {
+	var earlier []spec.PostProcessor
+	for _, seq := range b.PostProcessors {
+		for _, pp := range seq {
+			if check := build.PostProcessorKinds[pp.Type].Check; check != nil {
+				key, problem, fix := check(b, earlier, pp.Config)
+				d.reportCheck(pp, key, problem, fix)
+			}
+			earlier = append(earlier, pp)
+		}
+	}
+}
+
+// reportCheck reports a kind's Check of a post-processor.
+func (d *decoder) reportCheck(pp spec.PostProcessor, key, problem, fix string) {
+	if problem == "" {
+		return
+	}
+	where := fmt.Sprintf("post-processors[%d]", pp.Index)
+	if key != "" {
+		where += "." + key
+	}
+	d.errorAt(pp.Pos, where, problem, fix)
 }
 
 // checkReach fails a provisioner that cannot reach the build's machine:

@@ -109,6 +109,8 @@ type Fields interface {
 	// -1) against the working directory, as Packer does. With mustExist,
 	// a path that does not exist fails validate.
 	Local(key string, i int, p string, mustExist bool) string
+	// Stat checks a local path (already resolved) as validate does.
+	Stat(path string) error
 	// Missing reports a required key that is not set (at the block).
 	Missing(key, summary, fix string)
 	// BadValue reports key's value; BadItem item i of key's list; BadKey

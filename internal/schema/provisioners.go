@@ -152,9 +152,6 @@ func withOrigin(keys []Key, o Origin) []Key {
 	return out
 }
 
-// PostProcessors are the post-processor types, by name.
-var PostProcessors = map[string]*Block{"manifest": &Manifest, "shell-local": &ShellLocal, "provenance": &Provenance, "vultr-verify": &VultrVerify}
-
 const windowsRefused = "it runs Windows commands; Vultr images built here are Linux (this tool speaks SSH to them). Use a shell provisioner"
 
 // RefusedProvisioners are Packer 1.16's provisioners this tool refuses by

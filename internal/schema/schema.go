@@ -29,6 +29,10 @@ const (
 	Bytes      Type = "list(number)" // a key's bytes (Packer's []byte)
 )
 
+// PackerVersion is the Packer release whose surface this tool implements:
+// its template language, keys and functions.
+const PackerVersion = "1.16.0"
+
 // Origin is where a key comes from.
 type Origin string
 

@@ -140,14 +140,6 @@ func packerTypedKeys(t *testing.T, path string) map[string][]string {
 	return out
 }
 
-// Every post-processor Packer 1.16 has is supported, with each of its keys
-// declared, or refused by name with its reason (provisioners_test.go does
-// the same for provisioners).
-func TestPackersPostProcessorsAreDeclared(t *testing.T) {
-	t.Parallel()
-	checkTypedList(t, "testdata/packer/post-processors.tsv", PostProcessors, RefusedPostProcessors, PostProcessorCommon, 6)
-}
-
 // checkTypedList checks a list of Packer's types and their keys: each type
 // is in blocks or refused, and each key of a type in blocks is declared in
 // its block or in common.

@@ -351,10 +351,11 @@ type PostProcessor struct {
 
 	KeepInputArtifact bool
 
-	Manifest   *Manifest
-	ShellLocal *ShellLocal
-	Provenance *Provenance
-	Verify     *Verify
+	// Config is the kind's own settings, as its Decode made them (a
+	// *Manifest, *ShellLocal, *Provenance or *Verify: package build
+	// declares each kind in one place); nil when the block turns itself
+	// off (provenance = false).
+	Config any
 }
 
 // Verify is this tool's vultr-verify post-processor: the snapshot is
