@@ -112,11 +112,11 @@ func readInputs(act *ghaction.Action, env Env) (actionInputs, error) {
 		in.olderThan = d
 	}
 	in.sweepYes = r.boolean("yes", false)
-	switch in.mode {
-	case "verify-attestation":
+	if in.mode == "verify-attestation" {
 		in.verify = verifyInputs(r.str, base, in.apiKey, &r.errs)
 		return in, r.err()
-	case "build", "validate":
+	}
+	if in.mode != "sweep" {
 		in.job.Template = r.template(workspace, base, in.job.Template)
 	}
 	if in.mode != "validate" && in.apiKey == "" {

@@ -96,6 +96,7 @@ func TestActionInputValidation(t *testing.T) {
 	}{
 		{"nothing set", with(), []string{`input "template": is required`, `input "api-key": is required`}},
 		{"bad mode", with("INPUT_MODE", "deploy", "INPUT_TEMPLATE", "server.json", "INPUT_API-KEY", "k"), []string{`"deploy" is not a mode; valid modes are build, validate, sweep and verify-attestation`}},
+		{"bad mode, no template", with("INPUT_MODE", "biuld", "INPUT_API-KEY", "k"), []string{`"biuld" is not a mode`, `input "template": is required`}},
 		{"bad boolean", with("INPUT_MODE", "sweep", "INPUT_API-KEY", "k", "INPUT_YES", "yes"), []string{`input "yes": "yes" is not a boolean`}},
 		{"outside workspace", with("INPUT_TEMPLATE", "../../etc/passwd", "INPUT_API-KEY", "k"), []string{"resolves outside the workspace"}},
 		{"unreadable", with("INPUT_TEMPLATE", "missing.json", "INPUT_API-KEY", "k"), []string{`input "template": cannot read`}},

@@ -176,3 +176,26 @@ func TestBlockDiagnostics(t *testing.T) {
 		}
 	}
 }
+
+// A legacy spelling takes effect beside its key set to null (a variable
+// that defaults to null), and two spellings set are one error, not also
+// an unknown key.
+func TestLegacySpellingsBesideTheirKey(t *testing.T) {
+	t.Parallel()
+	str := func(v string) *Node { return &Node{Kind: String, Str: v} }
+	builder := func(extra ...Member) *Node {
+		n := &Node{Kind: Object, Keys: []Member{{Key: "type", Value: str("vultr")}, {Key: "api_key", Value: str("k-123456")}, {Key: "region_id", Value: str("ewr")},
+			{Key: "plan_id", Value: str("vc2-1c-1gb")}, {Key: "os_id", Value: str("2284")}, {Key: "ssh_username", Value: str("root")}}}
+		n.Keys = append(n.Keys, extra...)
+		return &Node{Kind: Object, Keys: []Member{{Key: "builders", Value: &Node{Kind: Array, Items: []*Node{n}}}}}
+	}
+	s, err := Spec("t.json", builder(Member{Key: "snapshot_description", Value: &Node{Kind: Null}}, Member{Key: "description", Value: str("golden")}), Options{Cwd: t.TempDir()}, nil, nil)
+	if err != nil || s.Builds[0].Vultr.SnapshotDescription != "golden" {
+		t.Errorf("description beside a null snapshot_description: %v, %+v", err, s)
+	}
+	_, err = Spec("t.json", builder(Member{Key: "snapshot_description", Value: str("a")}, Member{Key: "description", Value: str("b")}), Options{Cwd: t.TempDir()}, nil, nil)
+	ds, _ := err.(spec.Diagnostics)
+	if len(ds.Errors()) != 1 || !strings.Contains(ds.Errors()[0].Summary, "set only one of") {
+		t.Errorf("both spellings set: %v, want only the conflict", err)
+	}
+}

@@ -89,16 +89,25 @@ func (o *object) read(key string, as ...schema.Type) *Member {
 	if checkTypes && len(o.decl) > 0 {
 		o.checkType(key, as)
 	}
-	m := o.member(key)
-	if m != nil {
-		return m
-	}
-	for _, legacy := range o.spellings[key] {
-		if m := o.member(legacy); m != nil {
-			return m
+	// Every spelling is marked read; the first one with a value wins (two
+	// with values are the groups' error already).
+	var first, chosen *Member
+	for _, k := range append([]string{key}, o.spellings[key]...) {
+		m := o.member(k)
+		if m == nil {
+			continue
+		}
+		if first == nil {
+			first = m
+		}
+		if chosen == nil && m.Value.Kind != Null {
+			chosen = m
 		}
 	}
-	return nil
+	if chosen != nil {
+		return chosen
+	}
+	return first
 }
 
 func (o *object) checkType(key string, as []schema.Type) {
