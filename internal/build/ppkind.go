@@ -4,12 +4,11 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/provision"
 	"github.com/vultr-image-action/vultr-image-action/internal/schema"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+	"github.com/vultr-image-action/vultr-image-action/internal/textdist"
 )
 
 // PostProcessorKind is one post-processor type, declared in one place (the
@@ -75,18 +74,6 @@ func ppAs[T any](run func(ctx context.Context, p ppRun, c *T) error) func(contex
 // oneOf fails validate when key holds a value other than those allowed.
 func oneOf(f provision.Fields, key string, allowed []string, why string) {
 	if v, ok := f.String(key); ok && v != "" && !slices.Contains(allowed, v) {
-		f.BadValue(key, fmt.Sprintf("%s = %q is not supported: %s", key, v, why), "valid: "+quoteJoin(allowed))
+		f.BadValue(key, fmt.Sprintf("%s = %q is not supported: %s", key, v, why), "valid: "+textdist.QuoteList(allowed))
 	}
-}
-
-// quoteJoin is "a", "b" and "c".
-func quoteJoin(items []string) string {
-	q := make([]string, len(items))
-	for i, it := range items {
-		q[i] = strconv.Quote(it)
-	}
-	if len(q) < 2 {
-		return strings.Join(q, "")
-	}
-	return strings.Join(q[:len(q)-1], ", ") + " and " + q[len(q)-1]
 }

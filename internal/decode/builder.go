@@ -87,7 +87,7 @@ func (d *decoder) declared(o *object, b *schema.Block, common ...*schema.Block) 
 	for _, g := range b.Groups() {
 		if set := o.setOf(g...); len(set) > 1 {
 			m := o.n.Get(set[1])
-			d.errorAt(m.KeyPos, join(o.path, set[1]), fmt.Sprintf("set only one of %s", quoteJoin(set)), fmt.Sprintf("they are alternatives; keep one of %s", quoteJoin(g)))
+			d.errorAt(m.KeyPos, join(o.path, set[1]), fmt.Sprintf("set only one of %s", textdist.QuoteList(set)), fmt.Sprintf("they are alternatives; keep one of %s", textdist.QuoteList(g)))
 		}
 	}
 }
@@ -173,7 +173,7 @@ func (d *decoder) vultrImage(o *object, v *spec.Vultr) {
 	sources := []string{"os_id", "os_name", "app_id", "image_id", "snapshot_id", "snapshot_name", "iso_id"}
 	set := o.setOf(sources...)
 	if len(set) == 0 && !o.has("iso_url") {
-		d.errorAt(o.n.Pos, join(o.path, "os_id"), "no image source", "set one of "+quoteJoin(sources)+`, e.g. "os_id": "2284" (Ubuntu 24.04 LTS x64)`)
+		d.errorAt(o.n.Pos, join(o.path, "os_id"), "no image source", "set one of "+textdist.QuoteList(sources)+`, e.g. "os_id": "2284" (Ubuntu 24.04 LTS x64)`)
 	}
 	if id, pos, ok := o.str("os_id"); ok {
 		v.Image = spec.Image{Kind: spec.ImageOS, Ref: spec.Ref{ID: id, Key: "os_id", Pos: pos}}

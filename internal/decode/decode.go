@@ -371,23 +371,6 @@ func (o *object) setOf(keys ...string) []string {
 	return set
 }
 
-func quoteJoin(keys []string) string {
-	q := make([]string, len(keys))
-	for i, k := range keys {
-		q[i] = strconv.Quote(k)
-	}
-	switch len(q) {
-	case 0:
-		return ""
-	case 1:
-		return q[0]
-	case 2:
-		return q[0] + " and " + q[1]
-	default:
-		return strings.Join(q[:len(q)-1], ", ") + " and " + q[len(q)-1]
-	}
-}
-
 // strListRaw reads an array of strings without interpolation.
 func (d *decoder) strListRaw(v *Node, p string) ([]string, bool) {
 	if v.Kind != Array {

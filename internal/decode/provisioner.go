@@ -11,6 +11,7 @@ import (
 	"github.com/vultr-image-action/vultr-image-action/internal/provision"
 	"github.com/vultr-image-action/vultr-image-action/internal/schema"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+	"github.com/vultr-image-action/vultr-image-action/internal/textdist"
 )
 
 type rawProvisioner struct {
@@ -62,7 +63,7 @@ func blockKeys(m map[string]*schema.Block) map[string][]string {
 
 // typeList is the valid types, for messages.
 func typeList(m map[string][]string) string {
-	return quoteJoin(supported(m))
+	return textdist.QuoteList(supported(m))
 }
 
 func supported(m map[string][]string) []string {
@@ -88,15 +89,15 @@ func (d *decoder) provisioners(n *Node, s *spec.Spec, opts Options) []rawProvisi
 		}
 		typ, tpos, ok := o.raw("type")
 		if !ok {
-			d.errorAt(it.Pos, p+".type", "the provisioner has no \"type\"", "valid types: "+quoteJoin(provision.Types()))
+			d.errorAt(it.Pos, p+".type", "the provisioner has no \"type\"", "valid types: "+textdist.QuoteList(provision.Types()))
 			continue
 		}
 		if why := schema.RefusedProvisioners[typ]; why != "" {
-			d.errorAt(tpos, p+".type", fmt.Sprintf("the %s provisioner is not supported: %s", typ, why), "valid types: "+quoteJoin(provision.Types()))
+			d.errorAt(tpos, p+".type", fmt.Sprintf("the %s provisioner is not supported: %s", typ, why), "valid types: "+textdist.QuoteList(provision.Types()))
 			continue
 		}
 		if _, ok := provision.Kinds[typ]; !ok {
-			d.errorAt(tpos, p+".type", fmt.Sprintf("unsupported provisioner type %q", typ), "valid types: "+quoteJoin(provision.Types())+Suggest(typ, provision.Types()))
+			d.errorAt(tpos, p+".type", fmt.Sprintf("unsupported provisioner type %q", typ), "valid types: "+textdist.QuoteList(provision.Types())+Suggest(typ, provision.Types()))
 			continue
 		}
 		rp := rawProvisioner{where: p, index: i, typ: typ, node: it, override: map[string]*Node{}, scope: it.Scope}
@@ -135,7 +136,7 @@ func (d *decoder) postProcessors(n *Node) [][]rawPostProcessor {
 		case Object:
 			t := it.Get("type")
 			if t == nil || t.Value.Kind != String {
-				d.errorAt(it.Pos, p+".type", "the post-processor has no \"type\"", "valid types: "+quoteJoin(build.PostProcessorTypes()))
+				d.errorAt(it.Pos, p+".type", "the post-processor has no \"type\"", "valid types: "+textdist.QuoteList(build.PostProcessorTypes()))
 				return rp, false
 			}
 			rp.typ, rp.node = t.Value.Str, it
@@ -150,11 +151,11 @@ func (d *decoder) postProcessors(n *Node) [][]rawPostProcessor {
 			return rp, false
 		}
 		if why := schema.RefusedPostProcessors[rp.typ]; why != "" {
-			d.errorAt(it.Pos, p+".type", fmt.Sprintf("the %s post-processor is not supported: %s", rp.typ, why), "valid types: "+quoteJoin(build.PostProcessorTypes()))
+			d.errorAt(it.Pos, p+".type", fmt.Sprintf("the %s post-processor is not supported: %s", rp.typ, why), "valid types: "+textdist.QuoteList(build.PostProcessorTypes()))
 			return rp, false
 		}
 		if _, ok := build.PostProcessorKinds[rp.typ]; !ok {
-			d.errorAt(it.Pos, p+".type", fmt.Sprintf("unsupported post-processor type %q", rp.typ), "valid types: "+quoteJoin(build.PostProcessorTypes())+Suggest(rp.typ, build.PostProcessorTypes()))
+			d.errorAt(it.Pos, p+".type", fmt.Sprintf("unsupported post-processor type %q", rp.typ), "valid types: "+textdist.QuoteList(build.PostProcessorTypes())+Suggest(rp.typ, build.PostProcessorTypes()))
 			return rp, false
 		}
 		return rp, true
@@ -501,7 +502,7 @@ func (d *decoder) checkReach(b *spec.Build, p spec.Provisioner, where string) {
 	if b.SSH.Communicator == "none" && !kind.Machineless {
 		machineless := provision.MachinelessTypes()
 		d.errorAt(p.Pos, where+".type", fmt.Sprintf("the %s provisioner needs a machine, and build %s has communicator = \"none\"", p.Type, b.Name),
-			"use "+quoteJoin(machineless)+` there, or give the null builder "ssh_host" and credentials`)
+			"use "+textdist.QuoteList(machineless)+` there, or give the null builder "ssh_host" and credentials`)
 	}
 	if kind.Check == nil {
 		return

@@ -5,6 +5,7 @@ package textdist
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/agext/levenshtein"
@@ -46,6 +47,18 @@ func DidYouMean(got string, valid []string) string {
 		return fmt.Sprintf("; did you mean %q?", c[0])
 	}
 	return ""
+}
+
+// QuoteList quotes names for a message: "a", "b" and "c".
+func QuoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	if len(q) < 2 {
+		return strings.Join(q, "")
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " and " + q[len(q)-1]
 }
 
 // LineDiff lists the lines that differ between a and b, with their

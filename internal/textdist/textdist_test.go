@@ -35,3 +35,20 @@ func TestClosest(t *testing.T) {
 		t.Errorf("Closest with no candidates = %v", got)
 	}
 }
+
+func TestQuoteList(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		in   []string
+		want string
+	}{
+		{nil, ""},
+		{[]string{"a"}, `"a"`},
+		{[]string{"a", "b"}, `"a" and "b"`},
+		{[]string{"a", "b", "c"}, `"a", "b" and "c"`},
+	} {
+		if got := QuoteList(tt.in); got != tt.want {
+			t.Errorf("QuoteList(%q) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
