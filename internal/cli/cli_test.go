@@ -766,3 +766,28 @@ locals {
 		})
 	}
 }
+
+// A secret a later line reads (vault()) is masked in the value printed at
+// the end, even when that value came from an earlier line.
+func TestConsoleMasksAtPrintTime(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/secret/data/app" && r.Header.Get("X-Vault-Token") == "tok" {
+			w.Write([]byte(`{"data": {"data": {"db": "vault-s3cret-77"}}}`))
+			return
+		}
+		http.Error(w, "forbidden", http.StatusForbidden)
+	}))
+	t.Cleanup(srv.Close)
+	for input, want := range map[string]string{
+		"vault(\"secret/data/app\", \"db\")\n":                             "***",
+		"\"db=vault-s3cret-77\"\nvault(\"secret/data/app\", \"db\") * 2\n": "db=***",
+	} {
+		te := newEnv([]string{"console"}, map[string]string{"VAULT_ADDR": srv.URL, "VAULT_TOKEN": "tok"})
+		te.Stdin = strings.NewReader(input)
+		_ = Run(context.Background(), te.Env)
+		if out := te.stdout.String() + te.stderr.String(); strings.Contains(out, "vault-s3cret-77") || !strings.Contains(te.stdout.String(), want) {
+			t.Errorf("%q: output:\n%s", input, out)
+		}
+	}
+}

@@ -34,7 +34,8 @@ ones masked). "exit" (or the end of the input) ends the console.`
 // console; with path "" there is no template: functions and path.cwd only.
 func NewConsole(path string, opts decode.Options) (*Console, error) {
 	if path == "" {
-		l := &loader{opts: opts, dir: "."}
+		// What vault() and consul_key() read is a secret here too.
+		l := &loader{opts: opts, dir: ".", secrets: secretSink{notify: opts.Secret}}
 		return &Console{ctx: &hcl.EvalContext{Functions: l.functions(false), Variables: map[string]cty.Value{"path": l.pathObject()}}}, nil
 	}
 	l, files, _, autoVars, err := parsePath(path, opts)
