@@ -8,6 +8,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 )
 
@@ -38,6 +39,11 @@ type UsageError struct{ Err error }
 
 func (e *UsageError) Error() string { return e.Err.Error() }
 func (e *UsageError) Unwrap() error { return e.Err }
+
+// UsageErrorf is a *UsageError with a formatted message.
+func UsageErrorf(format string, args ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, args...)}
+}
 
 // ShownError is an error a use case has already shown in full (with every
 // diagnostic and its position); the caller needs only its kind.

@@ -26,18 +26,18 @@ type VerifyRequest struct {
 // VerifyAttestation runs the checks of r.
 func VerifyAttestation(ctx context.Context, w World, r VerifyRequest) error {
 	if r.Snapshot != "" && r.APIKey == "" {
-		return usageErrorf("-snapshot checks the snapshot exists: set VULTR_API_KEY")
+		return UsageErrorf("-snapshot checks the snapshot exists: set VULTR_API_KEY")
 	}
 	envelope, err := os.ReadFile(r.Attestation)
 	if err != nil {
-		return usageErrorf("read the attestation: %w", err)
+		return UsageErrorf("read the attestation: %w", err)
 	}
 	p := attest.Policy{Mode: r.Mode, PredicateType: r.PredicateType, BuilderID: r.BuilderID, SourceURI: r.SourceURI, Snapshot: r.Snapshot,
 		Keyless: attest.Keyless{Identity: r.Identity, Issuer: r.Issuer, TrustedRootPath: r.TrustedRoot}}
 	for _, f := range []string{r.Verifier, r.Key} {
 		if f != "" && p.Verifier == nil {
 			if p.Verifier, err = os.ReadFile(f); err != nil {
-				return usageErrorf("read the key: %w", err)
+				return UsageErrorf("read the key: %w", err)
 			}
 		}
 	}
@@ -48,7 +48,7 @@ func VerifyAttestation(ctx context.Context, w World, r VerifyRequest) error {
 	if b, err := os.ReadFile(bundle); err == nil {
 		p.Bundle = b
 	} else if r.Bundle != "" {
-		return usageErrorf("read the bundle: %w", err)
+		return UsageErrorf("read the bundle: %w", err)
 	}
 	checked, err := attest.Verify(ctx, envelope, p)
 	if err != nil {
@@ -75,8 +75,4 @@ func VerifyAttestation(ctx context.Context, w World, r VerifyRequest) error {
 		}
 		return s.Description, nil
 	})
-}
-
-func usageErrorf(format string, args ...any) error {
-	return &UsageError{Err: fmt.Errorf(format, args...)}
 }

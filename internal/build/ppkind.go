@@ -3,6 +3,7 @@ package build
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/provision"
@@ -51,14 +52,7 @@ var PostProcessorKinds = map[string]*PostProcessorKind{
 }
 
 // PostProcessorTypes are the types of PostProcessorKinds, sorted.
-func PostProcessorTypes() []string {
-	out := make([]string, 0, len(PostProcessorKinds))
-	for t := range PostProcessorKinds {
-		out = append(out, t)
-	}
-	slices.Sort(out)
-	return out
-}
+func PostProcessorTypes() []string { return slices.Sorted(maps.Keys(PostProcessorKinds)) }
 
 // ppAs adapts a kind's typed run function to PostProcessorKind.run.
 func ppAs[T any](run func(ctx context.Context, p ppRun, c *T) error) func(context.Context, ppRun, any) error {

@@ -34,16 +34,16 @@ func cmdBuild(ctx context.Context, env Env, args []string) error {
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
-		return usageErrorf("build takes exactly one template path, got %d arguments", fs.NArg())
+		return app.UsageErrorf("build takes exactly one template path, got %d arguments", fs.NArg())
 	}
 	switch j.OnError {
 	case "cleanup", "abort", "run-cleanup-provisioner":
 	case "ask":
 		if !app.IsTerminal(env.Stdin) || !app.IsTerminal(env.Stdout) {
-			return usageErrorf("-on-error=ask needs a terminal to ask in; use cleanup, abort or run-cleanup-provisioner")
+			return app.UsageErrorf("-on-error=ask needs a terminal to ask in; use cleanup, abort or run-cleanup-provisioner")
 		}
 	default:
-		return usageErrorf("-on-error %q: valid values are cleanup, abort, run-cleanup-provisioner and ask", j.OnError)
+		return app.UsageErrorf("-on-error %q: valid values are cleanup, abort, run-cleanup-provisioner and ask", j.OnError)
 	}
 	j.Template = fs.Arg(0)
 	j.Vars, j.VarFiles, j.Only, j.Except = vars, varFiles, only, except

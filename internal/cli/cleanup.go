@@ -22,11 +22,11 @@ func cmdCleanup(ctx context.Context, env Env, args []string) error {
 	}
 	if len(instances)+len(keys)+len(runs) == 0 {
 		fs.Usage()
-		return usageErrorf("cleanup needs at least one -instance, -ssh-key or -run (use sweep to find leftovers)")
+		return app.UsageErrorf("cleanup needs at least one -instance, -ssh-key or -run (use sweep to find leftovers)")
 	}
 	for _, r := range runs {
 		if !leftovers.ValidRunID(r) {
-			return usageErrorf("-run %q is not a run ID of this tool (such as 1a2b3c4d or gh123-1-1a2b3c4d)", r)
+			return app.UsageErrorf("-run %q is not a run ID of this tool (such as 1a2b3c4d or gh123-1-1a2b3c4d)", r)
 		}
 	}
 	var named []leftovers.Resource
@@ -64,7 +64,7 @@ func cmdSweep(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	if r.OlderThan <= 0 {
-		return usageErrorf("-older-than must be positive")
+		return app.UsageErrorf("-older-than must be positive")
 	}
 	r.APIKey = env.Getenv("VULTR_API_KEY")
 	return runSweep(ctx, env, r)

@@ -33,13 +33,6 @@ const (
 	ExitCancelled = 130 // interrupted by SIGINT/SIGTERM (after cleanup)
 )
 
-func usageErrorf(format string, args ...any) error {
-	return &app.UsageError{Err: fmt.Errorf(format, args...)}
-}
-
-// Reported reports whether err was already shown by the command.
-func Reported(err error) bool { return app.Shown(err) }
-
 // exitError is a command's own exit code (fmt -check exits 3, as Packer).
 type exitError struct {
 	code int
@@ -125,7 +118,7 @@ func Run(ctx context.Context, env Env) error {
 		defer func() { _ = g.Close() }()
 	}
 	err := dispatch(ctx, env)
-	if err != nil && !Reported(err) && !errors.Is(err, flag.ErrHelp) {
+	if err != nil && !app.Shown(err) && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(env.Stderr, "Error:", err)
 		err = &app.ShownError{Err: err}
 	}
@@ -164,7 +157,7 @@ func dispatch(ctx context.Context, env Env) error {
 		}
 	}
 	fmt.Fprint(env.Stderr, usage())
-	return usageErrorf("unknown command %q", cmd)
+	return app.UsageErrorf("unknown command %q", cmd)
 }
 
 // multiFlag is a repeatable string flag (-var, -var-file).

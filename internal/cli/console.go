@@ -23,7 +23,7 @@ func cmdConsole(ctx context.Context, env Env, args []string) error {
 	}
 	if fs.NArg() > 1 {
 		fs.Usage()
-		return usageErrorf("console takes at most one template path, got %d arguments", fs.NArg())
+		return app.UsageErrorf("console takes at most one template path, got %d arguments", fs.NArg())
 	}
 	c, err := app.NewConsole(env, app.ConsoleRequest{Template: fs.Arg(0), Vars: vars, VarFiles: varFiles})
 	if err != nil {

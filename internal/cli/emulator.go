@@ -28,7 +28,7 @@ func cmdEmulator(ctx context.Context, env Env, args []string) error {
 	}
 	host, _, err := net.SplitHostPort(o.Listen)
 	if err != nil || !net.ParseIP(host).IsLoopback() {
-		return usageErrorf("-listen %q: the emulator serves only on loopback addresses, such as 127.0.0.1:8080", o.Listen)
+		return app.UsageErrorf("-listen %q: the emulator serves only on loopback addresses, such as 127.0.0.1:8080", o.Listen)
 	}
 	e, err := app.StartEmulator(ctx, o)
 	if err != nil {

@@ -30,7 +30,7 @@ func cmdFmt(_ context.Context, env Env, args []string) error {
 		return err
 	}
 	if f.NArg() > 1 {
-		return usageErrorf("fmt takes at most one path, got %d", f.NArg())
+		return app.UsageErrorf("fmt takes at most one path, got %d", f.NArg())
 	}
 	root := "."
 	if f.NArg() == 1 {

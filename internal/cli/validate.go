@@ -26,7 +26,7 @@ func cmdValidate(_ context.Context, env Env, args []string) error {
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
-		return usageErrorf("validate takes exactly one template path, got %d arguments", fs.NArg())
+		return app.UsageErrorf("validate takes exactly one template path, got %d arguments", fs.NArg())
 	}
 	r := app.ValidateRequest{Template: fs.Arg(0), Vars: vars, VarFiles: varFiles, Only: only, Except: except, SyntaxOnly: *syntaxOnly}
 	if ghaction.InActions(env.Getenv) {
@@ -53,7 +53,7 @@ func cmdInspect(_ context.Context, env Env, args []string) error {
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
-		return usageErrorf("inspect takes exactly one template path, got %d arguments", fs.NArg())
+		return app.UsageErrorf("inspect takes exactly one template path, got %d arguments", fs.NArg())
 	}
 	s, red, err := app.Inspect(env, app.ValidateRequest{Template: fs.Arg(0), Vars: vars, VarFiles: varFiles})
 	if err != nil {
@@ -138,7 +138,7 @@ func cmdHCL2Upgrade(_ context.Context, env Env, args []string) error {
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
-		return usageErrorf("hcl2_upgrade takes exactly one JSON template path")
+		return app.UsageErrorf("hcl2_upgrade takes exactly one JSON template path")
 	}
 	return upgradeToHCL2(env, fs.Arg(0), *out)
 }

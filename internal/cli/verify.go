@@ -29,7 +29,7 @@ func cmdVerifyAttestation(ctx context.Context, env Env, args []string) error {
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
-		return usageErrorf("verify-attestation needs one attestation file")
+		return app.UsageErrorf("verify-attestation needs one attestation file")
 	}
 	r.Attestation = fs.Arg(0)
 	r.APIKey, r.APIURL = env.Getenv("VULTR_API_KEY"), env.Getenv("VULTR_API_URL")

@@ -339,7 +339,7 @@ func (d *decoder) sshInterface(o *object, c *spec.SSH) {
 	case "public_v4", "public_v6":
 		c.Interface = iface
 	default:
-		d.errorAt(pos, join(o.path, "ssh_interface"), fmt.Sprintf("unknown ssh_interface %q", iface), `valid values: "public_v4", "public_v6"`+Suggest(iface, []string{"public_v4", "public_v6"}))
+		d.errorAt(pos, join(o.path, "ssh_interface"), fmt.Sprintf("unknown ssh_interface %q", iface), `valid values: "public_v4", "public_v6"`+textdist.DidYouMean(iface, []string{"public_v4", "public_v6"}))
 	}
 }
 
@@ -545,7 +545,7 @@ func (d *decoder) algorithms(o *object, key string, known []string) []string {
 	}
 	for _, a := range list {
 		if !slices.Contains(known, a) {
-			d.errorAt(o.n.Get(key).Value.Pos, join(o.path, key), fmt.Sprintf("unknown algorithm %q in %s", a, key), "valid: "+strings.Join(known, ", ")+Suggest(a, known))
+			d.errorAt(o.n.Get(key).Value.Pos, join(o.path, key), fmt.Sprintf("unknown algorithm %q in %s", a, key), "valid: "+strings.Join(known, ", ")+textdist.DidYouMean(a, known))
 		}
 	}
 	return list

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vultr-image-action/vultr-image-action/internal/schema"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+	"github.com/vultr-image-action/vultr-image-action/internal/textdist"
 )
 
 // decoder reads Nodes into typed values, collecting every problem rather
@@ -134,13 +135,22 @@ func (o *object) has(key string) bool {
 	return m != nil && m.Value.Kind != Null
 }
 
+// accepted are the keys o's declarations accept.
+func (o *object) accepted() []string {
+	var out []string
+	for _, b := range o.decl {
+		out = append(out, b.Accepted()...)
+	}
+	return out
+}
+
 // unknown reports every key not asked about, with the nearest valid key.
 func (o *object) unknown(valid []string, what string) {
 	for _, m := range o.n.Keys {
 		if o.used[m.Key] {
 			continue
 		}
-		detail := Suggest(m.Key, valid)
+		detail := textdist.DidYouMean(m.Key, valid)
 		if detail != "" {
 			detail = strings.TrimPrefix(detail, "; ")
 		} else {

@@ -70,11 +70,10 @@ func (f fields) itemPath(key string, i int) string { return fmt.Sprintf("%s[%d]"
 func (f fields) BadItem(key string, i int, summary, fix string) {
 	f.o.d.errorAt(f.itemPos(key, i), f.itemPath(key, i), summary, fix)
 }
-func (f fields) Local(key string, i int, p string, must bool) string { return f.local(key, i, p, must) }
 
-// local resolves p against the working directory and, with mustExist,
+// Local resolves p against the working directory and, with mustExist,
 // reports a file that does not exist, as Packer does at validation time.
-func (f fields) local(key string, i int, p string, mustExist bool) string {
+func (f fields) Local(key string, i int, p string, mustExist bool) string {
 	resolved := resolveLocal(p, f.opts.Cwd)
 	if !mustExist {
 		return resolved

@@ -77,7 +77,7 @@ func (in *interp) funcs() texttemplate.FuncMap {
 		"user": func(name string) (string, error) {
 			v, ok := in.vars[name]
 			if !ok {
-				return "", fmt.Errorf("variable %q is not defined in \"variables\"%s", name, Suggest(name, keysOf(in.vars)))
+				return "", fmt.Errorf("variable %q is not defined in \"variables\"%s", name, textdist.DidYouMean(name, keysOf(in.vars)))
 			}
 			return v, nil
 		},
@@ -192,7 +192,3 @@ func keysOf(m map[string]string) []string {
 	}
 	return out
 }
-
-// Suggest returns `; did you mean "x"?` for the closest candidate, or ""
-// when none is close.
-func Suggest(got string, valid []string) string { return textdist.DidYouMean(got, valid) }

@@ -35,46 +35,6 @@ type rawPostProcessor struct {
 	scope      []string
 }
 
-// commonProvisionerKeys and postProcessorKeys come from internal/schema,
-// where each key is declared once; a provisioner's own keys come from its
-// kind (provision.Kinds).
-var (
-	commonProvisioner       = schema.Block{Name: "every provisioner", Keys: schema.ProvisionerCommon}
-	commonPostProcessor     = schema.Block{Name: "every post-processor", Keys: schema.PostProcessorCommon}
-	commonProvisionerKeys   = keyNames(schema.ProvisionerCommon)
-	commonPostProcessorKeys = keyNames(schema.PostProcessorCommon)
-)
-
-func keyNames(keys []schema.Key) []string {
-	out := make([]string, len(keys))
-	for i, k := range keys {
-		out[i] = k.Name
-	}
-	return out
-}
-
-func blockKeys(m map[string]*schema.Block) map[string][]string {
-	out := map[string][]string{}
-	for typ, b := range m {
-		out[typ] = b.Accepted()
-	}
-	return out
-}
-
-// typeList is the valid types, for messages.
-func typeList(m map[string][]string) string {
-	return textdist.QuoteList(supported(m))
-}
-
-func supported(m map[string][]string) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func (d *decoder) provisioners(n *Node, s *spec.Spec, opts Options) []rawProvisioner {
 	if n.Kind != Array {
 		d.errorAt(n.Pos, "provisioners", fmt.Sprintf("want an array of provisioners, got %s", n.Kind), "")
@@ -97,7 +57,7 @@ func (d *decoder) provisioners(n *Node, s *spec.Spec, opts Options) []rawProvisi
 			continue
 		}
 		if _, ok := provision.Kinds[typ]; !ok {
-			d.errorAt(tpos, p+".type", fmt.Sprintf("unsupported provisioner type %q", typ), "valid types: "+textdist.QuoteList(provision.Types())+Suggest(typ, provision.Types()))
+			d.errorAt(tpos, p+".type", fmt.Sprintf("unsupported provisioner type %q", typ), "valid types: "+textdist.QuoteList(provision.Types())+textdist.DidYouMean(typ, provision.Types()))
 			continue
 		}
 		rp := rawProvisioner{where: p, index: i, typ: typ, node: it, override: map[string]*Node{}, scope: it.Scope}
@@ -155,7 +115,7 @@ func (d *decoder) postProcessors(n *Node) [][]rawPostProcessor {
 			return rp, false
 		}
 		if _, ok := build.PostProcessorKinds[rp.typ]; !ok {
-			d.errorAt(it.Pos, p+".type", fmt.Sprintf("unsupported post-processor type %q", rp.typ), "valid types: "+textdist.QuoteList(build.PostProcessorTypes())+Suggest(rp.typ, build.PostProcessorTypes()))
+			d.errorAt(it.Pos, p+".type", fmt.Sprintf("unsupported post-processor type %q", rp.typ), "valid types: "+textdist.QuoteList(build.PostProcessorTypes())+textdist.DidYouMean(rp.typ, build.PostProcessorTypes()))
 			return rp, false
 		}
 		return rp, true
@@ -233,7 +193,7 @@ func (d *decoder) checkNames(builds []spec.Build, where string, pos spec.Pos, ke
 			hit = hit || matchesAny([]string{g}, &builds[i])
 		}
 		if !hit {
-			d.errorAt(pos, where+"."+key, fmt.Sprintf("%s %q names no build", key, g), "builds: "+strings.Join(buildNames(builds), ", ")+Suggest(g, buildNames(builds)))
+			d.errorAt(pos, where+"."+key, fmt.Sprintf("%s %q names no build", key, g), "builds: "+strings.Join(buildNames(builds), ", ")+textdist.DidYouMean(g, buildNames(builds)))
 		}
 	}
 }
@@ -247,7 +207,7 @@ func (d *decoder) assemble(s *spec.Spec, provs []rawProvisioner, pps [][]rawPost
 		where := rp.where
 		for name, n := range rp.override {
 			if override(rp.override, name, named) == nil {
-				d.errorAt(n.Pos, where+".override."+name, fmt.Sprintf("no build is named %q", name), "builds: "+strings.Join(buildNames(named), ", ")+Suggest(name, buildNames(named)))
+				d.errorAt(n.Pos, where+".override."+name, fmt.Sprintf("no build is named %q", name), "builds: "+strings.Join(buildNames(named), ", ")+textdist.DidYouMean(name, buildNames(named)))
 			}
 		}
 		d.checkNames(named, where, keyPos(rp.node, "only"), "only", rp.only)
@@ -362,7 +322,7 @@ func (d *decoder) provisioner(rp rawProvisioner, node *Node, s *spec.Spec, opts 
 	out := spec.Provisioner{Index: rp.index, Type: rp.typ, Pos: node.Pos}
 	kind := provision.Kinds[rp.typ]
 	before := len(d.diags.Errors())
-	d.declared(o, kind.Block, &commonProvisioner)
+	d.declared(o, kind.Block, &schema.CommonProvisioner)
 	out.PauseBefore, _ = o.dur("pause_before")
 	out.Timeout, _ = o.dur("timeout")
 	if n, ok := o.intv("max_retries"); ok {
@@ -371,7 +331,7 @@ func (d *decoder) provisioner(rp rawProvisioner, node *Node, s *spec.Spec, opts 
 	out.Name, _, _ = o.str("name")
 	out.ContinueOnError, _ = o.boolv("continue_on_error")
 	out.Config = kind.Decode(fields{o: o, s: s, opts: opts})
-	o.unknown(append(append([]string{}, commonProvisionerKeys...), kind.Block.Accepted()...), "a "+rp.typ+" provisioner")
+	o.unknown(o.accepted(), "a "+rp.typ+" provisioner")
 	return out, len(d.diags.Errors()) == before
 }
 
@@ -397,11 +357,11 @@ func (d *decoder) postProcessor(rp rawPostProcessor, s *spec.Spec, opts Options)
 	out := spec.PostProcessor{Index: rp.seq, Type: rp.typ, Pos: rp.node.Pos}
 	before := len(d.diags.Errors())
 	kind := build.PostProcessorKinds[rp.typ]
-	d.declared(o, kind.Block, &commonPostProcessor)
+	d.declared(o, kind.Block, &schema.CommonPostProcessor)
 	out.KeepInputArtifact, _ = o.boolv("keep_input_artifact")
 	out.Name, _, _ = o.str("name")
 	out.Config = kind.Decode(fields{o: o, s: s, opts: opts})
-	o.unknown(append(append([]string{}, commonPostProcessorKeys...), kind.Block.Accepted()...), "a "+rp.typ+" post-processor")
+	o.unknown(o.accepted(), "a "+rp.typ+" post-processor")
 	return out, len(d.diags.Errors()) == before
 }
 

@@ -3,7 +3,6 @@ package hcl2template
 import (
 	"encoding/json"
 	"flag"
-	"github.com/vultr-image-action/vultr-image-action/internal/golden"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/golden"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/decode"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"

@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -44,14 +45,7 @@ var Kinds = map[string]*Kind{
 }
 
 // Types are the types of Kinds, sorted.
-func Types() []string {
-	out := make([]string, 0, len(Kinds))
-	for t := range Kinds {
-		out = append(out, t)
-	}
-	slices.Sort(out)
-	return out
-}
+func Types() []string { return slices.Sorted(maps.Keys(Kinds)) }
 
 // MachinelessTypes are the types that need no machine, sorted.
 func MachinelessTypes() []string {

@@ -25,8 +25,7 @@ const (
 	Duration   Type = "duration"
 	StringList Type = "list(string)"
 	StringMap  Type = "map(string)"
-	NumberList Type = "list(number)"
-	Bytes      Type = "list(number)" // a key's bytes (Packer's []byte)
+	NumberList Type = "list(number)" // also Packer's []byte
 )
 
 // PackerVersion is the Packer release whose surface this tool implements:
@@ -182,12 +181,14 @@ func cell(s string) string {
 
 // Blocks is every declared block.
 func Blocks() []*Block {
-	return []*Block{&Vultr, &Null, &Shell, &ShellLocal, &File, &Breakpoint, &Sleep, &AnsibleLocal, &Ansible, &HCPSBOM, &Manifest, &Provenance, &VultrVerify, &commonProvisioner, &commonPostProcessor}
+	return []*Block{&Vultr, &Null, &Shell, &ShellLocal, &File, &Breakpoint, &Sleep, &AnsibleLocal, &Ansible, &HCPSBOM, &Manifest, &Provenance, &VultrVerify, &CommonProvisioner, &CommonPostProcessor}
 }
 
 var (
-	commonProvisioner   = Block{ID: "provisioner", Name: "every provisioner", Keys: ProvisionerCommon}
-	commonPostProcessor = Block{ID: "post-processor", Name: "every post-processor", Keys: PostProcessorCommon}
+	// CommonProvisioner and CommonPostProcessor are the keys every
+	// provisioner or post-processor block holds, as blocks.
+	CommonProvisioner   = Block{ID: "provisioner", Name: "every provisioner", Keys: ProvisionerCommon}
+	CommonPostProcessor = Block{ID: "post-processor", Name: "every post-processor", Keys: PostProcessorCommon}
 )
 
 // RefusedMarkdown lists, for docs/compatibility.md, every key of Packer's

@@ -4,12 +4,13 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/vultr-image-action/vultr-image-action/internal/golden"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vultr-image-action/vultr-image-action/internal/golden"
 
 	"github.com/vultr-image-action/vultr-image-action/internal/decode"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"

@@ -119,7 +119,7 @@ func TestEveryKeyChangesTheModel(t *testing.T) {
 	}
 	base, _ := decodeJSON(t, builderBase, nil)
 	sample := map[schema.Type]any{schema.String: "x-1", schema.Number: 1, schema.Bool: true, schema.Duration: "1m",
-		schema.StringList: []string{"x-1"}, schema.StringMap: map[string]string{"a": "b"}, schema.Bytes: []int{1, 2}}
+		schema.StringList: []string{"x-1"}, schema.StringMap: map[string]string{"a": "b"}, schema.NumberList: []int{1, 2}}
 	for _, k := range schema.Vultr.Keys {
 		key := k.Name
 		if k.Refused != "" {

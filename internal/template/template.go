@@ -14,6 +14,7 @@ import (
 
 	"github.com/vultr-image-action/vultr-image-action/internal/decode"
 	"github.com/vultr-image-action/vultr-image-action/internal/spec"
+	"github.com/vultr-image-action/vultr-image-action/internal/textdist"
 )
 
 // topLevelKeys are the keys a Packer JSON template may have.
@@ -62,7 +63,7 @@ func (f *front) topLevel(root *decode.Node) {
 		if strings.HasPrefix(m.Key, "_") || slices.Contains(topLevelKeys, m.Key) {
 			continue
 		}
-		detail := strings.TrimPrefix(decode.Suggest(m.Key, topLevelKeys), "; ")
+		detail := strings.TrimPrefix(textdist.DidYouMean(m.Key, topLevelKeys), "; ")
 		if detail == "" {
 			detail = "valid keys: " + strings.Join(slices.Sorted(slices.Values(topLevelKeys)), ", ")
 		}
@@ -105,7 +106,7 @@ func (f *front) variables(variables, sensitive *decode.Member) []spec.Variable {
 		case !ok || k == "":
 			f.errorAt(spec.Pos{}, "-var", "a -var is not name=value (its text is not shown: it may be a secret)", "")
 		case !slices.Contains(declared, k):
-			f.errorAt(spec.Pos{}, "-var "+k, fmt.Sprintf("variable %q is not declared in the template's \"variables\"", k), strings.TrimPrefix(decode.Suggest(k, declared), "; "))
+			f.errorAt(spec.Pos{}, "-var "+k, fmt.Sprintf("variable %q is not declared in the template's \"variables\"", k), strings.TrimPrefix(textdist.DidYouMean(k, declared), "; "))
 		default:
 			overrides[k] = v
 		}
@@ -154,7 +155,7 @@ func (f *front) sensitive(sensitive *decode.Member, declared []string) map[strin
 		case it.Kind != decode.String:
 			f.errorAt(it.Pos, p, fmt.Sprintf("want a string, got %s", it.Kind), "")
 		case !slices.Contains(declared, it.Str):
-			f.errorAt(it.Pos, p, fmt.Sprintf("%q is not a declared variable", it.Str), strings.TrimPrefix(decode.Suggest(it.Str, declared), "; "))
+			f.errorAt(it.Pos, p, fmt.Sprintf("%q is not a declared variable", it.Str), strings.TrimPrefix(textdist.DidYouMean(it.Str, declared), "; "))
 			sens[it.Str] = true
 		default:
 			sens[it.Str] = true
@@ -183,7 +184,7 @@ func (f *front) varFiles(declared []string) map[string]string {
 		}
 		for _, m := range vf.Keys {
 			if !slices.Contains(declared, m.Key) {
-				f.errorAt(m.KeyPos, m.Key, fmt.Sprintf("variable %q is set here but not declared in the template's \"variables\"", m.Key), strings.TrimPrefix(decode.Suggest(m.Key, declared), "; "))
+				f.errorAt(m.KeyPos, m.Key, fmt.Sprintf("variable %q is set here but not declared in the template's \"variables\"", m.Key), strings.TrimPrefix(textdist.DidYouMean(m.Key, declared), "; "))
 				continue
 			}
 			switch m.Value.Kind {
