@@ -38,24 +38,31 @@ type ValidateRequest struct {
 	Action         *ghaction.Action
 }
 
+// validateGetenv is the environment a template is validated in: apiKey
+// (the action's input), else VULTR_API_KEY, else PlaceholderKey is
+// VULTR_API_KEY.
+func validateGetenv(w World, apiKey string) func(string) string {
+	return func(k string) string {
+		v := w.Getenv(k)
+		switch {
+		case k != "VULTR_API_KEY":
+			return v
+		case apiKey != "":
+			return apiKey
+		case v == "":
+			return PlaceholderKey
+		}
+		return v
+	}
+}
+
 // Validate loads and checks a template without creating anything. It
 // shows every warning and problem; the report is the template's model.
 func Validate(w World, j ValidateRequest) (*spec.Spec, error) {
 	act := j.Action
 	red := NewSession(w, act, "", j.APIKey).Red
 	console := ui.New(ui.Options{Out: w.Stdout, Redactor: red, Action: act, Workspace: w.Getenv("GITHUB_WORKSPACE")})
-	getenv := func(k string) string {
-		v := w.Getenv(k)
-		if k == "VULTR_API_KEY" {
-			if j.APIKey != "" {
-				return j.APIKey
-			}
-			if v == "" {
-				return PlaceholderKey
-			}
-		}
-		return v
-	}
+	getenv := validateGetenv(w, j.APIKey)
 	cwd := j.WorkDir
 	if cwd == "" {
 		cwd, _ = w.Getwd()
@@ -87,13 +94,7 @@ func Validate(w World, j ValidateRequest) (*spec.Spec, error) {
 // Inspect loads a template as validate does, for `inspect`: the model,
 // and the redactor that knows its secrets.
 func Inspect(w World, j ValidateRequest) (*spec.Spec, *redact.Redactor, error) {
-	getenv := func(k string) string {
-		v := w.Getenv(k)
-		if k == "VULTR_API_KEY" && v == "" {
-			return PlaceholderKey
-		}
-		return v
-	}
+	getenv := validateGetenv(w, "")
 	red := NewSession(w, nil, "").Red
 	cwd, _ := w.Getwd()
 	s, err := loadTemplate(j.Template, templateOptions{vars: j.Vars, varFiles: j.VarFiles, getenv: getenv, now: time.Now(), runUUID: newUUID(), cwd: cwd, secret: addSecretsBut(red, PlaceholderKey)})
